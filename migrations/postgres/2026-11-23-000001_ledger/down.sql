@@ -1,0 +1,10 @@
+DROP TABLE entry_seals;
+DROP TABLE seals;
+DROP TABLE idempotency_keys;
+DROP TABLE holds;
+DROP TABLE postings;
+DROP TABLE entries;
+DROP TABLE accounts;
+DROP TABLE banks;
+DROP TABLE staff;
+DROP TABLE orgs;

@@ -1,0 +1,174 @@
+//! Builds the service from `Settings`: pool, migrations, background upkeep, HTTP server.
+//! Used by `main` and by the tests, so both run exactly the same application.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{Server, Service, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tracing::Instrument;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::jwt::TokenKeys;
+use crate::config::Settings;
+use crate::db::{self, connection, DbTarget};
+use crate::error::{problem_response, ApiError};
+use crate::http::{extract, AppState};
+use crate::metrics::Metrics;
+use crate::openapi;
+use crate::worker::Upkeep;
+
+/// Opens the pool and brings the schema up to date.
+pub fn open_database(settings: &Settings) -> anyhow::Result<db::Pool> {
+    let mut target = DbTarget::parse(&settings.database_url);
+    target.sqlite_synchronous = settings.sqlite_synchronous.clone();
+    target.busy_timeout_ms = settings.busy_timeout_ms;
+    let pool = connection::build_pool(
+        &target,
+        settings.db_pool_size,
+        Duration::from_millis(settings.db_acquire_timeout_ms),
+    )?;
+    let mut conn = pool.get()?;
+    let applied = connection::run_migrations(&mut conn)?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrated");
+    }
+    Ok(pool)
+}
+
+/// A started service: its port, the server future to await, and the upkeep thread.
+pub struct Running {
+    pub port: u16,
+    pub server: Server,
+    pub upkeep: Upkeep,
+    pub pool: db::Pool,
+}
+
+pub fn start(mut settings: Settings) -> anyhow::Result<Running> {
+    settings.resolve_jwt_secret()?;
+    let pool = open_database(&settings)?;
+    let metrics = Arc::new(Metrics::default());
+    let keys = TokenKeys::new(
+        settings.jwt_secret.as_bytes(),
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+        settings.access_token_ttl_seconds,
+    );
+    let upkeep = Upkeep::start(
+        pool.clone(),
+        metrics.clone(),
+        Duration::from_millis(settings.seal_interval_ms),
+        settings.idempotency_retention_hours,
+    );
+    let listener = TcpListener::bind(&settings.bind)?;
+    let port = listener.local_addr()?.port();
+    let workers = settings.workers;
+    let state = web::Data::new(AppState {
+        pool: pool.clone(),
+        keys,
+        settings: Arc::new(settings),
+        metrics,
+    });
+    // Built once from the same route table the workers mount (see openapi::document).
+    let document = openapi::document();
+    let server = HttpServer::new(move || build_app(state.clone(), document.clone()))
+        .workers(workers)
+        .listen(listener)?
+        .run();
+    Ok(Running {
+        port,
+        server,
+        upkeep,
+        pool,
+    })
+}
+
+fn build_app(
+    state: web::Data<AppState>,
+    document: utoipa::openapi::OpenApi,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = state.settings.max_body_bytes;
+    let metrics = state.metrics.clone();
+    let app = App::new()
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(max_body))
+        .app_data(extract::path_config())
+        .app_data(extract::query_config())
+        // Before the `/api/v1` scope, which would otherwise claim `/api/v1/openapi.json`.
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", document))
+        .into_utoipa_app();
+    openapi::mount(app)
+        .into_app()
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::NotFound("route"))
+        }))
+        .wrap_fn(move |req, srv| {
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
+                .map(str::to_string)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let method = req.method().to_string();
+            let path = req.path().to_string();
+            let span = tracing::info_span!("request", request_id = %request_id, %method, %path);
+            let started = Instant::now();
+            let metrics = metrics.clone();
+            let call = srv.call(req);
+            async move {
+                let mut response = call.await?;
+                if let Some(api_error) = response
+                    .response()
+                    .error()
+                    .and_then(|e| e.as_error::<ApiError>())
+                {
+                    if let ApiError::Internal(cause) = api_error {
+                        tracing::error!(error = ?cause, "internal error");
+                    }
+                    let rendered = problem_response(api_error, Some(request_id.clone()));
+                    response = response.into_response(rendered);
+                }
+                if let Ok(value) = HeaderValue::from_str(&request_id) {
+                    response
+                        .headers_mut()
+                        .insert(HeaderName::from_static("x-request-id"), value);
+                }
+                let status = response.status().as_u16();
+                let route = response
+                    .request()
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".into());
+                metrics.observe(&method, &route, status, started.elapsed());
+                tracing::info!(
+                    status,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "request"
+                );
+                Ok(response)
+            }
+            .instrument(span)
+        })
+}
+
+/// `pointsbank serve`: run until Ctrl-C / SIGTERM.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.bind.clone();
+    let running = start(settings)?;
+    tracing::info!(%bind, port = running.port, "points bank listening; API docs at /docs/");
+    running.server.await?;
+    drop(running.upkeep);
+    Ok(())
+}

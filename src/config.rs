@@ -1,0 +1,350 @@
+//! Settings: defaults, overridden by an optional TOML file, overridden by `PB_*` / `DATABASE_URL`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub environment: Environment,
+    pub jwt_secret: String,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_seconds: i64,
+    pub db_pool_size: u32,
+    pub db_acquire_timeout_ms: u64,
+    pub sqlite_synchronous: String,
+    pub busy_timeout_ms: u64,
+    pub seal_interval_ms: u64,
+    pub idempotency_retention_hours: i64,
+    pub default_hold_seconds: i64,
+    pub max_body_bytes: usize,
+    pub workers: usize,
+    pub log: String,
+}
+
+/// Every setting: (key, environment variable, default, description). The README table is this list.
+pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
+    (
+        "bind",
+        "PB_BIND",
+        "127.0.0.1:8080",
+        "Address and port to listen on",
+    ),
+    (
+        "database_url",
+        "DATABASE_URL",
+        "sqlite://./data/pointsbank.db",
+        "`postgres://…` for PostgreSQL, otherwise a SQLite file",
+    ),
+    (
+        "data_dir",
+        "PB_DATA_DIR",
+        "./data",
+        "Where the development JWT secret (and by default the SQLite file) live",
+    ),
+    (
+        "environment",
+        "PB_ENV",
+        "development",
+        "`development` or `production`; production refuses to start without `PB_JWT_SECRET`",
+    ),
+    (
+        "jwt_secret",
+        "PB_JWT_SECRET",
+        "(generated in development)",
+        "HS256 signing secret, at least 32 bytes",
+    ),
+    (
+        "jwt_issuer",
+        "PB_JWT_ISSUER",
+        "pointsbank",
+        "`iss` of issued tokens, checked on every request",
+    ),
+    (
+        "jwt_audience",
+        "PB_JWT_AUDIENCE",
+        "pointsbank-api",
+        "`aud` of issued tokens, checked on every request",
+    ),
+    (
+        "access_token_ttl_seconds",
+        "PB_ACCESS_TOKEN_TTL_SECONDS",
+        "900",
+        "Lifetime of an access token",
+    ),
+    (
+        "db_pool_size",
+        "PB_DB_POOL_SIZE",
+        "8 (SQLite) / 16 (PostgreSQL)",
+        "Database connections per instance",
+    ),
+    (
+        "db_acquire_timeout_ms",
+        "PB_DB_ACQUIRE_TIMEOUT_MS",
+        "5000",
+        "Wait for a free connection before answering 503",
+    ),
+    (
+        "sqlite_synchronous",
+        "PB_SQLITE_SYNCHRONOUS",
+        "FULL",
+        "SQLite durability: `FULL` (every commit on disk) or `NORMAL`",
+    ),
+    (
+        "busy_timeout_ms",
+        "PB_BUSY_TIMEOUT_MS",
+        "5000",
+        "SQLite: how long a writer waits for the write lock",
+    ),
+    (
+        "seal_interval_ms",
+        "PB_SEAL_INTERVAL_MS",
+        "1000",
+        "How often the sealer chains new entries and expires overdue holds",
+    ),
+    (
+        "idempotency_retention_hours",
+        "PB_IDEMPOTENCY_RETENTION_HOURS",
+        "168",
+        "How long an Idempotency-Key is remembered",
+    ),
+    (
+        "default_hold_seconds",
+        "PB_DEFAULT_HOLD_SECONDS",
+        "604800",
+        "Deadline of a hold when the request names none",
+    ),
+    (
+        "max_body_bytes",
+        "PB_MAX_BODY_BYTES",
+        "262144",
+        "Largest accepted JSON body",
+    ),
+    (
+        "workers",
+        "PB_WORKERS",
+        "number of CPUs",
+        "HTTP worker threads",
+    ),
+    (
+        "log",
+        "PB_LOG",
+        "info",
+        "Log filter (tracing `EnvFilter` syntax)",
+    ),
+];
+
+impl Settings {
+    /// Reads the optional TOML file, then the environment, then validates.
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Settings> {
+        let mut values: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(path) = config_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            let table: toml::Table = text.parse().context("parsing the config file")?;
+            for (key, value) in table {
+                if !SETTINGS.iter().any(|(k, ..)| *k == key) {
+                    bail!("unknown setting `{key}` in {}", path.display());
+                }
+                let text = match value {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                values.insert(key, text);
+            }
+        }
+        for (key, env, ..) in SETTINGS {
+            if let Ok(value) = std::env::var(env) {
+                values.insert(key.to_string(), value);
+            }
+        }
+        Settings::from_values(&values)
+    }
+
+    pub fn from_values(values: &BTreeMap<String, String>) -> anyhow::Result<Settings> {
+        let get = |key: &str| {
+            values
+                .get(key)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        fn number<T: std::str::FromStr>(
+            key: &str,
+            value: Option<String>,
+            default: T,
+        ) -> anyhow::Result<T> {
+            match value {
+                None => Ok(default),
+                Some(text) => text
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("setting `{key}` must be a number, got `{text}`")),
+            }
+        }
+        let data_dir = PathBuf::from(get("data_dir").unwrap_or_else(|| "./data".into()));
+        let database_url = get("database_url")
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("pointsbank.db").display()));
+        let is_postgres = database_url.starts_with("postgres");
+        let environment = match get("environment").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                bail!("setting `environment` must be development or production, got `{other}`")
+            }
+        };
+        let sqlite_synchronous = get("sqlite_synchronous")
+            .unwrap_or_else(|| "FULL".into())
+            .to_uppercase();
+        if !["FULL", "NORMAL", "EXTRA"].contains(&sqlite_synchronous.as_str()) {
+            bail!("setting `sqlite_synchronous` must be FULL, NORMAL or EXTRA");
+        }
+        let settings = Settings {
+            bind: get("bind").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database_url,
+            environment,
+            jwt_secret: get("jwt_secret").unwrap_or_default(),
+            jwt_issuer: get("jwt_issuer").unwrap_or_else(|| "pointsbank".into()),
+            jwt_audience: get("jwt_audience").unwrap_or_else(|| "pointsbank-api".into()),
+            access_token_ttl_seconds: number(
+                "access_token_ttl_seconds",
+                get("access_token_ttl_seconds"),
+                900,
+            )?,
+            db_pool_size: number(
+                "db_pool_size",
+                get("db_pool_size"),
+                if is_postgres { 16 } else { 8 },
+            )?,
+            db_acquire_timeout_ms: number(
+                "db_acquire_timeout_ms",
+                get("db_acquire_timeout_ms"),
+                5000,
+            )?,
+            sqlite_synchronous,
+            busy_timeout_ms: number("busy_timeout_ms", get("busy_timeout_ms"), 5000)?,
+            seal_interval_ms: number("seal_interval_ms", get("seal_interval_ms"), 1000)?,
+            idempotency_retention_hours: number(
+                "idempotency_retention_hours",
+                get("idempotency_retention_hours"),
+                168,
+            )?,
+            default_hold_seconds: number(
+                "default_hold_seconds",
+                get("default_hold_seconds"),
+                7 * 24 * 3600,
+            )?,
+            max_body_bytes: number("max_body_bytes", get("max_body_bytes"), 256 * 1024)?,
+            workers: number(
+                "workers",
+                get("workers"),
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+            )?,
+            log: get("log").unwrap_or_else(|| "info".into()),
+            data_dir,
+        };
+        if settings.db_pool_size == 0 || settings.workers == 0 {
+            bail!("`db_pool_size` and `workers` must be at least 1");
+        }
+        if settings.access_token_ttl_seconds < 60 {
+            bail!("`access_token_ttl_seconds` must be at least 60");
+        }
+        Ok(settings)
+    }
+
+    /// Settings for a test or benchmark instance: random port, the given database.
+    pub fn for_instance(database_url: &str, data_dir: &Path) -> Settings {
+        let mut values = BTreeMap::new();
+        values.insert("bind".into(), "127.0.0.1:0".into());
+        values.insert("database_url".into(), database_url.into());
+        values.insert("data_dir".into(), data_dir.display().to_string());
+        values.insert(
+            "jwt_secret".into(),
+            "test-secret-test-secret-test-secret!".into(),
+        );
+        values.insert("log".into(), "warn".into());
+        let mut settings = Settings::from_values(&values).expect("fixed test settings are valid");
+        settings.seal_interval_ms = 200;
+        settings
+    }
+
+    /// The signing secret: configured, or in development generated once and kept in the data dir.
+    pub fn resolve_jwt_secret(&mut self) -> anyhow::Result<()> {
+        if !self.jwt_secret.is_empty() {
+            if self.jwt_secret.len() < 32 {
+                bail!("PB_JWT_SECRET must be at least 32 bytes");
+            }
+            return Ok(());
+        }
+        if self.environment == Environment::Production {
+            bail!("PB_JWT_SECRET is required when PB_ENV=production");
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let path = self.data_dir.join("jwt-secret");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            self.jwt_secret = existing.trim().to_string();
+        } else {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::thread_rng().fill_bytes(&mut bytes);
+            self.jwt_secret = hex::encode(bytes);
+            write_private(&path, &self.jwt_secret)?;
+        }
+        tracing::warn!(
+            path = %path.display(),
+            "development mode: using a generated JWT secret; set PB_JWT_SECRET and PB_ENV=production for real use"
+        );
+        Ok(())
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    std::fs::write(path, contents)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_a_local_sqlite_service() {
+        let settings = Settings::from_values(&BTreeMap::new()).unwrap();
+        assert_eq!(settings.bind, "127.0.0.1:8080");
+        assert_eq!(settings.database_url, "sqlite://./data/pointsbank.db");
+        assert_eq!(settings.sqlite_synchronous, "FULL");
+        assert_eq!(settings.db_pool_size, 8);
+    }
+
+    #[test]
+    fn bad_values_are_named_in_the_error() {
+        let mut values = BTreeMap::new();
+        values.insert("db_pool_size".to_string(), "many".to_string());
+        let err = Settings::from_values(&values).unwrap_err().to_string();
+        assert!(err.contains("db_pool_size"), "{err}");
+    }
+
+    #[test]
+    fn production_needs_a_configured_secret() {
+        let mut values = BTreeMap::new();
+        values.insert("environment".to_string(), "production".to_string());
+        let mut settings = Settings::from_values(&values).unwrap();
+        assert!(settings.resolve_jwt_secret().is_err());
+    }
+}

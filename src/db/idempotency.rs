@@ -1,0 +1,87 @@
+//! Idempotency keys, stored in the same transaction as the effect they guard, so a retry after a
+//! crash, a restart or on another instance sees exactly what the first attempt committed.
+
+use diesel::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::schema::idempotency_keys;
+use super::Db;
+use crate::error::{ApiError, ApiResult};
+
+/// Whether a result was produced now or replayed from an earlier request with the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Fresh,
+    Replayed,
+}
+
+/// Runs `effect` at most once per `(bank, key)`. The key row is inserted *before* the effect:
+/// a concurrent request with the same key then waits on it (PostgreSQL) and fails with a unique
+/// violation once the first commits, which the caller turns into a replay by retrying.
+pub fn once<T, F>(
+    conn: &mut Db,
+    bank_id: i64,
+    key: Option<&str>,
+    request_hash: &str,
+    now: i64,
+    effect: F,
+) -> ApiResult<(T, Outcome)>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnOnce(&mut Db) -> ApiResult<T>,
+{
+    let Some(key) = key else {
+        return Ok((effect(conn)?, Outcome::Fresh));
+    };
+    let existing: Option<(String, String)> = idempotency_keys::table
+        .find((bank_id, key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::response_body,
+        ))
+        .first(conn)
+        .optional()?;
+    if let Some((stored_hash, body)) = existing {
+        if stored_hash != request_hash {
+            return Err(ApiError::IdempotencyConflict);
+        }
+        let value = serde_json::from_str(&body).map_err(|e| {
+            ApiError::Internal(anyhow::anyhow!(
+                "stored idempotent response unreadable: {e}"
+            ))
+        })?;
+        return Ok((value, Outcome::Replayed));
+    }
+    let claimed = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::bank_id.eq(bank_id),
+            idempotency_keys::idem_key.eq(key),
+            idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::response_body.eq(""),
+            idempotency_keys::created_at.eq(now),
+        ))
+        .execute(conn);
+    match claimed {
+        Ok(_) => {}
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => return Err(ApiError::IdempotencyRace),
+        Err(other) => return Err(other.into()),
+    }
+    let value = effect(conn)?;
+    let body = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
+    diesel::update(idempotency_keys::table.find((bank_id, key)))
+        .set(idempotency_keys::response_body.eq(body))
+        .execute(conn)?;
+    Ok((value, Outcome::Fresh))
+}
+
+/// Forgets keys older than `cutoff` (retention is configurable; default seven days).
+pub fn purge_older_than(conn: &mut Db, cutoff: i64) -> ApiResult<usize> {
+    Ok(
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff)))
+            .execute(conn)?,
+    )
+}

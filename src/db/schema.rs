@@ -1,0 +1,139 @@
+//! Table definitions shared by both backends (kept by hand: `diesel print-schema` differs per backend).
+
+diesel::table! {
+    orgs (id) {
+        id -> BigInt,
+        code -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    staff (id) {
+        id -> BigInt,
+        phone -> Text,
+        name -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    banks (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        asset -> Text,
+        kind -> Text,
+        name -> Text,
+        owner_ref -> Nullable<Text>,
+        balance -> BigInt,
+        held -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    entries (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        kind -> Text,
+        memo -> Text,
+        reference -> Nullable<Text>,
+        actor -> Text,
+        reverses_entry_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    postings (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        entry_id -> BigInt,
+        account_id -> BigInt,
+        asset -> Text,
+        amount -> BigInt,
+        balance_after -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    holds (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        account_id -> BigInt,
+        asset -> Text,
+        amount -> BigInt,
+        status -> Text,
+        memo -> Text,
+        reference -> Nullable<Text>,
+        actor -> Text,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+        resolved_at -> Nullable<BigInt>,
+        capture_entry_id -> Nullable<BigInt>,
+        captured_amount -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (bank_id, idem_key) {
+        bank_id -> BigInt,
+        idem_key -> Text,
+        request_hash -> Text,
+        response_body -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    seals (bank_id, seq) {
+        bank_id -> BigInt,
+        seq -> BigInt,
+        prev_hash -> Text,
+        hash -> Text,
+        entry_count -> BigInt,
+        sealed_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    entry_seals (entry_id) {
+        entry_id -> BigInt,
+        bank_id -> BigInt,
+        seal_seq -> Nullable<BigInt>,
+        entry_hash -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(banks -> orgs (org_id));
+diesel::joinable!(accounts -> banks (bank_id));
+diesel::joinable!(postings -> entries (entry_id));
+diesel::joinable!(holds -> accounts (account_id));
+diesel::joinable!(entry_seals -> entries (entry_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    orgs,
+    staff,
+    banks,
+    accounts,
+    entries,
+    postings,
+    holds,
+    idempotency_keys,
+    seals,
+    entry_seals,
+);

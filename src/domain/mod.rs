@@ -1,0 +1,8 @@
+//! The pure core: amounts, ledger rules, holds and the seal chain.
+//! Nothing here knows about HTTP or SQL; everything here is deterministic.
+
+pub mod hold;
+pub mod ledger;
+pub mod money;
+pub mod seal;
+pub mod verify;

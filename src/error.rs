@@ -1,0 +1,243 @@
+//! One error type for the whole API, rendered as RFC 9457 `application/problem+json`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::domain::hold::HoldError;
+use crate::domain::ledger::LedgerError;
+use crate::domain::money::AmountError;
+
+/// Problem `type` URIs are `urn:pointsbank:problem:<code>`; `code` repeats the last part.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:pointsbank:problem:";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Validation { field: String, message: String },
+    #[error("{0}")]
+    MalformedRequest(String),
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("authentication is required")]
+    Unauthorized(&'static str),
+    #[error("the phone number or password is wrong")]
+    BadCredentials,
+    #[error("you may not do this")]
+    Forbidden,
+    #[error("account {account_id} has only {available} available, {requested} are needed")]
+    InsufficientFunds {
+        account_id: i64,
+        available: String,
+        requested: String,
+    },
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyConflict,
+    #[error("entry {0} has already been reversed")]
+    AlreadyReversed(i64),
+    #[error("entry {0} is a reversal and cannot itself be reversed")]
+    NotReversible(i64),
+    #[error("{0}")]
+    Hold(#[from] HoldError),
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("the database is busy or unavailable; retry shortly")]
+    Unavailable,
+    /// Two requests with one Idempotency-Key raced; the loser retries and replays the winner.
+    #[error("idempotency race")]
+    IdempotencyRace,
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "urn:pointsbank:problem:insufficient_funds",
+    "title": "Insufficient funds",
+    "status": 409,
+    "detail": "account 42 has only 3.00 available, 10.00 are needed",
+    "code": "insufficient_funds",
+    "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11"
+}))]
+pub struct Problem {
+    /// `urn:pointsbank:problem:<code>`: stable, safe to switch on.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short human summary of the problem type (English).
+    pub title: String,
+    /// The HTTP status code, repeated.
+    pub status: u16,
+    /// What went wrong with this request, for people.
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `insufficient_funds`.
+    pub code: String,
+    /// For `validation_failed`: the request field at fault (JSON pointer-like path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The request id, also in the `X-Request-Id` header and the server log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn amount(field: &str, err: AmountError) -> ApiError {
+        ApiError::validation(field, err.to_string())
+    }
+
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation { .. } => "validation_failed",
+            ApiError::MalformedRequest(_) => "malformed_request",
+            ApiError::Ledger(LedgerError::Unbalanced(_)) => "entry_unbalanced",
+            ApiError::Ledger(_) => "invalid_entry",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::BadCredentials => "invalid_credentials",
+            ApiError::Forbidden => "forbidden",
+            ApiError::InsufficientFunds { .. } => "insufficient_funds",
+            ApiError::IdempotencyConflict => "idempotency_conflict",
+            ApiError::AlreadyReversed(_) => "already_reversed",
+            ApiError::NotReversible(_) => "not_reversible",
+            ApiError::Hold(HoldError::NotPending(_)) => "hold_not_pending",
+            ApiError::Hold(HoldError::Expired) => "hold_expired",
+            ApiError::Hold(HoldError::CaptureExceedsHold { .. }) => "capture_exceeds_hold",
+            ApiError::Hold(HoldError::BadDuration) => "validation_failed",
+            ApiError::AlreadyExists(_) => "already_exists",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Unavailable | ApiError::IdempotencyRace => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self.code() {
+            "validation_failed" => "Validation failed",
+            "malformed_request" => "Malformed request",
+            "entry_unbalanced" => "Entry does not balance",
+            "invalid_entry" => "Invalid entry",
+            "not_found" => "Not found",
+            "unauthorized" => "Unauthorized",
+            "invalid_credentials" => "Invalid credentials",
+            "forbidden" => "Forbidden",
+            "insufficient_funds" => "Insufficient funds",
+            "idempotency_conflict" => "Idempotency key reused",
+            "already_reversed" => "Already reversed",
+            "not_reversible" => "Not reversible",
+            "hold_not_pending" => "Hold not pending",
+            "hold_expired" => "Hold expired",
+            "capture_exceeds_hold" => "Capture exceeds hold",
+            "already_exists" => "Already exists",
+            "payload_too_large" => "Payload too large",
+            "service_unavailable" => "Service unavailable",
+            _ => "Internal server error",
+        }
+    }
+
+    pub fn problem(&self, request_id: Option<String>) -> Problem {
+        let detail = match self {
+            // Never reveal internals; the cause chain is in the log next to the request id.
+            ApiError::Internal(_) => "an unexpected error occurred".to_string(),
+            ApiError::Hold(HoldError::BadDuration) => {
+                format!("expires_in_seconds: {self}")
+            }
+            other => other.to_string(),
+        };
+        let field = match self {
+            ApiError::Validation { field, .. } => Some(field.clone()),
+            ApiError::Hold(HoldError::BadDuration) => Some("expires_in_seconds".into()),
+            _ => None,
+        };
+        Problem {
+            problem_type: format!("{PROBLEM_TYPE_PREFIX}{}", self.code()),
+            title: self.title().into(),
+            status: self.status_code().as_u16(),
+            detail,
+            code: self.code().into(),
+            field,
+            request_id,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation { .. } | ApiError::Ledger(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Hold(HoldError::BadDuration | HoldError::CaptureExceedsHold { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized(_) | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::InsufficientFunds { .. }
+            | ApiError::AlreadyReversed(_)
+            | ApiError::NotReversible(_)
+            | ApiError::Hold(_)
+            | ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable | ApiError::IdempotencyRace => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        // The request id is added by the request-id middleware, which also logs the cause.
+        problem_response(self, None)
+    }
+}
+
+pub fn problem_response(err: &ApiError, request_id: Option<String>) -> HttpResponse {
+    let mut builder = HttpResponse::build(err.status_code());
+    builder.content_type("application/problem+json");
+    if matches!(err, ApiError::Unavailable | ApiError::IdempotencyRace) {
+        builder.insert_header((header::RETRY_AFTER, "1"));
+    }
+    if matches!(err, ApiError::Unauthorized(_)) {
+        builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    builder.json(err.problem(request_id))
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> ApiError {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => ApiError::NotFound("record"),
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                ApiError::Unavailable
+            }
+            Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
+                ApiError::Unavailable
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => ApiError::Unavailable,
+            // SQLite reports an exhausted busy_timeout as "database is locked".
+            Error::DatabaseError(_, ref info) if info.message().contains("database is locked") => {
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(_: diesel::r2d2::PoolError) -> ApiError {
+        ApiError::Unavailable
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,88 @@
+//! Banks: one points book per village or community.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{ApiJson, Staff};
+use super::types::{required_text, Bank};
+use super::{in_write_tx, with_db, AppState};
+use crate::db;
+use crate::error::ApiResult;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"org_id": 1, "name": "青山村积分银行"}))]
+pub struct CreateBank {
+    /// The organisation unit that owns the bank.
+    pub org_id: i64,
+    /// Display name, 1–100 characters.
+    pub name: String,
+}
+
+/// Create a bank
+///
+/// Opens a points book for an organisation unit, with its own issuance, redemption, expiry and
+/// adjustment accounts for both assets (`POINTS` and `HOURS`).
+#[utoipa::path(
+    tag = "banks",
+    request_body = CreateBank,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Bank),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 404, description = "`not_found`: no such organisation unit"),
+        (status = 422, description = "`validation_failed`: a field is missing or malformed"),
+    )
+)]
+#[post("/banks")]
+pub async fn create_bank(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    body: ApiJson<CreateBank>,
+) -> ApiResult<HttpResponse> {
+    let name = required_text("name", &body.0.name, 100)?;
+    let org_id = body.0.org_id;
+    let bank = in_write_tx(&state, move |conn| {
+        db::banks::create_bank(conn, org_id, &name, db::now_micros())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(Bank::from(bank)))
+}
+
+/// List banks
+#[utoipa::path(
+    tag = "banks",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "All banks", body = Vec<Bank>),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+    )
+)]
+#[get("/banks")]
+pub async fn list_banks(state: web::Data<AppState>, _staff: Staff) -> ApiResult<HttpResponse> {
+    let banks = with_db(&state, db::banks::list_banks).await?;
+    Ok(HttpResponse::Ok().json(banks.into_iter().map(Bank::from).collect::<Vec<_>>()))
+}
+
+/// Get a bank
+#[utoipa::path(
+    tag = "banks",
+    params(("bank_id" = i64, Path, description = "Bank id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The bank", body = Bank),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 404, description = "`not_found`: no such bank"),
+    )
+)]
+#[get("/banks/{bank_id}")]
+pub async fn get_bank(
+    state: web::Data<AppState>,
+    _staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let bank_id = path.into_inner();
+    let bank = with_db(&state, move |conn| db::banks::get_bank(conn, bank_id)).await?;
+    Ok(HttpResponse::Ok().json(Bank::from(bank)))
+}

@@ -1,0 +1,85 @@
+//! HTTP handlers, one file per resource. A handler extracts, calls the database layer off the
+//! event loop, and maps the result to a response type. No SQL and no business rules here.
+
+pub mod accounts;
+pub mod auth;
+pub mod banks;
+pub mod entries;
+pub mod extract;
+pub mod holds;
+pub mod ops;
+pub mod orgs;
+pub mod types;
+pub mod verify;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::jwt::TokenKeys;
+use crate::config::Settings;
+use crate::db::{self, Db, Pool};
+use crate::error::{ApiError, ApiResult};
+use crate::metrics::Metrics;
+
+/// Shared by every worker. Nothing in here is state that matters: it is all derivable from
+/// settings, so any number of instances can serve the same database.
+pub struct AppState {
+    pub pool: Pool,
+    pub keys: TokenKeys,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Every API route. Registered through utoipa-actix-web, so a handler without its OpenAPI
+/// entry cannot be routed.
+pub fn api_routes(cfg: &mut ServiceConfig) {
+    cfg.service(auth::login)
+        .service(orgs::create_org)
+        .service(orgs::list_orgs)
+        .service(banks::create_bank)
+        .service(banks::list_banks)
+        .service(banks::get_bank)
+        .service(accounts::open_account)
+        .service(accounts::list_accounts)
+        .service(accounts::get_account)
+        .service(accounts::statement)
+        .service(entries::post_entry)
+        .service(entries::get_entry)
+        .service(entries::reverse_entry)
+        .service(holds::create_hold)
+        .service(holds::get_hold)
+        .service(holds::capture_hold)
+        .service(holds::release_hold)
+        .service(verify::verify_bank);
+}
+
+/// Runs blocking database work on the blocking pool, never on the event loop.
+pub async fn with_db<T, F>(state: &web::Data<AppState>, work: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Db) -> ApiResult<T> + Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// One write transaction. When two requests with the same Idempotency-Key race, the loser's
+/// transaction fails on the key; running it once more replays the winner's stored result.
+pub async fn in_write_tx<T, F>(state: &web::Data<AppState>, work: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: Fn(&mut Db) -> ApiResult<T> + Send + 'static,
+{
+    with_db(state, move |conn| match db::write_tx(conn, &work) {
+        Err(ApiError::IdempotencyRace) => db::write_tx(conn, &work),
+        other => other,
+    })
+    .await
+}

@@ -1,0 +1,14 @@
+#![forbid(unsafe_code)]
+//! The volunteer points bank (积分银行): a double-entry ledger service for villages and communities.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod openapi;
+pub mod worker;

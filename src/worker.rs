@@ -1,0 +1,85 @@
+//! Background upkeep on its own thread: seal new entries, expire overdue holds, forget old
+//! idempotency keys. Safe to run in every instance at once (all steps are conditional writes).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::db::{self, Pool};
+use crate::metrics::Metrics;
+
+pub struct Upkeep {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Upkeep {
+    pub fn start(
+        pool: Pool,
+        metrics: Arc<Metrics>,
+        interval: Duration,
+        retention_hours: i64,
+    ) -> Upkeep {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("pb-upkeep".into())
+            .spawn(move || {
+                let mut last_purge = Instant::now() - Duration::from_secs(3600);
+                while !flag.load(Ordering::Relaxed) {
+                    run_once(&pool, &metrics, retention_hours, &mut last_purge);
+                    // Sleep in small steps so shutdown is prompt.
+                    let until = Instant::now() + interval;
+                    while Instant::now() < until && !flag.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(50).min(interval));
+                    }
+                }
+            })
+            .expect("spawning the upkeep thread");
+        Upkeep {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Upkeep {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn run_once(pool: &Pool, metrics: &Metrics, retention_hours: i64, last_purge: &mut Instant) {
+    let Ok(mut conn) = pool.get() else {
+        tracing::warn!("upkeep: no database connection available");
+        return;
+    };
+    let now = db::now_micros();
+    match db::sealer::seal_all(&mut conn, now) {
+        Ok(sealed) => {
+            metrics
+                .entries_sealed
+                .fetch_add(sealed as u64, Ordering::Relaxed);
+        }
+        Err(err) => tracing::warn!(error = %err, "upkeep: sealing failed; will retry"),
+    }
+    match db::write_tx(&mut conn, |c| db::holds::expire_due(c, now, 500)) {
+        Ok(expired) => {
+            metrics
+                .holds_expired
+                .fetch_add(expired as u64, Ordering::Relaxed);
+        }
+        Err(err) => tracing::warn!(error = %err, "upkeep: expiring holds failed; will retry"),
+    }
+    if last_purge.elapsed() >= Duration::from_secs(3600) {
+        *last_purge = Instant::now();
+        let cutoff = now - retention_hours * 3600 * 1_000_000;
+        if let Err(err) = db::write_tx(&mut conn, |c| db::idempotency::purge_older_than(c, cutoff))
+        {
+            tracing::warn!(error = %err, "upkeep: purging idempotency keys failed");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The OpenAPI document is the product: committed, served, and in step with the code.
+
+use crate::helpers::*;
+use crate::on_both_backends;
+
+const COMMITTED: &str = include_str!("../../openapi/openapi.json");
+
+#[test]
+fn the_committed_openapi_document_matches_the_code() {
+    let generated = pointsbank::openapi::to_pretty_json(&pointsbank::openapi::document());
+    assert!(
+        generated == COMMITTED,
+        "openapi/openapi.json is out of date: run `cargo run -- openapi > openapi/openapi.json` and commit it"
+    );
+}
+
+#[test]
+fn every_operation_is_documented_with_examples_and_problem_responses() {
+    let document: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            let name = format!("{method} {path}");
+            assert!(
+                operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name} lacks a summary"
+            );
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{name} {status}"
+                );
+                if status.starts_with('4') || status.starts_with('5') {
+                    let problem = &response["content"]["application/problem+json"];
+                    assert!(
+                        problem["example"]["code"].is_string(),
+                        "{name} {status} lacks a problem example"
+                    );
+                }
+            }
+            if path.starts_with("/api/v1/") && path != "/api/v1/auth/login" {
+                assert!(
+                    operation["responses"]["401"].is_object(),
+                    "{name} does not document 401"
+                );
+                assert!(
+                    operation["security"].is_array(),
+                    "{name} does not declare bearer security"
+                );
+            }
+        }
+    }
+    assert!(operations >= 18, "only {operations} operations documented");
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "Entry",
+        "Account",
+        "Hold",
+        "PostEntry",
+        "Problem",
+        "Statement",
+    ] {
+        assert!(
+            schemas[name]["example"].is_object()
+                || schemas[name]["examples"].is_array()
+                || name == "Statement" && schemas[name].is_object(),
+            "{name} lacks an example"
+        );
+    }
+}
+
+on_both_backends!(
+    the_service_serves_the_committed_document_and_offline_docs,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let served = app
+            .client
+            .get(app.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .unwrap();
+        let served: serde_json::Value = served.json().await.unwrap();
+        let committed: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+        assert_eq!(served, committed);
+
+        let page = app.client.get(app.url("/docs/")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            !html.contains("https://"),
+            "the docs page must not load anything from the network"
+        );
+        for asset in [
+            "swagger-ui-bundle.js",
+            "swagger-initializer.js",
+            "swagger-ui.css",
+        ] {
+            let reply = app
+                .client
+                .get(app.url(&format!("/docs/{asset}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 200, "{asset}");
+            assert!(
+                reply.bytes().await.unwrap().len() > 100,
+                "{asset} is served from the binary"
+            );
+        }
+    }
+);

@@ -1,0 +1,304 @@
+//! Every failure is an RFC 9457 problem with a stable code, and changes nothing.
+
+use pointsbank::auth::jwt::TokenKeys;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::on_both_backends;
+
+on_both_backends!(authentication_failures_are_problems, |backend| async move {
+    let app = spawn_app(backend).await;
+    let anonymous = read(
+        app.client
+            .get(app.url("/api/v1/banks"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    anonymous.problem(401, "unauthorized");
+    assert_eq!(anonymous.headers["www-authenticate"], "Bearer");
+
+    let forged = read(
+        app.client
+            .get(app.url("/api/v1/banks"))
+            .bearer_auth("abc.def.ghi")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    forged.problem(401, "unauthorized");
+
+    let other_secret = TokenKeys::new(
+        b"some-other-secret-some-other-secret",
+        "pointsbank",
+        "pointsbank-api",
+        900,
+    );
+    let now = chrono::Utc::now().timestamp();
+    let token = other_secret
+        .issue("staff:1".into(), "staff", "admin", now)
+        .unwrap();
+    let wrong_key = read(
+        app.client
+            .get(app.url("/api/v1/banks"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    wrong_key.problem(401, "unauthorized");
+
+    // A member token is genuine but is not a staff token.
+    let ours = TokenKeys::new(
+        b"test-secret-test-secret-test-secret!",
+        "pointsbank",
+        "pointsbank-api",
+        900,
+    );
+    let member = ours
+        .issue("member:5".into(), "member", "member", now)
+        .unwrap();
+    let as_member = read(
+        app.client
+            .get(app.url("/api/v1/banks"))
+            .bearer_auth(member)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    as_member.problem(403, "forbidden");
+
+    let wrong_password = read(
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"phone": ADMIN_PHONE, "password": "not-the-password"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    wrong_password.problem(401, "invalid_credentials");
+    let unknown_phone = read(
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"phone": "13100000000", "password": "whatever-password"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    unknown_phone.problem(401, "invalid_credentials");
+});
+
+on_both_backends!(
+    malformed_requests_name_the_field_at_fault,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let wallet = app.wallet(&village, "黄敏").await;
+        let path = format!("/api/v1/banks/{}/entries", village.bank);
+        let entry = |amount: serde_json::Value| {
+            json!({"kind": "award", "memo": "m", "postings": [
+                {"account_id": village.issuance, "amount": "-1"}, {"account_id": wallet, "amount": amount}
+            ]})
+        };
+
+        let too_precise = app.post(&path, entry(json!("1.001"))).await;
+        assert_eq!(
+            too_precise.problem(422, "validation_failed")["field"],
+            "postings[1].amount"
+        );
+        let float = app.post(&path, entry(json!(1.5))).await;
+        assert_eq!(
+            float.problem(422, "validation_failed")["field"],
+            "postings[1].amount"
+        );
+        let huge = app.post(&path, entry(json!("1000000000000"))).await;
+        assert_eq!(
+            huge.problem(422, "validation_failed")["field"],
+            "postings[1].amount"
+        );
+        let zero = app.post(&path, entry(json!("0.00"))).await;
+        assert_eq!(
+            zero.problem(422, "validation_failed")["field"],
+            "postings[1].amount"
+        );
+        let junk = app.post(&path, entry(json!("12abc"))).await;
+        assert_eq!(
+            junk.problem(422, "validation_failed")["field"],
+            "postings[1].amount"
+        );
+
+        let unknown_field = app
+            .post(
+                &path,
+                json!({"kind": "award", "memo": "m", "postings": [], "colour": "red"}),
+            )
+            .await;
+        unknown_field.problem(422, "validation_failed");
+        let missing_memo = app
+            .post(
+                &path,
+                json!({"kind": "award", "memo": "  ", "postings": []}),
+            )
+            .await;
+        assert_eq!(
+            missing_memo.problem(422, "validation_failed")["field"],
+            "memo"
+        );
+        let bad_kind = app
+            .post(
+                &path,
+                json!({"kind": "redeem", "memo": "m", "postings": []}),
+            )
+            .await;
+        assert_eq!(bad_kind.problem(422, "validation_failed")["field"], "kind");
+        let unbalanced = app
+        .post(&path, json!({"kind": "award", "memo": "m", "postings": [
+            {"account_id": village.issuance, "amount": "-1"}, {"account_id": wallet, "amount": "2"}
+        ]}))
+        .await;
+        unbalanced.problem(422, "entry_unbalanced");
+        let one_line = app.post(&path, json!({"kind": "adjust", "memo": "m", "postings": [{"account_id": wallet, "amount": "2"}]})).await;
+        one_line.problem(422, "invalid_entry");
+        let foreign_account = app
+        .post(&path, json!({"kind": "award", "memo": "m", "postings": [
+            {"account_id": village.issuance, "amount": "-1"}, {"account_id": 999999, "amount": "1"}
+        ]}))
+        .await;
+        assert_eq!(
+            foreign_account.problem(422, "validation_failed")["field"],
+            "postings[1].account_id"
+        );
+
+        let not_json = read(
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(&app.token)
+                .header("content-type", "application/json")
+                .body("{\"kind\":")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        not_json.problem(400, "malformed_request");
+        let wrong_type = read(
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(&app.token)
+                .body("kind=award")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        wrong_type.problem(400, "malformed_request");
+        let oversized = "x".repeat(300 * 1024);
+        let too_large = app
+            .post(
+                &path,
+                json!({"kind": "award", "memo": oversized, "postings": []}),
+            )
+            .await;
+        too_large.problem(413, "payload_too_large");
+
+        app.get("/api/v1/banks/not-a-number")
+            .await
+            .problem(422, "validation_failed");
+        app.get(&format!(
+            "/api/v1/banks/{}/accounts?limit=1000",
+            village.bank
+        ))
+        .await
+        .problem(422, "validation_failed");
+        app.get(&format!(
+            "/api/v1/banks/{}/accounts/{wallet}/statement?from=yesterday",
+            village.bank
+        ))
+        .await
+        .problem(422, "validation_failed");
+        app.get(&format!(
+            "/api/v1/banks/{}/accounts/{wallet}/statement?cursor=zzz",
+            village.bank
+        ))
+        .await
+        .problem(422, "validation_failed");
+
+        // Nothing of the above reached the book.
+        assert_eq!(app.balance(&village, wallet).await, "0.00");
+    }
+);
+
+on_both_backends!(
+    missing_things_are_not_found_and_duplicates_conflict,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let other = app.village().await;
+        let wallet = app.wallet(&village, "周杰").await;
+        app.get("/api/v1/banks/424242")
+            .await
+            .problem(404, "not_found");
+        app.get(&format!("/api/v1/banks/{}/entries/424242", village.bank))
+            .await
+            .problem(404, "not_found");
+        // An account of one bank cannot be read through another bank's path.
+        app.get(&format!("/api/v1/banks/{}/accounts/{wallet}", other.bank))
+            .await
+            .problem(404, "not_found");
+        app.get("/api/v1/no-such-route")
+            .await
+            .problem(404, "not_found");
+        app.post("/api/v1/banks", json!({"org_id": 424242, "name": "x"}))
+            .await
+            .problem(404, "not_found");
+        let code = uuid::Uuid::new_v4().to_string();
+        app.post("/api/v1/orgs", json!({"code": code, "name": "a"}))
+            .await
+            .ok(201);
+        app.post("/api/v1/orgs", json!({"code": code, "name": "b"}))
+            .await
+            .problem(409, "already_exists");
+    }
+);
+
+on_both_backends!(every_response_carries_a_request_id, |backend| async move {
+    let app = spawn_app(backend).await;
+    let fine = read(app.client.get(app.url("/healthz")).send().await.unwrap()).await;
+    assert!(fine.headers.contains_key("x-request-id"));
+    let chosen = read(
+        app.client
+            .get(app.url("/api/v1/banks/1"))
+            .header("x-request-id", "trace-123")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(chosen.headers["x-request-id"], "trace-123");
+    assert_eq!(
+        chosen.problem(401, "unauthorized")["request_id"],
+        "trace-123"
+    );
+    let ready = read(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+    assert_eq!(ready.ok(200)["status"], "ready");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains("pb_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+});

@@ -1,0 +1,370 @@
+//! `spawn_app()`: the real service on a random port over a fresh database, and a typed client.
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use pointsbank::app;
+use pointsbank::auth::password::hash_password;
+use pointsbank::config::Settings;
+use pointsbank::db;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub const ADMIN_PHONE: &str = "13900000000";
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per available backend. A PostgreSQL run is skipped (with a note)
+/// only when `PB_TEST_POSTGRES_URL` is unset; CI sets it and `.ci/run` fails without PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let run = $body;
+                run($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if !$crate::helpers::postgres_available() {
+                    eprintln!("PB_TEST_POSTGRES_URL is not set: PostgreSQL run skipped");
+                    return;
+                }
+                let run = $body;
+                run($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+pub fn postgres_available() -> bool {
+    std::env::var("PB_TEST_POSTGRES_URL").is_ok()
+}
+
+/// A fresh, empty database of the backend: a SQLite file in a temp dir, or a new PostgreSQL
+/// database that is dropped again when the value is dropped.
+pub struct TestDatabase {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg_drop: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn new(backend: Backend) -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => TestDatabase {
+                url: format!("sqlite://{}", dir.path().join("test.db").display()),
+                dir,
+                pg_drop: None,
+            },
+            Backend::Postgres => {
+                let admin_url =
+                    std::env::var("PB_TEST_POSTGRES_URL").expect("PB_TEST_POSTGRES_URL");
+                let name = format!("pb_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin =
+                    diesel::PgConnection::establish(&admin_url).expect("PostgreSQL reachable");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let (base, _) = admin_url
+                    .rsplit_once('/')
+                    .expect("URL with a database name");
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    dir,
+                    pg_drop: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg_drop.take() {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&admin_url) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+// Not every test module reads every field.
+#[allow(dead_code)]
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub backend: Backend,
+    pub pool: db::Pool,
+    // Field order matters: the server stops before its database is dropped.
+    _running: RunningServer,
+    pub database: TestDatabase,
+}
+
+struct RunningServer {
+    handle: actix_web::dev::ServerHandle,
+    _upkeep: pointsbank::worker::Upkeep,
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        // Stop accepting and close the pool's users; do not wait for graceful shutdown.
+        drop(handle.stop(false));
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::new(backend);
+    let mut settings = Settings::for_instance(&database.url, database.dir.path());
+    settings.workers = 2;
+    settings.db_pool_size = if backend == Backend::Postgres { 6 } else { 4 };
+    tune(&mut settings);
+    let running = app::start(settings).expect("service starts");
+    let handle = running.server.handle();
+    tokio::spawn(running.server);
+    let pool = running.pool.clone();
+    {
+        let mut conn = pool.get().expect("connection");
+        let hash = hash_password(ADMIN_PASSWORD).expect("hash");
+        db::write_tx(&mut conn, |c| {
+            db::staff::create_staff(
+                c,
+                ADMIN_PHONE,
+                "Test Admin",
+                &hash,
+                "admin",
+                db::now_micros(),
+            )
+        })
+        .expect("admin created");
+    }
+    let base = format!("http://127.0.0.1:{}", running.port);
+    let client = reqwest::Client::new();
+    let token = login(&client, &base).await;
+    TestApp {
+        base,
+        client,
+        token,
+        backend,
+        pool,
+        _running: RunningServer {
+            handle,
+            _upkeep: running.upkeep,
+        },
+        database,
+    }
+}
+
+pub async fn login(client: &reqwest::Client, base: &str) -> String {
+    let response = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"phone": ADMIN_PHONE, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("login body");
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+/// A response, read whole: status, headers and JSON body (Null when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts an RFC 9457 problem with this status and code, and returns it.
+    pub fn problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(
+            content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["type"], format!("urn:pointsbank:problem:{code}"));
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(self.body["request_id"].as_str().is_some());
+        &self.body
+    }
+
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        &self.body
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The test village: one bank, its issuance account, and helpers to move points.
+pub struct Village {
+    pub bank: i64,
+    pub issuance: i64,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        read(
+            self.client
+                .get(self.url(path))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.post_with_key(path, body, None).await
+    }
+
+    pub async fn post_with_key(&self, path: &str, body: Value, key: Option<&str>) -> Reply {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    /// Creates an org and a bank and finds the bank's POINTS issuance account.
+    pub async fn village(&self) -> Village {
+        let code = uuid::Uuid::new_v4().simple().to_string();
+        let org = self
+            .post("/api/v1/orgs", json!({"code": code, "name": "青山村"}))
+            .await;
+        let org_id = org.ok(201)["id"].as_i64().unwrap();
+        let bank = self
+            .post(
+                "/api/v1/banks",
+                json!({"org_id": org_id, "name": "青山村积分银行"}),
+            )
+            .await;
+        let bank = bank.ok(201)["id"].as_i64().unwrap();
+        let issuance = self.system_account(bank, "POINTS", "issuance").await;
+        Village { bank, issuance }
+    }
+
+    pub async fn system_account(&self, bank: i64, asset: &str, kind: &str) -> i64 {
+        let page = self
+            .get(&format!("/api/v1/banks/{bank}/accounts?limit=200"))
+            .await;
+        page.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["asset"] == asset && a["kind"] == kind)
+            .and_then(|a| a["id"].as_i64())
+            .expect("system account")
+    }
+
+    pub async fn wallet(&self, village: &Village, name: &str) -> i64 {
+        let reply = self
+            .post(
+                &format!("/api/v1/banks/{}/accounts", village.bank),
+                json!({"asset": "POINTS", "name": name}),
+            )
+            .await;
+        reply.ok(201)["id"].as_i64().unwrap()
+    }
+
+    pub async fn award(&self, village: &Village, wallet: i64, amount: &str) -> Reply {
+        let negated = format!("-{amount}");
+        self.post(
+            &format!("/api/v1/banks/{}/entries", village.bank),
+            json!({"kind": "award", "memo": "巡河", "postings": [
+                {"account_id": village.issuance, "amount": negated},
+                {"account_id": wallet, "amount": amount}
+            ]}),
+        )
+        .await
+    }
+
+    pub async fn deduct_body(village: &Village, wallet: i64, amount: &str) -> Value {
+        json!({"kind": "deduct", "memo": "违反村规民约", "postings": [
+            {"account_id": wallet, "amount": format!("-{amount}")},
+            {"account_id": village.issuance, "amount": amount}
+        ]})
+    }
+
+    pub async fn account(&self, village: &Village, account: i64) -> Value {
+        self.get(&format!(
+            "/api/v1/banks/{}/accounts/{account}",
+            village.bank
+        ))
+        .await
+        .ok(200)
+        .clone()
+    }
+
+    pub async fn balance(&self, village: &Village, account: i64) -> String {
+        self.account(village, account).await["balance"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Waits for the sealer, then asserts the bank verifies clean, and returns the report.
+    pub async fn assert_verified(&self, village: &Village) -> Value {
+        for _ in 0..50 {
+            let report = self
+                .get(&format!("/api/v1/banks/{}/verify", village.bank))
+                .await;
+            let report = report.ok(200).clone();
+            assert_eq!(report["ok"], true, "verify found problems: {report}");
+            if report["unsealed_entries"] == 0 {
+                return report;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("entries stayed unsealed");
+    }
+}
