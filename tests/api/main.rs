@@ -11,3 +11,15 @@ mod idempotency;
 mod ledger;
 mod model;
 mod restart;
+mod tamper;
+
+/// `.ci/run` sets PB_REQUIRE_POSTGRES=1: then a missing PostgreSQL must fail the run, not skip it.
+#[test]
+fn postgres_is_tested_when_ci_requires_it() {
+    if std::env::var("PB_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        assert!(
+            helpers::postgres_available(),
+            "PB_TEST_POSTGRES_URL must be set in CI"
+        );
+    }
+}
