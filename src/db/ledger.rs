@@ -8,7 +8,7 @@ use super::accounts::AccountRow;
 use super::schema::{accounts, entries, entry_seals, postings};
 use super::{holds, Db};
 use crate::domain::ledger::{check_entry, reversal_lines, EntryKind, Line};
-use crate::domain::money::Amount;
+use crate::domain::money::{Amount, MAX_WALLET_MINOR};
 use crate::domain::seal::{EntryContent, PostingContent};
 use crate::error::{ApiError, ApiResult};
 
@@ -181,10 +181,21 @@ pub fn post_entry(conn: &mut Db, new: NewEntry<'_>, now: i64) -> ApiResult<Entry
 fn apply_to_wallet(conn: &mut Db, account_id: i64, amount: Amount, now: i64) -> ApiResult<i64> {
     let delta = amount.minor();
     if delta > 0 {
-        return Ok(diesel::update(accounts::table.find(account_id))
-            .set(accounts::balance.eq(accounts::balance + delta))
-            .returning(accounts::balance)
-            .get_result(conn)?);
+        return diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(account_id))
+                .filter(accounts::balance.le(MAX_WALLET_MINOR - delta)),
+        )
+        .set(accounts::balance.eq(accounts::balance + delta))
+        .returning(accounts::balance)
+        .get_result(conn)
+        .optional()?
+        .ok_or_else(|| {
+            ApiError::validation(
+                "postings",
+                format!("account {account_id} would exceed the largest allowed balance"),
+            )
+        });
     }
     let debit = -delta;
     let try_debit = |conn: &mut Db| -> ApiResult<Option<i64>> {

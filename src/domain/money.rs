@@ -12,6 +12,9 @@ pub const MINOR_PER_UNIT: i64 = 100;
 /// The largest magnitude a single amount may have: 10^11 points.
 /// Far above any real balance, and small enough that sums of many amounts never overflow `i64`.
 pub const MAX_MINOR: i64 = 10_000_000_000_000;
+/// The most a wallet may hold: 10^13 points. Keeps every stored sum far inside `i64`
+/// (SQLite would silently turn an overflowing integer into a float).
+pub const MAX_WALLET_MINOR: i64 = 1_000_000_000_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {

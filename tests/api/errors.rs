@@ -302,3 +302,19 @@ on_both_backends!(every_response_carries_a_request_id, |backend| async move {
         "{metrics}"
     );
 });
+
+on_both_backends!(
+    a_wallet_cannot_grow_past_the_largest_balance,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let wallet = app.wallet(&village, "冯刚").await;
+        // 100 awards of the largest single amount reach the wallet ceiling of 10^13 points.
+        for _ in 0..100 {
+            app.award(&village, wallet, "100000000000").await.ok(201);
+        }
+        let over = app.award(&village, wallet, "0.01").await;
+        assert_eq!(over.problem(422, "validation_failed")["field"], "postings");
+        assert_eq!(app.balance(&village, wallet).await, "10000000000000.00");
+    }
+);
