@@ -7,7 +7,7 @@ use super::ledger::{self, EntryRecord, NewEntry};
 use super::schema::{accounts, holds};
 use super::{stored, Db};
 use crate::domain::hold::{plan_capture, HoldError, HoldStatus};
-use crate::domain::ledger::{AccountFacts, AccountKind, EntryKind, Line};
+use crate::domain::ledger::{AccountFacts, AccountKind, Asset, EntryKind, Line};
 use crate::domain::money::Amount;
 use crate::error::{ApiError, ApiResult};
 
@@ -51,10 +51,17 @@ pub struct NewHold<'a> {
 
 pub fn create_hold(conn: &mut Db, new: NewHold<'_>, now: i64) -> ApiResult<HoldRow> {
     let account = new.account;
-    if !account.facts()?.kind.is_wallet() {
+    let facts = account.facts()?;
+    if !facts.kind.is_wallet() {
         return Err(ApiError::validation(
             "account_id",
             "holds can only be placed on member accounts",
+        ));
+    }
+    if facts.asset != Asset::Points {
+        return Err(ApiError::validation(
+            "account_id",
+            "service hours are recorded, never redeemed: holds need a POINTS wallet",
         ));
     }
     let amount = new.amount.minor();

@@ -20,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"account_id": 9, "amount": "30.00", "memo": "order 7: 2 × 洗衣液", "reference": "order:7", "expires_in_seconds": 604800}))]
 pub struct CreateHold {
-    /// A member wallet of this bank.
+    /// A `POINTS` member wallet of this bank (service hours are never redeemed).
     pub account_id: i64,
     /// Positive amount to reserve.
     pub amount: Amount,

@@ -187,6 +187,20 @@ on_both_backends!(
         )
         .await
         .problem(422, "validation_failed");
+        let hours = app
+            .post(
+                &format!("/api/v1/banks/{}/accounts", village.bank),
+                json!({"asset": "HOURS", "name": "高峰"}),
+            )
+            .await
+            .ok(201)["id"]
+            .clone();
+        app.post(
+            &holds,
+            json!({"account_id": hours, "amount": "1", "memo": "m"}),
+        )
+        .await
+        .problem(422, "validation_failed");
         app.post(
             &holds,
             json!({"account_id": wallet, "amount": "-1", "memo": "m"}),
