@@ -10,6 +10,7 @@ use crate::app;
 use crate::auth::password::{check_password_rules, hash_password};
 use crate::config::Settings;
 use crate::db::{self, Backend, DbTarget};
+use crate::domain::access::Role;
 use crate::domain::ledger::{AccountKind, Asset, EntryKind, Line};
 use crate::domain::money::Amount;
 
@@ -101,7 +102,10 @@ pub fn create_admin(settings: &Settings, phone: &str, name: &str) -> anyhow::Res
     let mut conn = pool.get()?;
     let hash = hash_password(&password)?;
     let staff = db::write_tx(&mut conn, |c| {
-        db::staff::create_staff(c, phone, name, &hash, "admin", db::now_micros())
+        let now = db::now_micros();
+        let staff = db::staff::create_staff(c, phone, name, &hash, "admin", now)?;
+        db::staff::add_grant(c, staff.id, Role::PlatformAdmin, None, "cli", now)?;
+        Ok::<_, crate::error::ApiError>(staff)
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("administrator {} created (staff:{})", staff.name, staff.id);
@@ -159,16 +163,105 @@ pub fn backup(settings: &Settings, to: &std::path::Path) -> anyhow::Result<()> {
 pub const DEMO_ADMIN_PHONE: &str = "13800000000";
 pub const DEMO_ADMIN_PASSWORD: &str = "demo-admin-2026";
 
-/// A demo village: 青山村 with its bank, an administrator, 30 volunteers and a month of
-/// awards, a deduction, a reversal and a redemption hold.
+/// Demo staff: (phone, name, role, unit code). All use `DEMO_ADMIN_PASSWORD`.
+pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
+    (DEMO_ADMIN_PHONE, "平台管理员", Role::PlatformAdmin, ""),
+    ("13800000001", "青山镇管理员", Role::OrgAdmin, "330106001"),
+    (
+        "13800000002",
+        "青山村管理员",
+        Role::OrgAdmin,
+        "330106001001",
+    ),
+    (
+        "13800000003",
+        "青山村活动组织者",
+        Role::Organiser,
+        "330106001001",
+    ),
+    ("13800000004", "青山村超市店员", Role::Clerk, "330106001001"),
+    ("13800000005", "青山村审计员", Role::Auditor, "330106001001"),
+    (
+        "13800000006",
+        "绿水村管理员",
+        Role::OrgAdmin,
+        "330106001002",
+    ),
+];
+
+/// The demo township 青山镇 with villages 青山村 and 绿水村 (two grids each) and staff of each role.
+fn demo_tree(
+    c: &mut db::Db,
+    password_hash: &str,
+    now: i64,
+) -> crate::error::ApiResult<db::orgs::OrgRow> {
+    use db::orgs::{create_org, NewOrg, OrgKind};
+    let township = create_org(
+        c,
+        NewOrg {
+            code: "330106001",
+            name: "青山镇",
+            kind: OrgKind::Township,
+            parent: None,
+        },
+        now,
+    )?;
+    let mut villages = Vec::new();
+    for (code, name) in [("330106001001", "青山村"), ("330106001002", "绿水村")] {
+        let village = create_org(
+            c,
+            NewOrg {
+                code,
+                name,
+                kind: OrgKind::Village,
+                parent: Some(&township),
+            },
+            now,
+        )?;
+        for grid in 1..=2 {
+            let code = format!("{code}-G{grid}");
+            let name = format!("{name}第{grid}网格");
+            create_org(
+                c,
+                NewOrg {
+                    code: &code,
+                    name: &name,
+                    kind: OrgKind::Grid,
+                    parent: Some(&village),
+                },
+                now,
+            )?;
+        }
+        villages.push(village);
+    }
+    for (phone, name, role, unit) in DEMO_STAFF {
+        let staff = db::staff::create_staff(c, phone, name, password_hash, role.as_str(), now)?;
+        let org_id = match *role {
+            Role::PlatformAdmin => None,
+            _ => Some(if *unit == township.code {
+                township.id
+            } else {
+                villages
+                    .iter()
+                    .find(|v| v.code == *unit)
+                    .map_or(township.id, |v| v.id)
+            }),
+        };
+        db::staff::add_grant(c, staff.id, *role, org_id, "demo", now)?;
+    }
+    db::banks::create_bank(c, villages[1].id, "绿水村积分银行", now)?;
+    Ok(villages.swap_remove(0))
+}
+
+/// The demo: township, villages, grids, staff of every role, and in 青山村 30 volunteers with a
+/// month of awards and a reversal.
 pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     let pool = app::open_database(settings)?;
     let mut conn = pool.get()?;
     let hash = hash_password(DEMO_ADMIN_PASSWORD)?;
     let result = db::write_tx(&mut conn, |c| -> crate::error::ApiResult<i64> {
         let now = db::now_micros();
-        db::staff::create_staff(c, DEMO_ADMIN_PHONE, "演示管理员", &hash, "admin", now)?;
-        let org = db::banks::create_org(c, "330106001001", "青山村", now)?;
+        let org = demo_tree(c, &hash, now)?;
         let bank = db::banks::create_bank(c, org.id, "青山村积分银行", now)?;
         let issuance =
             db::accounts::system_account(c, bank.id, Asset::Points, AccountKind::Issuance)?
@@ -261,7 +354,10 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     match result {
         Ok(bank_id) => {
             println!("demo village 青山村 created: bank {bank_id}, 30 volunteers");
-            println!("sign in: POST /api/v1/auth/login {{\"phone\": \"{DEMO_ADMIN_PHONE}\", \"password\": \"{DEMO_ADMIN_PASSWORD}\"}}");
+            println!("staff (password {DEMO_ADMIN_PASSWORD}):");
+            for (phone, name, role, _) in DEMO_STAFF {
+                println!("  {phone}  {name}  {role}");
+            }
             Ok(())
         }
         Err(crate::error::ApiError::AlreadyExists(_)) => {

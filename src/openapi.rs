@@ -28,7 +28,8 @@ and resend the same key when retrying after a timeout: the points move once.\n\n
     ),
     tags(
         (name = "auth", description = "Signing in"),
-        (name = "orgs", description = "Organisation units that own banks"),
+        (name = "orgs", description = "The organisation tree (county → township → village → grid → building); banks belong to units"),
+        (name = "staff", description = "Staff accounts and role grants scoped to a unit and everything below it"),
         (name = "banks", description = "Points books and their verification"),
         (name = "accounts", description = "Member wallets and the bank's own accounts; balances and statements"),
         (name = "entries", description = "Journal entries: awards, deductions, transfers, reversals"),

@@ -3,13 +3,17 @@
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::access::Grant;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
     /// `staff:<id>` or `member:<id>`.
     pub sub: String,
     /// `staff` or `member`.
     pub kind: String,
-    pub role: String,
+    /// Role grants with the subtree each covers; checked on every request.
+    #[serde(default)]
+    pub scopes: Vec<Grant>,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -42,13 +46,13 @@ impl TokenKeys {
         &self,
         sub: String,
         kind: &str,
-        role: &str,
+        scopes: Vec<Grant>,
         now_seconds: i64,
     ) -> anyhow::Result<String> {
         let claims = Claims {
             sub,
             kind: kind.into(),
-            role: role.into(),
+            scopes,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now_seconds,
@@ -80,7 +84,7 @@ mod tests {
     fn tokens_of_another_secret_audience_or_past_expiry_are_refused() {
         let keys = TokenKeys::new(b"secret-one-that-is-long-enough!!", "pb", "api", 60);
         let now = chrono::Utc::now().timestamp();
-        let token = keys.issue("staff:1".into(), "staff", "admin", now).unwrap();
+        let token = keys.issue("staff:1".into(), "staff", vec![], now).unwrap();
         assert_eq!(keys.verify(&token).unwrap().sub, "staff:1");
 
         let other = TokenKeys::new(b"another-secret-that-is-long-too!", "pb", "api", 60);
@@ -88,7 +92,7 @@ mod tests {
         let other_audience = TokenKeys::new(b"secret-one-that-is-long-enough!!", "pb", "web", 60);
         assert!(other_audience.verify(&token).is_none());
         let expired = keys
-            .issue("staff:1".into(), "staff", "admin", now - 3600)
+            .issue("staff:1".into(), "staff", vec![], now - 3600)
             .unwrap();
         assert!(keys.verify(&expired).is_none());
         assert!(keys.verify("not.a.token").is_none());

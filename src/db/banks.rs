@@ -1,4 +1,4 @@
-//! Organisation units and banks (points books).
+//! Banks (points books), each owned by an organisation unit.
 
 use diesel::prelude::*;
 
@@ -8,46 +8,12 @@ use crate::domain::ledger::{AccountKind, Asset};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = orgs)]
-pub struct OrgRow {
-    pub id: i64,
-    pub code: String,
-    pub name: String,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = banks)]
 pub struct BankRow {
     pub id: i64,
     pub org_id: i64,
     pub name: String,
     pub created_at: i64,
-}
-
-pub fn create_org(conn: &mut Db, code: &str, name: &str, now: i64) -> ApiResult<OrgRow> {
-    let exists = orgs::table
-        .filter(orgs::code.eq(code))
-        .count()
-        .get_result::<i64>(conn)?;
-    if exists > 0 {
-        return Err(ApiError::AlreadyExists("an organisation with this code"));
-    }
-    Ok(diesel::insert_into(orgs::table)
-        .values((
-            orgs::code.eq(code),
-            orgs::name.eq(name),
-            orgs::created_at.eq(now),
-        ))
-        .returning(orgs::all_columns)
-        .get_result(conn)?)
-}
-
-pub fn list_orgs(conn: &mut Db) -> ApiResult<Vec<OrgRow>> {
-    Ok(orgs::table
-        .order(orgs::id)
-        .select(OrgRow::as_select())
-        .load(conn)?)
 }
 
 /// Creates the bank with its system accounts (issuance, redemption, expiry, adjustment) per asset.
@@ -84,6 +50,7 @@ pub fn create_bank(conn: &mut Db, org_id: i64, name: &str, now: i64) -> ApiResul
     Ok(bank)
 }
 
+/// Every bank (for the command line).
 pub fn list_banks(conn: &mut Db) -> ApiResult<Vec<BankRow>> {
     Ok(banks::table
         .order(banks::id)
@@ -99,4 +66,30 @@ pub fn get_bank(conn: &mut Db, bank_id: i64) -> ApiResult<BankRow> {
         .first(conn)
         .optional()?
         .ok_or(ApiError::NotFound("bank"))
+}
+
+/// The materialised path of the unit that owns the bank: what access checks compare against.
+pub fn bank_path(conn: &mut Db, bank_id: i64) -> ApiResult<String> {
+    banks::table
+        .inner_join(orgs::table)
+        .filter(banks::id.eq(bank_id))
+        .select(orgs::path)
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("bank"))
+}
+
+/// Banks owned by units at or below any of `paths`.
+pub fn list_banks_under(conn: &mut Db, paths: &[String]) -> ApiResult<Vec<BankRow>> {
+    let rows: Vec<(BankRow, String)> = banks::table
+        .inner_join(orgs::table)
+        .order(banks::id)
+        .limit(1000)
+        .select((BankRow::as_select(), orgs::path))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, path)| paths.iter().any(|p| path.starts_with(p.as_str())))
+        .map(|(bank, _)| bank)
+        .collect())
 }

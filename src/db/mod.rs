@@ -7,6 +7,7 @@ pub mod connection;
 pub mod holds;
 pub mod idempotency;
 pub mod ledger;
+pub mod orgs;
 pub mod schema;
 pub mod sealer;
 pub mod staff;

@@ -6,6 +6,21 @@ diesel::table! {
         code -> Text,
         name -> Text,
         created_at -> BigInt,
+        kind -> Text,
+        parent_id -> Nullable<BigInt>,
+        path -> Text,
+    }
+}
+
+diesel::table! {
+    role_grants (id) {
+        id -> BigInt,
+        staff_id -> BigInt,
+        role -> Text,
+        org_id -> Nullable<BigInt>,
+        granted_by -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
     }
 }
 
@@ -120,6 +135,8 @@ diesel::table! {
 }
 
 diesel::joinable!(banks -> orgs (org_id));
+diesel::joinable!(role_grants -> orgs (org_id));
+diesel::joinable!(role_grants -> staff (staff_id));
 diesel::joinable!(accounts -> banks (bank_id));
 diesel::joinable!(postings -> entries (entry_id));
 diesel::joinable!(holds -> accounts (account_id));
@@ -127,6 +144,7 @@ diesel::joinable!(entry_seals -> entries (entry_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
+    role_grants,
     staff,
     banks,
     accounts,

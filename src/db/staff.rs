@@ -1,9 +1,10 @@
-//! Staff accounts (the administrators of this issue; roles and scopes grow in the access issue).
+//! Staff accounts and their role grants.
 
 use diesel::prelude::*;
 
-use super::schema::staff;
+use super::schema::{orgs, role_grants, staff};
 use super::Db;
+use crate::domain::access::{Grant, Role};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -52,4 +53,111 @@ pub fn find_by_phone(conn: &mut Db, phone: &str) -> ApiResult<Option<StaffRow>> 
         .select(StaffRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = role_grants)]
+pub struct GrantRow {
+    pub id: i64,
+    pub staff_id: i64,
+    pub role: String,
+    pub org_id: Option<i64>,
+    pub granted_by: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A staff member's active grants with the paths they cover (`/` for platform administrators).
+pub fn active_grants(conn: &mut Db, staff_id: i64) -> ApiResult<Vec<(GrantRow, String)>> {
+    let rows: Vec<(GrantRow, Option<String>)> = role_grants::table
+        .left_join(orgs::table)
+        .filter(role_grants::staff_id.eq(staff_id))
+        .filter(role_grants::revoked_at.is_null())
+        .order(role_grants::id)
+        .select((GrantRow::as_select(), orgs::path.nullable()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(grant, path)| (grant, path.unwrap_or_else(|| "/".to_string())))
+        .collect())
+}
+
+pub fn scopes(conn: &mut Db, staff_id: i64) -> ApiResult<Vec<Grant>> {
+    Ok(active_grants(conn, staff_id)?
+        .into_iter()
+        .map(|(grant, path)| Grant {
+            role: grant.role,
+            path,
+        })
+        .collect())
+}
+
+pub fn add_grant(
+    conn: &mut Db,
+    staff_id: i64,
+    role: Role,
+    org_id: Option<i64>,
+    granted_by: &str,
+    now: i64,
+) -> ApiResult<GrantRow> {
+    Ok(diesel::insert_into(role_grants::table)
+        .values((
+            role_grants::staff_id.eq(staff_id),
+            role_grants::role.eq(role.as_str()),
+            role_grants::org_id.eq(org_id),
+            role_grants::granted_by.eq(granted_by),
+            role_grants::created_at.eq(now),
+        ))
+        .returning(role_grants::all_columns)
+        .get_result(conn)?)
+}
+
+pub fn get_grant(conn: &mut Db, staff_id: i64, grant_id: i64) -> ApiResult<(GrantRow, String)> {
+    active_grants(conn, staff_id)?
+        .into_iter()
+        .find(|(grant, _)| grant.id == grant_id)
+        .ok_or(ApiError::NotFound("grant"))
+}
+
+pub fn revoke_grant(conn: &mut Db, grant_id: i64, now: i64) -> ApiResult<()> {
+    diesel::update(
+        role_grants::table
+            .filter(role_grants::id.eq(grant_id))
+            .filter(role_grants::revoked_at.is_null()),
+    )
+    .set(role_grants::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn get_staff(conn: &mut Db, staff_id: i64) -> ApiResult<StaffRow> {
+    staff::table
+        .find(staff_id)
+        .select(StaffRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("staff member"))
+}
+
+/// A staff member with their active grants and the paths those cover.
+pub type StaffWithGrants = (StaffRow, Vec<(GrantRow, String)>);
+
+/// Staff with at least one active grant at or below one of `paths`.
+pub fn list_under(conn: &mut Db, paths: &[String]) -> ApiResult<Vec<StaffWithGrants>> {
+    let everyone: Vec<StaffRow> = staff::table
+        .order(staff::id)
+        .limit(5000)
+        .select(StaffRow::as_select())
+        .load(conn)?;
+    let mut listed = Vec::new();
+    for person in everyone {
+        let grants = active_grants(conn, person.id)?;
+        if grants
+            .iter()
+            .any(|(_, path)| paths.iter().any(|p| path.starts_with(p.as_str())))
+        {
+            listed.push((person, grants));
+        }
+    }
+    Ok(listed)
 }

@@ -1,8 +1,10 @@
 //! The pure core: amounts, ledger rules, holds and the seal chain.
 //! Nothing here knows about HTTP or SQL; everything here is deterministic.
 
+pub mod access;
 pub mod hold;
 pub mod ledger;
 pub mod money;
+pub mod privacy;
 pub mod seal;
 pub mod verify;

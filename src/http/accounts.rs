@@ -4,13 +4,15 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiJson, Staff};
+use super::access::Staff;
+use super::extract::ApiJson;
 use super::types::{
     optional_text, parse_timestamp, required_text, Account, Statement, StatementLine,
 };
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
 use crate::db::accounts::StatementFilter;
+use crate::domain::access::Action;
 use crate::domain::ledger::{Asset, EntryKind};
 use crate::error::{ApiError, ApiResult};
 
@@ -47,16 +49,18 @@ pub struct OpenAccount {
 #[post("/banks/{bank_id}/accounts")]
 pub async fn open_account(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<OpenAccount>,
 ) -> ApiResult<HttpResponse> {
     let bank_id = path.into_inner();
+    let guard = staff.guard(Action::OpenAccounts);
     let asset = Asset::parse(&body.0.asset)
         .ok_or_else(|| ApiError::validation("asset", "must be POINTS or HOURS"))?;
     let name = required_text("name", &body.0.name, 100)?;
     let owner_ref = optional_text("owner_ref", body.0.owner_ref.as_deref(), 100)?;
     let account = in_write_tx(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
         let row = db::accounts::open_member_account(
             conn,
             bank_id,
@@ -103,14 +107,16 @@ pub struct AccountPage {
 #[get("/banks/{bank_id}/accounts")]
 pub async fn list_accounts(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<i64>,
     query: web::Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
     let bank_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;
     let accounts = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
         let rows = db::accounts::list_accounts(conn, bank_id, after, limit)?;
         rows.into_iter()
             .map(|row| db::accounts::with_balance(conn, row))
@@ -143,11 +149,13 @@ pub async fn list_accounts(
 #[get("/banks/{bank_id}/accounts/{account_id}")]
 pub async fn get_account(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (bank_id, account_id) = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
     let account = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
         let row = db::accounts::get_account(conn, bank_id, account_id)?;
         db::accounts::with_balance(conn, row)
     })
@@ -189,11 +197,12 @@ pub struct StatementQuery {
 #[get("/banks/{bank_id}/accounts/{account_id}/statement")]
 pub async fn statement(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<(i64, i64)>,
     query: web::Query<StatementQuery>,
 ) -> ApiResult<HttpResponse> {
     let (bank_id, account_id) = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
     let query = query.into_inner();
     let kind = match query.kind.as_deref() {
         None => None,
@@ -221,6 +230,7 @@ pub async fn statement(
     };
     let limit = filter.limit;
     let rows = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
         db::accounts::get_account(conn, bank_id, account_id)?;
         db::accounts::statement(conn, account_id, &filter)
     })

@@ -50,7 +50,7 @@ pub async fn login(
     if phone.len() > 32 || password.len() > 256 {
         return Err(ApiError::BadCredentials);
     }
-    let staff = with_db(&state, move |conn| {
+    let (staff, scopes) = with_db(&state, move |conn| {
         let staff = db::staff::find_by_phone(conn, &phone)?;
         // Hashing is deliberately slow; it runs here, on the blocking pool.
         let hash = staff
@@ -58,14 +58,20 @@ pub async fn login(
             .map(|s| s.password_hash.as_str())
             .unwrap_or(dummy_hash());
         let password_ok = verify_password(&password, hash);
-        Ok(staff.filter(|s| password_ok && s.active))
+        match staff.filter(|s| password_ok && s.active) {
+            Some(staff) => {
+                let scopes = db::staff::scopes(conn, staff.id)?;
+                Ok(Some((staff, scopes)))
+            }
+            None => Ok(None),
+        }
     })
     .await?
     .ok_or(ApiError::BadCredentials)?;
     let now = chrono::Utc::now().timestamp();
     let token = state
         .keys
-        .issue(format!("staff:{}", staff.id), "staff", &staff.role, now)?;
+        .issue(format!("staff:{}", staff.id), "staff", scopes, now)?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token: token,
         token_type: "Bearer".into(),

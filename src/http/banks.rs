@@ -4,10 +4,12 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{ApiJson, Staff};
+use super::access::Staff;
+use super::extract::ApiJson;
 use super::types::{required_text, Bank};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
+use crate::domain::access::Action;
 use crate::error::ApiResult;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,6 +33,7 @@ pub struct CreateBank {
     responses(
         (status = 201, description = "Created", body = Bank),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the unit is outside your scope"),
         (status = 404, description = "`not_found`: no such organisation unit"),
         (status = 422, description = "`validation_failed`: a field is missing or malformed"),
     )
@@ -38,12 +41,15 @@ pub struct CreateBank {
 #[post("/banks")]
 pub async fn create_bank(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     body: ApiJson<CreateBank>,
 ) -> ApiResult<HttpResponse> {
     let name = required_text("name", &body.0.name, 100)?;
     let org_id = body.0.org_id;
+    let guard = staff.guard(Action::ManageOrgs);
     let bank = in_write_tx(&state, move |conn| {
+        let org = db::orgs::get_org(conn, org_id)?;
+        guard.at(&org.path)?;
         db::banks::create_bank(conn, org_id, &name, db::now_micros())
     })
     .await?;
@@ -51,6 +57,8 @@ pub async fn create_bank(
 }
 
 /// List banks
+///
+/// The banks of the units in your scope.
 #[utoipa::path(
     tag = "banks",
     security(("bearer" = [])),
@@ -60,8 +68,12 @@ pub async fn create_bank(
     )
 )]
 #[get("/banks")]
-pub async fn list_banks(state: web::Data<AppState>, _staff: Staff) -> ApiResult<HttpResponse> {
-    let banks = with_db(&state, db::banks::list_banks).await?;
+pub async fn list_banks(state: web::Data<AppState>, staff: Staff) -> ApiResult<HttpResponse> {
+    let paths = staff.paths_for(Action::ReadLedger);
+    let banks = with_db(&state, move |conn| {
+        db::banks::list_banks_under(conn, &paths)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(banks.into_iter().map(Bank::from).collect::<Vec<_>>()))
 }
 
@@ -73,16 +85,22 @@ pub async fn list_banks(state: web::Data<AppState>, _staff: Staff) -> ApiResult<
     responses(
         (status = 200, description = "The bank", body = Bank),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the bank is outside your scope"),
         (status = 404, description = "`not_found`: no such bank"),
     )
 )]
 #[get("/banks/{bank_id}")]
 pub async fn get_bank(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let bank = with_db(&state, move |conn| db::banks::get_bank(conn, bank_id)).await?;
+    let guard = staff.guard(Action::ReadLedger);
+    let bank = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
+        db::banks::get_bank(conn, bank_id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Bank::from(bank)))
 }

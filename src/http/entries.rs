@@ -4,12 +4,14 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{request_fingerprint, ApiJson, IdempotencyKey, Staff};
+use super::access::Staff;
+use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::{optional_text, required_text, Entry};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
 use crate::db::idempotency::{self, Outcome};
 use crate::db::ledger::NewEntry;
+use crate::domain::access::Action;
 use crate::domain::ledger::{
     EntryKind, MAX_MEMO_CHARS, MAX_POSTINGS_PER_ENTRY, MAX_REFERENCE_CHARS,
 };
@@ -80,6 +82,7 @@ pub async fn post_entry(
     body: ApiJson<PostEntry>,
 ) -> ApiResult<HttpResponse> {
     let bank_id = path.into_inner();
+    let guard = staff.guard(Action::PostEntries);
     let fingerprint = request_fingerprint(&req, &body.0);
     let request = body.0;
     let kind = EntryKind::parse(&request.kind)
@@ -112,7 +115,7 @@ pub async fn post_entry(
     let actor = staff.actor().to_string();
     let (entry, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
-        db::banks::get_bank(conn, bank_id)?;
+        guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
             let lines = db::ledger::resolve_lines(conn, bank_id, &requested)?;
             let record = db::ledger::post_entry(
@@ -158,11 +161,13 @@ pub fn created<T: Serialize>(body: T, outcome: Outcome) -> HttpResponse {
 #[get("/banks/{bank_id}/entries/{entry_id}")]
 pub async fn get_entry(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (bank_id, entry_id) = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
     let record = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
         db::ledger::get_entry(conn, bank_id, entry_id)
     })
     .await?;
@@ -209,12 +214,13 @@ pub async fn reverse_entry(
     body: ApiJson<ReverseEntry>,
 ) -> ApiResult<HttpResponse> {
     let (bank_id, entry_id) = path.into_inner();
+    let guard = staff.guard(Action::PostEntries);
     let fingerprint = request_fingerprint(&req, &body.0);
     let memo = required_text("memo", &body.0.memo, MAX_MEMO_CHARS)?;
     let actor = staff.actor().to_string();
     let (entry, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
-        db::banks::get_bank(conn, bank_id)?;
+        guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
             let record = db::ledger::reverse_entry(conn, bank_id, entry_id, &memo, &actor, now)?;
             Ok(Entry::from(record))

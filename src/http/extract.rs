@@ -5,8 +5,6 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
-use super::AppState;
-use crate::auth::jwt::Claims;
 use crate::error::ApiError;
 
 /// A JSON body. Errors name the failing field, e.g. `postings[1].amount`.
@@ -70,48 +68,6 @@ fn without_position(message: &str) -> String {
         Some(cut) => message[..cut].to_string(),
         None => message.to_string(),
     }
-}
-
-/// A signed-in staff member (bearer access token of kind `staff`).
-pub struct Staff(pub Claims);
-
-impl Staff {
-    /// How this staff member appears as the cause of ledger entries.
-    pub fn actor(&self) -> &str {
-        &self.0.sub
-    }
-}
-
-impl FromRequest for Staff {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(staff_from(req))
-    }
-}
-
-fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("missing bearer token"))?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
-    let claims = state
-        .keys
-        .verify(token.trim())
-        .ok_or(ApiError::Unauthorized("invalid or expired token"))?;
-    if claims.kind != "staff" {
-        return Err(ApiError::Forbidden);
-    }
-    Ok(Staff(claims))
 }
 
 /// The optional `Idempotency-Key` header: 1–200 visible ASCII characters (a UUID is ideal).

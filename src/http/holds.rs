@@ -4,13 +4,15 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::access::Staff;
 use super::entries::created;
-use super::extract::{request_fingerprint, ApiJson, IdempotencyKey, Staff};
+use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::{optional_text, required_text, Capture, Entry, Hold};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
 use crate::db::holds::NewHold;
 use crate::db::idempotency;
+use crate::domain::access::Action;
 use crate::domain::hold::check_duration;
 use crate::domain::ledger::{MAX_MEMO_CHARS, MAX_REFERENCE_CHARS};
 use crate::domain::money::Amount;
@@ -62,6 +64,7 @@ pub async fn create_hold(
     body: ApiJson<CreateHold>,
 ) -> ApiResult<HttpResponse> {
     let bank_id = path.into_inner();
+    let guard = staff.guard(Action::ManageHolds);
     let fingerprint = request_fingerprint(&req, &body.0);
     let request = body.0;
     if !request.amount.is_positive() {
@@ -82,7 +85,7 @@ pub async fn create_hold(
     let actor = staff.actor().to_string();
     let (hold, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
-        db::banks::get_bank(conn, bank_id)?;
+        guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
             let account = db::accounts::get_account(conn, bank_id, account_id)?;
             let hold = db::holds::create_hold(
@@ -118,11 +121,13 @@ pub async fn create_hold(
 #[get("/banks/{bank_id}/holds/{hold_id}")]
 pub async fn get_hold(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
     let hold = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
         db::holds::get_hold(conn, bank_id, hold_id)
     })
     .await?;
@@ -170,6 +175,7 @@ pub async fn capture_hold(
     body: ApiJson<CaptureHold>,
 ) -> ApiResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
+    let guard = staff.guard(Action::ManageHolds);
     let fingerprint = request_fingerprint(&req, &body.0);
     let memo = required_text("memo", &body.0.memo, MAX_MEMO_CHARS)?;
     let amount = body.0.amount;
@@ -179,7 +185,7 @@ pub async fn capture_hold(
     let actor = staff.actor().to_string();
     let (capture, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
-        db::banks::get_bank(conn, bank_id)?;
+        guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
             let (hold, entry) = db::holds::capture_hold(
                 conn,
@@ -220,11 +226,13 @@ pub async fn capture_hold(
 #[post("/banks/{bank_id}/holds/{hold_id}/release")]
 pub async fn release_hold(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
+    let guard = staff.guard(Action::ManageHolds);
     let hold = in_write_tx(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
         db::holds::release_hold(conn, bank_id, hold_id, db::now_micros())
     })
     .await?;

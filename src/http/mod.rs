@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per resource. A handler extracts, calls the database layer off the
 //! event loop, and maps the result to a response type. No SQL and no business rules here.
 
+pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod banks;
@@ -9,6 +10,7 @@ pub mod extract;
 pub mod holds;
 pub mod ops;
 pub mod orgs;
+pub mod staff;
 pub mod types;
 pub mod verify;
 
@@ -38,6 +40,11 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
     cfg.service(auth::login)
         .service(orgs::create_org)
         .service(orgs::list_orgs)
+        .service(orgs::move_org)
+        .service(staff::create_staff)
+        .service(staff::list_staff)
+        .service(staff::grant_role)
+        .service(staff::revoke_role)
         .service(banks::create_bank)
         .service(banks::list_banks)
         .service(banks::get_bank)

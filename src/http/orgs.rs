@@ -1,28 +1,48 @@
-//! Organisation units (a minimal list until the org tree arrives).
+//! The organisation tree.
 
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{ApiJson, Staff};
+use super::access::Staff;
+use super::extract::ApiJson;
 use super::types::{required_text, Org};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
-use crate::error::ApiResult;
+use crate::db::orgs::{NewOrg, OrgKind};
+use crate::domain::access::Action;
+use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"code": "330102001", "name": "青山村"}))]
+#[schema(example = json!({"code": "330106001001", "name": "青山村", "kind": "village", "parent_id": 2}))]
 pub struct CreateOrg {
-    /// Unique code of the unit, 1–40 characters.
+    /// Unique code of the unit, 1–40 characters (e.g. the 12-digit statistical code).
     pub code: String,
     /// Display name, 1–100 characters.
     pub name: String,
+    /// `county`, `township`, `village`, `grid` or `building` (default `village`).
+    pub kind: Option<String>,
+    /// The unit above (of a higher level). Omit only for a top-level unit (platform administrators).
+    pub parent_id: Option<i64>,
+}
+
+fn parse_kind(kind: Option<&str>) -> ApiResult<OrgKind> {
+    match kind {
+        None => Ok(OrgKind::Village),
+        Some(text) => OrgKind::parse(text).ok_or_else(|| {
+            ApiError::validation(
+                "kind",
+                "must be county, township, village, grid or building",
+            )
+        }),
+    }
 }
 
 /// Create an organisation unit
 ///
-/// A village or community that can own a points bank.
+/// Adds a unit below `parent_id`. Needs `org_admin` on the parent (or `platform_admin`; only they
+/// may create top-level units).
 #[utoipa::path(
     tag = "orgs",
     request_body = CreateOrg,
@@ -30,36 +50,101 @@ pub struct CreateOrg {
     responses(
         (status = 201, description = "Created", body = Org),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the parent is outside your scope"),
+        (status = 404, description = "`not_found`: no such parent unit"),
         (status = 409, description = "`already_exists`: the code is taken"),
-        (status = 422, description = "`validation_failed`: a field is missing or malformed"),
+        (status = 422, description = "`validation_failed`: a field is missing or malformed, or the parent is not of a higher level"),
     )
 )]
 #[post("/orgs")]
 pub async fn create_org(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     body: ApiJson<CreateOrg>,
 ) -> ApiResult<HttpResponse> {
     let code = required_text("code", &body.0.code, 40)?;
     let name = required_text("name", &body.0.name, 100)?;
+    let kind = parse_kind(body.0.kind.as_deref())?;
+    let parent_id = body.0.parent_id;
+    let guard = staff.guard(Action::ManageOrgs);
     let org = in_write_tx(&state, move |conn| {
-        db::banks::create_org(conn, &code, &name, db::now_micros())
+        let parent = parent_id
+            .map(|id| db::orgs::get_org(conn, id))
+            .transpose()?;
+        guard.at(parent.as_ref().map_or("/", |p| p.path.as_str()))?;
+        let new = NewOrg {
+            code: &code,
+            name: &name,
+            kind,
+            parent: parent.as_ref(),
+        };
+        db::orgs::create_org(conn, new, db::now_micros())
     })
     .await?;
     Ok(HttpResponse::Created().json(Org::from(org)))
 }
 
 /// List organisation units
+///
+/// The units in your scope, parents before children.
 #[utoipa::path(
     tag = "orgs",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "All units", body = Vec<Org>),
+        (status = 200, description = "The units you can see", body = Vec<Org>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
     )
 )]
 #[get("/orgs")]
-pub async fn list_orgs(state: web::Data<AppState>, _staff: Staff) -> ApiResult<HttpResponse> {
-    let orgs = with_db(&state, db::banks::list_orgs).await?;
+pub async fn list_orgs(state: web::Data<AppState>, staff: Staff) -> ApiResult<HttpResponse> {
+    let paths = staff.paths_for(Action::ReadLedger);
+    let orgs = with_db(&state, move |conn| db::orgs::list_under(conn, &paths)).await?;
     Ok(HttpResponse::Ok().json(orgs.into_iter().map(Org::from).collect::<Vec<_>>()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"parent_id": 5}))]
+pub struct MoveOrg {
+    /// The new parent unit.
+    pub parent_id: i64,
+}
+
+/// Move an organisation unit
+///
+/// Moves a unit and everything below it under another parent (e.g. a grid reassigned to another
+/// village). Its id, banks, accounts and history stay as they are. Needs `org_admin` over both the
+/// unit and the new parent.
+#[utoipa::path(
+    tag = "orgs",
+    request_body = MoveOrg,
+    params(("org_id" = i64, Path, description = "The unit to move")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Moved", body = Org),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the unit or the new parent is outside your scope"),
+        (status = 404, description = "`not_found`: no such unit"),
+        (status = 422, description = "`validation_failed`: the new parent is below the unit or not of a higher level"),
+    )
+)]
+#[post("/orgs/{org_id}/move")]
+pub async fn move_org(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    body: ApiJson<MoveOrg>,
+) -> ApiResult<HttpResponse> {
+    let org_id = path.into_inner();
+    let parent_id = body.0.parent_id;
+    let guard = staff.guard(Action::ManageOrgs);
+    let org = in_write_tx(&state, move |conn| {
+        let org = db::orgs::get_org(conn, org_id)?;
+        let parent = db::orgs::get_org(conn, parent_id)?;
+        guard.at(&org.path)?;
+        guard.at(&parent.path)?;
+        db::orgs::move_org(conn, &org, &parent)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Org::from(org)))
 }

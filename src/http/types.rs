@@ -7,9 +7,10 @@ use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::db::accounts::{AccountBalance, StatementRow};
-use crate::db::banks::{BankRow, OrgRow};
+use crate::db::banks::BankRow;
 use crate::db::holds::HoldRow;
 use crate::db::ledger::EntryRecord;
+use crate::db::orgs::OrgRow;
 use crate::domain::money::Amount;
 use crate::domain::verify::Finding;
 use crate::error::{ApiError, ApiResult};
@@ -73,12 +74,21 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": 1, "code": "330102001", "name": "青山村", "created_at": "2026-11-23T08:00:00.000000Z"}))]
+#[schema(example = json!({
+    "id": 3, "code": "330106001001", "name": "青山村", "kind": "village", "parent_id": 2,
+    "path": "/1/2/3/", "created_at": "2026-11-23T08:00:00.000000Z"
+}))]
 pub struct Org {
     pub id: i64,
     /// Administrative code of the unit (e.g. the 12-digit statistical code).
     pub code: String,
     pub name: String,
+    /// `county`, `township`, `village`, `grid` or `building`.
+    pub kind: String,
+    /// The unit above this one; null for a top-level unit.
+    pub parent_id: Option<i64>,
+    /// Ids from the top of the tree down to this unit, e.g. `/1/2/3/`.
+    pub path: String,
     pub created_at: String,
 }
 
@@ -88,6 +98,9 @@ impl From<OrgRow> for Org {
             id: row.id,
             code: row.code,
             name: row.name,
+            kind: row.kind,
+            parent_id: row.parent_id,
+            path: row.path,
             created_at: timestamp(row.created_at),
         }
     }

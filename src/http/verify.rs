@@ -2,10 +2,11 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::extract::Staff;
+use super::access::Staff;
 use super::types::{VerifyFinding, VerifyReport};
 use super::{with_db, AppState};
 use crate::db;
+use crate::domain::access::Action;
 use crate::error::ApiResult;
 
 /// Verify a bank
@@ -27,11 +28,13 @@ use crate::error::ApiResult;
 #[get("/banks/{bank_id}/verify")]
 pub async fn verify_bank(
     state: web::Data<AppState>,
-    _staff: Staff,
+    staff: Staff,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let bank_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
     let verification = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
         db::snapshot_tx(conn, |conn| db::verify::verify_bank(conn, bank_id))
     })
     .await?;

@@ -39,11 +39,18 @@ fn demo_verify_and_backup(backend: Backend) {
         "a second demo run must refuse, not duplicate"
     );
 
-    let report = run_ok(&database, &["ledger", "verify"]);
-    let report: serde_json::Value =
-        serde_json::from_str(&report).expect("one JSON report for the one bank");
-    assert_eq!(report["ok"], true);
-    assert_eq!(report["entries_checked"], 31, "30 awards and one reversal");
+    let output = run_ok(&database, &["ledger", "verify"]);
+    let reports: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&output)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("one JSON report per bank");
+    assert_eq!(reports.len(), 2, "青山村 and 绿水村 each have a bank");
+    assert!(reports.iter().all(|r| r["ok"] == true), "{output}");
+    let entries: u64 = reports
+        .iter()
+        .map(|r| r["entries_checked"].as_u64().unwrap())
+        .sum();
+    assert_eq!(entries, 31, "30 awards and one reversal");
 
     let copy = database.dir.path().join("backup.db");
     let copy_arg = copy.to_str().unwrap();

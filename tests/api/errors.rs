@@ -38,7 +38,7 @@ on_both_backends!(authentication_failures_are_problems, |backend| async move {
     );
     let now = chrono::Utc::now().timestamp();
     let token = other_secret
-        .issue("staff:1".into(), "staff", "admin", now)
+        .issue("staff:1".into(), "staff", vec![], now)
         .unwrap();
     let wrong_key = read(
         app.client
@@ -59,7 +59,7 @@ on_both_backends!(authentication_failures_are_problems, |backend| async move {
         900,
     );
     let member = ours
-        .issue("member:5".into(), "member", "member", now)
+        .issue("member:5".into(), "member", vec![], now)
         .unwrap();
     let as_member = read(
         app.client

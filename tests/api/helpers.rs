@@ -6,6 +6,7 @@ use pointsbank::app;
 use pointsbank::auth::password::hash_password;
 use pointsbank::config::Settings;
 use pointsbank::db;
+use pointsbank::domain::access::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -143,14 +144,9 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
         let mut conn = pool.get().expect("connection");
         let hash = hash_password(ADMIN_PASSWORD).expect("hash");
         db::write_tx(&mut conn, |c| {
-            db::staff::create_staff(
-                c,
-                ADMIN_PHONE,
-                "Test Admin",
-                &hash,
-                "admin",
-                db::now_micros(),
-            )
+            let now = db::now_micros();
+            let admin = db::staff::create_staff(c, ADMIN_PHONE, "Test Admin", &hash, "admin", now)?;
+            db::staff::add_grant(c, admin.id, Role::PlatformAdmin, None, "test", now)
         })
         .expect("admin created");
     }

@@ -1,0 +1,101 @@
+//! The signed-in staff member and the scope checks every handler makes.
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::AppState;
+use crate::auth::jwt::Claims;
+use crate::db::{self, Db};
+use crate::domain::access::{permits, Action, Grant, Role};
+use crate::error::{ApiError, ApiResult};
+
+/// A signed-in staff member (bearer access token of kind `staff`).
+pub struct Staff(pub Claims);
+
+impl Staff {
+    /// How this staff member appears as the cause of ledger entries and audit records.
+    pub fn actor(&self) -> &str {
+        &self.0.sub
+    }
+
+    pub fn id(&self) -> i64 {
+        self.0
+            .sub
+            .strip_prefix("staff:")
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_default()
+    }
+
+    /// A check for `action` that can travel into a database closure.
+    pub fn guard(&self, action: Action) -> Guard {
+        Guard {
+            grants: self.0.scopes.clone(),
+            action,
+        }
+    }
+
+    /// The subtrees in which this staff member may do `action` (for filtering lists).
+    pub fn paths_for(&self, action: Action) -> Vec<String> {
+        self.0
+            .scopes
+            .iter()
+            .filter(|g| Role::parse(&g.role).is_some_and(|role| role.allows(action)))
+            .map(|g| g.path.clone())
+            .collect()
+    }
+}
+
+#[derive(Clone)]
+pub struct Guard {
+    grants: Vec<Grant>,
+    action: Action,
+}
+
+impl Guard {
+    /// Allows the action on the unit at `path`, or answers `forbidden`.
+    pub fn at(&self, path: &str) -> ApiResult<()> {
+        if permits(&self.grants, self.action, path) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    /// Allows the action on a bank's book: the bank's unit must be inside a matching grant.
+    pub fn bank(&self, conn: &mut Db, bank_id: i64) -> ApiResult<()> {
+        let path = db::banks::bank_path(conn, bank_id)?;
+        self.at(&path)
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(staff_from(req))
+    }
+}
+
+fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
+    let claims = state
+        .keys
+        .verify(token.trim())
+        .ok_or(ApiError::Unauthorized("invalid or expired token"))?;
+    if claims.kind != "staff" {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(Staff(claims))
+}

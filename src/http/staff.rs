@@ -1,0 +1,239 @@
+//! Staff accounts and their role grants.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::access::Staff;
+use super::extract::ApiJson;
+use super::types::{required_text, timestamp};
+use super::{in_write_tx, with_db, AppState};
+use crate::auth::password::{check_password_rules, hash_password};
+use crate::db;
+use crate::db::staff::{GrantRow, StaffRow};
+use crate::domain::access::{Action, Role};
+use crate::domain::privacy::{is_mainland_mobile, mask_phone};
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantView {
+    pub id: i64,
+    /// `platform_admin`, `org_admin`, `organiser`, `clerk` or `auditor`.
+    pub role: String,
+    /// The unit the role covers (with everything below it); null for platform administrators.
+    pub org_id: Option<i64>,
+    /// The unit's path, e.g. `/1/2/`; `/` for platform administrators.
+    pub path: String,
+    pub granted_by: String,
+    pub created_at: String,
+}
+
+fn grant_view((grant, path): (GrantRow, String)) -> GrantView {
+    GrantView {
+        id: grant.id,
+        role: grant.role,
+        org_id: grant.org_id,
+        path,
+        granted_by: grant.granted_by,
+        created_at: timestamp(grant.created_at),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 4, "phone": "138****0004", "name": "青山村超市店员", "active": true,
+    "grants": [{"id": 5, "role": "clerk", "org_id": 3, "path": "/1/3/", "granted_by": "staff:2", "created_at": "2026-11-23T08:00:00.000000Z"}]
+}))]
+pub struct StaffView {
+    pub id: i64,
+    /// Masked (`138****1234`).
+    pub phone: String,
+    pub name: String,
+    pub active: bool,
+    /// Active grants.
+    pub grants: Vec<GrantView>,
+}
+
+fn staff_view(row: StaffRow, grants: Vec<(GrantRow, String)>) -> StaffView {
+    StaffView {
+        id: row.id,
+        phone: mask_phone(&row.phone),
+        name: row.name,
+        active: row.active,
+        grants: grants.into_iter().map(grant_view).collect(),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"phone": "13800000009", "name": "李会计", "password": "a-long-initial-password"}))]
+pub struct CreateStaff {
+    /// Mainland-China mobile number (11 digits); the sign-in name.
+    pub phone: String,
+    /// 1–50 characters.
+    pub name: String,
+    /// Initial password, 8–128 characters.
+    pub password: String,
+}
+
+/// Create a staff account
+///
+/// The new account has no role until one is granted. Needs `org_admin` somewhere.
+#[utoipa::path(
+    tag = "staff",
+    request_body = CreateStaff,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = StaffView),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: you manage no staff"),
+        (status = 409, description = "`already_exists`: the phone number has an account"),
+        (status = 422, description = "`validation_failed`: a field is missing or malformed"),
+    )
+)]
+#[post("/staff")]
+pub async fn create_staff(
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: ApiJson<CreateStaff>,
+) -> ApiResult<HttpResponse> {
+    if staff.paths_for(Action::ManageStaff).is_empty() {
+        return Err(ApiError::Forbidden);
+    }
+    let request = body.0;
+    if !is_mainland_mobile(&request.phone) {
+        return Err(ApiError::validation(
+            "phone",
+            "must be an 11-digit mainland-China mobile number",
+        ));
+    }
+    let name = required_text("name", &request.name, 50)?;
+    check_password_rules(&request.password).map_err(|m| ApiError::validation("password", m))?;
+    let phone = request.phone;
+    let password = request.password;
+    let created = with_db(&state, move |conn| {
+        let hash = hash_password(&password)?;
+        db::write_tx(conn, |conn| {
+            db::staff::create_staff(conn, &phone, &name, &hash, "staff", db::now_micros())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(staff_view(created, vec![])))
+}
+
+/// List staff
+///
+/// Staff holding a role in the units you manage.
+#[utoipa::path(
+    tag = "staff",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Staff with their grants", body = Vec<StaffView>),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+    )
+)]
+#[get("/staff")]
+pub async fn list_staff(state: web::Data<AppState>, staff: Staff) -> ApiResult<HttpResponse> {
+    let paths = staff.paths_for(Action::ManageStaff);
+    let listed = with_db(&state, move |conn| db::staff::list_under(conn, &paths)).await?;
+    let views: Vec<StaffView> = listed
+        .into_iter()
+        .map(|(row, grants)| staff_view(row, grants))
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "clerk", "org_id": 3}))]
+pub struct GrantRole {
+    /// `org_admin`, `organiser`, `clerk`, `auditor` (or `platform_admin`, by platform administrators only).
+    pub role: String,
+    /// The unit the role covers, with everything below it. Omit for `platform_admin`.
+    pub org_id: Option<i64>,
+}
+
+/// Grant a role
+///
+/// Gives a staff member a role on a unit and everything below it. Needs `org_admin` over that
+/// unit. Takes effect at the member's next sign-in (access tokens carry their grants).
+#[utoipa::path(
+    tag = "staff",
+    request_body = GrantRole,
+    params(("staff_id" = i64, Path, description = "Staff id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The staff member with the new grant", body = StaffView),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the unit is outside your scope"),
+        (status = 404, description = "`not_found`: no such staff member or unit"),
+        (status = 422, description = "`validation_failed`: unknown role, or org_id missing/present where it must not be"),
+    )
+)]
+#[post("/staff/{staff_id}/grants")]
+pub async fn grant_role(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    body: ApiJson<GrantRole>,
+) -> ApiResult<HttpResponse> {
+    let staff_id = path.into_inner();
+    let role =
+        Role::parse(&body.0.role).ok_or_else(|| ApiError::validation("role", "unknown role"))?;
+    let org_id = body.0.org_id;
+    if (role == Role::PlatformAdmin) != org_id.is_none() {
+        return Err(ApiError::validation(
+            "org_id",
+            "required for every role except platform_admin, which must omit it",
+        ));
+    }
+    let guard = staff.guard(Action::ManageStaff);
+    let actor = staff.actor().to_string();
+    let view = in_write_tx(&state, move |conn| {
+        let target = db::staff::get_staff(conn, staff_id)?;
+        match org_id {
+            Some(org_id) => guard.at(&db::orgs::get_org(conn, org_id)?.path)?,
+            None => guard.at("/")?,
+        }
+        db::staff::add_grant(conn, staff_id, role, org_id, &actor, db::now_micros())?;
+        let grants = db::staff::active_grants(conn, staff_id)?;
+        Ok(staff_view(target, grants))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Revoke a role
+///
+/// Ends a grant. Needs `org_admin` over the unit the grant covers. Access tokens already issued
+/// keep working until they expire (`PB_ACCESS_TOKEN_TTL_SECONDS`, 15 minutes by default).
+#[utoipa::path(
+    tag = "staff",
+    params(("staff_id" = i64, Path, description = "Staff id"), ("grant_id" = i64, Path, description = "Grant id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The staff member without the grant", body = StaffView),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the grant's unit is outside your scope"),
+        (status = 404, description = "`not_found`: no such active grant"),
+    )
+)]
+#[post("/staff/{staff_id}/grants/{grant_id}/revoke")]
+pub async fn revoke_role(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (staff_id, grant_id) = path.into_inner();
+    let guard = staff.guard(Action::ManageStaff);
+    let view = in_write_tx(&state, move |conn| {
+        let target = db::staff::get_staff(conn, staff_id)?;
+        let (_, path) = db::staff::get_grant(conn, staff_id, grant_id)?;
+        guard.at(&path)?;
+        db::staff::revoke_grant(conn, grant_id, db::now_micros())?;
+        let grants = db::staff::active_grants(conn, staff_id)?;
+        Ok(staff_view(target, grants))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
