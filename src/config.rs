@@ -21,6 +21,10 @@ pub struct Settings {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_days: i64,
+    pub login_max_failures_per_phone: i64,
+    pub login_max_failures_per_ip: i64,
+    pub login_failure_window_seconds: i64,
     pub db_pool_size: u32,
     pub db_acquire_timeout_ms: u64,
     pub sqlite_synchronous: String,
@@ -82,6 +86,30 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "PB_ACCESS_TOKEN_TTL_SECONDS",
         "900",
         "Lifetime of an access token",
+    ),
+    (
+        "refresh_token_ttl_days",
+        "PB_REFRESH_TOKEN_TTL_DAYS",
+        "30",
+        "Lifetime of a refresh token (a sign-in session)",
+    ),
+    (
+        "login_max_failures_per_phone",
+        "PB_LOGIN_MAX_FAILURES_PER_PHONE",
+        "5",
+        "Failed sign-ins per phone number within the window before 429",
+    ),
+    (
+        "login_max_failures_per_ip",
+        "PB_LOGIN_MAX_FAILURES_PER_IP",
+        "20",
+        "Failed sign-ins per client address within the window before 429",
+    ),
+    (
+        "login_failure_window_seconds",
+        "PB_LOGIN_FAILURE_WINDOW_SECONDS",
+        "900",
+        "The sign-in rate-limit window",
     ),
     (
         "db_pool_size",
@@ -218,6 +246,26 @@ impl Settings {
             access_token_ttl_seconds: number(
                 "access_token_ttl_seconds",
                 get("access_token_ttl_seconds"),
+                900,
+            )?,
+            refresh_token_ttl_days: number(
+                "refresh_token_ttl_days",
+                get("refresh_token_ttl_days"),
+                30,
+            )?,
+            login_max_failures_per_phone: number(
+                "login_max_failures_per_phone",
+                get("login_max_failures_per_phone"),
+                5,
+            )?,
+            login_max_failures_per_ip: number(
+                "login_max_failures_per_ip",
+                get("login_max_failures_per_ip"),
+                20,
+            )?,
+            login_failure_window_seconds: number(
+                "login_failure_window_seconds",
+                get("login_failure_window_seconds"),
                 900,
             )?,
             db_pool_size: number(

@@ -27,6 +27,12 @@ pub enum ApiError {
     BadCredentials,
     #[error("you may not do this")]
     Forbidden,
+    #[error("too many failed sign-ins; try again in {retry_after} seconds")]
+    TooManyAttempts { retry_after: u64 },
+    #[error("the refresh token is unknown, expired or signed out; sign in again")]
+    InvalidRefreshToken,
+    #[error("this refresh token was already used, so every session of its sign-in was ended; sign in again")]
+    RefreshTokenReused,
     #[error("account {account_id} has only {available} available, {requested} are needed")]
     InsufficientFunds {
         account_id: i64,
@@ -107,6 +113,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::BadCredentials => "invalid_credentials",
             ApiError::Forbidden => "forbidden",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::InvalidRefreshToken => "invalid_refresh_token",
+            ApiError::RefreshTokenReused => "refresh_token_reused",
             ApiError::InsufficientFunds { .. } => "insufficient_funds",
             ApiError::IdempotencyConflict => "idempotency_conflict",
             ApiError::AlreadyReversed(_) => "already_reversed",
@@ -132,6 +141,9 @@ impl ApiError {
             "unauthorized" => "Unauthorized",
             "invalid_credentials" => "Invalid credentials",
             "forbidden" => "Forbidden",
+            "too_many_attempts" => "Too many attempts",
+            "invalid_refresh_token" => "Invalid refresh token",
+            "refresh_token_reused" => "Refresh token reused",
             "insufficient_funds" => "Insufficient funds",
             "idempotency_conflict" => "Idempotency key reused",
             "already_reversed" => "Already reversed",
@@ -182,7 +194,11 @@ impl ResponseError for ApiError {
             ApiError::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Unauthorized(_) | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_)
+            | ApiError::BadCredentials
+            | ApiError::InvalidRefreshToken
+            | ApiError::RefreshTokenReused => StatusCode::UNAUTHORIZED,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::InsufficientFunds { .. }
             | ApiError::AlreadyReversed(_)
@@ -206,6 +222,9 @@ pub fn problem_response(err: &ApiError, request_id: Option<String>) -> HttpRespo
     builder.content_type("application/problem+json");
     if matches!(err, ApiError::Unavailable | ApiError::IdempotencyRace) {
         builder.insert_header((header::RETRY_AFTER, "1"));
+    }
+    if let ApiError::TooManyAttempts { retry_after } = err {
+        builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
     }
     if matches!(err, ApiError::Unauthorized(_)) {
         builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

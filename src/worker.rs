@@ -1,5 +1,5 @@
 //! Background upkeep on its own thread: seal new entries, expire overdue holds, forget old
-//! idempotency keys. Safe to run in every instance at once (all steps are conditional writes).
+//! idempotency keys and sign-in failures. Safe to run in every instance at once (all steps are conditional writes).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -77,6 +77,12 @@ fn run_once(pool: &Pool, metrics: &Metrics, retention_hours: i64, last_purge: &m
     if last_purge.elapsed() >= Duration::from_secs(3600) {
         *last_purge = Instant::now();
         let cutoff = now - retention_hours * 3600 * 1_000_000;
+        let day_ago = now - 86_400 * 1_000_000;
+        if let Err(err) = db::write_tx(&mut conn, |c| {
+            db::sessions::purge_failures_before(c, day_ago)
+        }) {
+            tracing::warn!(error = %err, "upkeep: purging old sign-in failures failed");
+        }
         if let Err(err) = db::write_tx(&mut conn, |c| db::idempotency::purge_older_than(c, cutoff))
         {
             tracing::warn!(error = %err, "upkeep: purging idempotency keys failed");

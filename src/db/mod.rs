@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod orgs;
 pub mod schema;
 pub mod sealer;
+pub mod sessions;
 pub mod staff;
 pub mod verify;
 

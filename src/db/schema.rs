@@ -141,6 +141,7 @@ diesel::joinable!(accounts -> banks (bank_id));
 diesel::joinable!(postings -> entries (entry_id));
 diesel::joinable!(holds -> accounts (account_id));
 diesel::joinable!(entry_seals -> entries (entry_id));
+diesel::joinable!(refresh_tokens -> staff (staff_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -154,4 +155,43 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     seals,
     entry_seals,
+    refresh_tokens,
+    login_failures,
+    audit_log,
 );
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        staff_id -> BigInt,
+        family -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        subject -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        org_path -> Text,
+        client_ip -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+    }
+}

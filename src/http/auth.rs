@@ -1,13 +1,15 @@
-//! Staff sign-in.
+//! Staff sign-in sessions: sign in, refresh, sign out, change password.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::access::Staff;
 use super::extract::ApiJson;
 use super::{with_db, AppState};
-use crate::auth::password::{dummy_hash, verify_password};
-use crate::db;
+use crate::auth::password::{check_password_rules, dummy_hash, hash_password, verify_password};
+use crate::db::sessions::{self, Rotation};
+use crate::db::{self, Db};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -19,19 +21,28 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0…", "token_type": "Bearer", "expires_in": 900}))]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0…", "token_type": "Bearer", "expires_in": 900,
+    "refresh_token": "rt_5f0c…", "refresh_expires_in": 2592000
+}))]
 pub struct TokenResponse {
     /// Send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
     pub token_type: String,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// Exchange at `POST /api/v1/auth/refresh` for new tokens. Single use: each refresh returns a
+    /// new one. Keep it secret; never put it in a URL.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: i64,
 }
 
 /// Sign in as staff
 ///
-/// Exchanges a staff phone number and password for a short-lived bearer access token.
-/// A wrong phone and a wrong password give the same answer, in the same time.
+/// Exchanges a staff phone number and password for a short-lived access token and a refresh
+/// token. A wrong phone and a wrong password give the same answer, in the same time. After too many
+/// failures for one phone number or from one address the answer is 429 with `Retry-After`.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -39,10 +50,12 @@ pub struct TokenResponse {
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`: the phone number or password is wrong"),
         (status = 422, description = "`validation_failed`: a field is missing or malformed"),
+        (status = 429, description = "`too_many_attempts`: too many failed sign-ins; retry after `Retry-After` seconds"),
     )
 )]
 #[post("/auth/login")]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: ApiJson<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -50,7 +63,29 @@ pub async fn login(
     if phone.len() > 32 || password.len() > 256 {
         return Err(ApiError::BadCredentials);
     }
-    let (staff, scopes) = with_db(&state, move |conn| {
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let subjects = [format!("phone:{phone}"), format!("ip:{client}")];
+    let settings = state.settings.clone();
+    let refresh_ttl = settings.refresh_token_ttl_days * 86_400 * 1_000_000;
+    let signed_in = with_db(&state, move |conn| {
+        let now = db::now_micros();
+        let window = settings.login_failure_window_seconds * 1_000_000;
+        let limits = [
+            settings.login_max_failures_per_phone,
+            settings.login_max_failures_per_ip,
+        ];
+        for (subject, limit) in subjects.iter().zip(limits) {
+            let (failures, oldest) = sessions::failures_since(conn, subject, now - window)?;
+            if failures >= limit {
+                let retry_after = (oldest.unwrap_or(now) + window - now).max(1_000_000) / 1_000_000;
+                return Err(ApiError::TooManyAttempts {
+                    retry_after: retry_after as u64,
+                });
+            }
+        }
         let staff = db::staff::find_by_phone(conn, &phone)?;
         // Hashing is deliberately slow; it runs here, on the blocking pool.
         let hash = staff
@@ -58,23 +93,191 @@ pub async fn login(
             .map(|s| s.password_hash.as_str())
             .unwrap_or(dummy_hash());
         let password_ok = verify_password(&password, hash);
-        match staff.filter(|s| password_ok && s.active) {
-            Some(staff) => {
-                let scopes = db::staff::scopes(conn, staff.id)?;
-                Ok(Some((staff, scopes)))
-            }
-            None => Ok(None),
-        }
+        let Some(staff) = staff.filter(|s| password_ok && s.active) else {
+            db::write_tx(conn, |conn| {
+                subjects
+                    .iter()
+                    .try_for_each(|subject| sessions::record_failure(conn, subject, now))
+            })?;
+            return Ok(None);
+        };
+        db::write_tx(conn, |conn| {
+            sessions::clear_failures(conn, &subjects[0])?;
+            let refresh = sessions::issue_refresh(conn, staff.id, None, now, refresh_ttl)?;
+            Ok(Some(tokens(
+                conn,
+                &state_keys(&settings),
+                staff.id,
+                refresh,
+            )?))
+        })
     })
-    .await?
-    .ok_or(ApiError::BadCredentials)?;
+    .await?;
+    let issued = signed_in.ok_or(ApiError::BadCredentials)?;
+    Ok(HttpResponse::Ok().json(issued.respond(&state)))
+}
+
+/// What a signed-in session needs to answer: the access token and the refresh token.
+struct Issued {
+    access_token: String,
+    refresh: sessions::IssuedRefresh,
+}
+
+impl Issued {
+    fn respond(self, state: &AppState) -> TokenResponse {
+        TokenResponse {
+            access_token: self.access_token,
+            token_type: "Bearer".into(),
+            expires_in: state.keys.ttl_seconds,
+            refresh_expires_in: (self.refresh.expires_at - db::now_micros()) / 1_000_000,
+            refresh_token: self.refresh.token,
+        }
+    }
+}
+
+fn state_keys(settings: &crate::config::Settings) -> crate::auth::jwt::TokenKeys {
+    crate::auth::jwt::TokenKeys::new(
+        settings.jwt_secret.as_bytes(),
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+        settings.access_token_ttl_seconds,
+    )
+}
+
+/// An access token carrying the staff member's current grants.
+fn tokens(
+    conn: &mut Db,
+    keys: &crate::auth::jwt::TokenKeys,
+    staff_id: i64,
+    refresh: sessions::IssuedRefresh,
+) -> ApiResult<Issued> {
+    let scopes = db::staff::scopes(conn, staff_id)?;
     let now = chrono::Utc::now().timestamp();
-    let token = state
-        .keys
-        .issue(format!("staff:{}", staff.id), "staff", scopes, now)?;
-    Ok(HttpResponse::Ok().json(TokenResponse {
-        access_token: token,
-        token_type: "Bearer".into(),
-        expires_in: state.keys.ttl_seconds,
-    }))
+    let access_token = keys.issue(format!("staff:{staff_id}"), "staff", scopes, now)?;
+    Ok(Issued {
+        access_token,
+        refresh,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "rt_5f0c…"}))]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Refresh the tokens
+///
+/// Spends a refresh token and returns a new access token (with the staff member's current roles)
+/// and a new refresh token. A refresh token works once: presenting a spent one means it was
+/// copied, so every session of that sign-in ends (`refresh_token_reused`).
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = TokenResponse),
+        (status = 401, description = "`invalid_refresh_token`: unknown, expired or signed out; `refresh_token_reused`: already spent, the session family is now revoked"),
+        (status = 422, description = "`validation_failed`: the field is missing"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh_session(
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let token = body.0.refresh_token;
+    let settings = state.settings.clone();
+    let ttl = settings.refresh_token_ttl_days * 86_400 * 1_000_000;
+    let issued = with_db(&state, move |conn| {
+        db::write_tx(conn, |conn| {
+            match sessions::rotate(conn, &token, db::now_micros(), ttl)? {
+                Rotation::Rotated { staff_id, next } => {
+                    Ok(Some(tokens(conn, &state_keys(&settings), staff_id, next)?))
+                }
+                Rotation::Reused => Ok(None),
+                Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
+            }
+        })
+    })
+    .await?;
+    // The family revocation of a reuse is committed by now; only then is it an error.
+    let issued = issued.ok_or(ApiError::RefreshTokenReused)?;
+    Ok(HttpResponse::Ok().json(issued.respond(&state)))
+}
+
+/// Sign out
+///
+/// Ends the session the refresh token belongs to (every token of that sign-in). The access token
+/// stays valid until it expires (at most `expires_in` seconds); discard it.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Signed out (also for unknown tokens)"),
+        (status = 422, description = "`validation_failed`: the field is missing"),
+    )
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let token = body.0.refresh_token;
+    with_db(&state, move |conn| {
+        db::write_tx(conn, |conn| {
+            sessions::sign_out(conn, &token, db::now_micros())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "change-me-please", "new_password": "a-much-better-passphrase"}))]
+pub struct ChangePassword {
+    pub current_password: String,
+    /// 8–128 characters.
+    pub new_password: String,
+}
+
+/// Change my password
+///
+/// Changes the signed-in staff member's password and ends all their sessions (refresh tokens).
+#[utoipa::path(
+    tag = "auth",
+    request_body = ChangePassword,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; sign in again with the new password"),
+        (status = 401, description = "`invalid_credentials`: the current password is wrong; `unauthorized`: missing or invalid bearer token"),
+        (status = 422, description = "`validation_failed`: the new password is too short or too long"),
+    )
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: ApiJson<ChangePassword>,
+) -> ApiResult<HttpResponse> {
+    let ChangePassword {
+        current_password,
+        new_password,
+    } = body.0;
+    check_password_rules(&new_password).map_err(|m| ApiError::validation("new_password", m))?;
+    let staff_id = staff.id();
+    with_db(&state, move |conn| {
+        let current = db::staff::get_staff(conn, staff_id)?;
+        if !verify_password(&current_password, &current.password_hash) {
+            return Err(ApiError::BadCredentials);
+        }
+        let hash = hash_password(&new_password)?;
+        db::write_tx(conn, |conn| {
+            sessions::set_password(conn, staff_id, &hash)?;
+            sessions::revoke_all(conn, staff_id, db::now_micros())
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

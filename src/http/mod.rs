@@ -38,6 +38,9 @@ pub struct AppState {
 /// entry cannot be routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
     cfg.service(auth::login)
+        .service(auth::refresh_session)
+        .service(auth::logout)
+        .service(auth::change_password)
         .service(orgs::create_org)
         .service(orgs::list_orgs)
         .service(orgs::move_org)

@@ -13,6 +13,7 @@ mod idempotency;
 mod ledger;
 mod model;
 mod restart;
+mod sessions;
 mod tamper;
 
 /// `.ci/run` sets PB_REQUIRE_POSTGRES=1: then a missing PostgreSQL must fail the run, not skip it.
