@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::BoxBody;
 use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use tracing::Instrument;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -127,6 +127,8 @@ fn build_app(
             let span = tracing::info_span!("request", request_id = %request_id, %method, %path);
             let started = Instant::now();
             let metrics = metrics.clone();
+            req.extensions_mut()
+                .insert(crate::http::access::RequestId(request_id.clone()));
             let call = srv.call(req);
             async move {
                 let mut response = call.await?;

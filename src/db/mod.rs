@@ -2,6 +2,7 @@
 //! `connection::write_tx`, so one request is one transaction.
 
 pub mod accounts;
+pub mod audit;
 pub mod banks;
 pub mod connection;
 pub mod holds;

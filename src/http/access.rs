@@ -1,10 +1,11 @@
 //! The signed-in staff member and the scope checks every handler makes.
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::AppState;
 use crate::auth::jwt::Claims;
+use crate::db::audit::AuditContext;
 use crate::db::{self, Db};
 use crate::domain::access::{permits, Action, Grant, Role};
 use crate::error::{ApiError, ApiResult};
@@ -24,6 +25,15 @@ impl Staff {
             .strip_prefix("staff:")
             .and_then(|id| id.parse().ok())
             .unwrap_or_default()
+    }
+
+    /// Who is acting and from where, for the audit log.
+    pub fn audit(&self, req: &HttpRequest) -> AuditContext {
+        AuditContext {
+            actor: self.0.sub.clone(),
+            client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+            request_id: req.extensions().get::<RequestId>().map(|id| id.0.clone()),
+        }
     }
 
     /// A check for `action` that can travel into a database closure.
@@ -62,9 +72,11 @@ impl Guard {
     }
 
     /// Allows the action on a bank's book: the bank's unit must be inside a matching grant.
-    pub fn bank(&self, conn: &mut Db, bank_id: i64) -> ApiResult<()> {
+    /// Returns the unit's path (for the audit log).
+    pub fn bank(&self, conn: &mut Db, bank_id: i64) -> ApiResult<String> {
         let path = db::banks::bank_path(conn, bank_id)?;
-        self.at(&path)
+        self.at(&path)?;
+        Ok(path)
     }
 }
 
@@ -99,3 +111,7 @@ fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
     }
     Ok(Staff(claims))
 }
+
+/// The request id, put in the request's extensions by the request-id middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);

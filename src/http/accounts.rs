@@ -1,6 +1,6 @@
 //! Accounts: member wallets and the bank's own accounts, with balances and statements.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +12,7 @@ use super::types::{
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
 use crate::db::accounts::StatementFilter;
+use crate::db::audit;
 use crate::domain::access::Action;
 use crate::domain::ledger::{Asset, EntryKind};
 use crate::error::{ApiError, ApiResult};
@@ -48,6 +49,7 @@ pub struct OpenAccount {
 )]
 #[post("/banks/{bank_id}/accounts")]
 pub async fn open_account(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
@@ -59,8 +61,9 @@ pub async fn open_account(
         .ok_or_else(|| ApiError::validation("asset", "must be POINTS or HOURS"))?;
     let name = required_text("name", &body.0.name, 100)?;
     let owner_ref = optional_text("owner_ref", body.0.owner_ref.as_deref(), 100)?;
+    let audit = staff.audit(&req);
     let account = in_write_tx(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
+        let path = guard.bank(conn, bank_id)?;
         let row = db::accounts::open_member_account(
             conn,
             bank_id,
@@ -69,10 +72,19 @@ pub async fn open_account(
             owner_ref.as_deref(),
             db::now_micros(),
         )?;
-        db::accounts::with_balance(conn, row)
+        let view = Account::from(db::accounts::with_balance(conn, row)?);
+        audit::created(
+            conn,
+            &audit,
+            "account.open",
+            format!("account:{}", view.id),
+            &path,
+            &view,
+        )?;
+        Ok(view)
     })
     .await?;
-    Ok(HttpResponse::Created().json(Account::from(account)))
+    Ok(HttpResponse::Created().json(account))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

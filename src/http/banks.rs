@@ -1,6 +1,6 @@
 //! Banks: one points book per village or community.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -9,6 +9,7 @@ use super::extract::ApiJson;
 use super::types::{required_text, Bank};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
+use crate::db::audit;
 use crate::domain::access::Action;
 use crate::error::ApiResult;
 
@@ -40,6 +41,7 @@ pub struct CreateBank {
 )]
 #[post("/banks")]
 pub async fn create_bank(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<CreateBank>,
@@ -47,13 +49,28 @@ pub async fn create_bank(
     let name = required_text("name", &body.0.name, 100)?;
     let org_id = body.0.org_id;
     let guard = staff.guard(Action::ManageOrgs);
+    let audit = staff.audit(&req);
     let bank = in_write_tx(&state, move |conn| {
         let org = db::orgs::get_org(conn, org_id)?;
         guard.at(&org.path)?;
-        db::banks::create_bank(conn, org_id, &name, db::now_micros())
+        let view = Bank::from(db::banks::create_bank(
+            conn,
+            org_id,
+            &name,
+            db::now_micros(),
+        )?);
+        audit::created(
+            conn,
+            &audit,
+            "bank.create",
+            format!("bank:{}", view.id),
+            &org.path,
+            &view,
+        )?;
+        Ok(view)
     })
     .await?;
-    Ok(HttpResponse::Created().json(Bank::from(bank)))
+    Ok(HttpResponse::Created().json(bank))
 }
 
 /// List banks

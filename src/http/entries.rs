@@ -9,6 +9,7 @@ use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::{optional_text, required_text, Entry};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
+use crate::db::audit;
 use crate::db::idempotency::{self, Outcome};
 use crate::db::ledger::NewEntry;
 use crate::domain::access::Action;
@@ -113,9 +114,10 @@ pub async fn post_entry(
         requested.push((line.account_id, line.amount));
     }
     let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
     let (entry, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
-        guard.bank(conn, bank_id)?;
+        let path = guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
             let lines = db::ledger::resolve_lines(conn, bank_id, &requested)?;
             let record = db::ledger::post_entry(
@@ -131,7 +133,16 @@ pub async fn post_entry(
                 },
                 now,
             )?;
-            Ok(Entry::from(record))
+            let view = Entry::from(record);
+            audit::created(
+                conn,
+                &audit,
+                "entry.post",
+                format!("entry:{}", view.id),
+                &path,
+                &view,
+            )?;
+            Ok(view)
         })
     })
     .await?;
@@ -218,12 +229,22 @@ pub async fn reverse_entry(
     let fingerprint = request_fingerprint(&req, &body.0);
     let memo = required_text("memo", &body.0.memo, MAX_MEMO_CHARS)?;
     let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
     let (entry, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
-        guard.bank(conn, bank_id)?;
+        let path = guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
             let record = db::ledger::reverse_entry(conn, bank_id, entry_id, &memo, &actor, now)?;
-            Ok(Entry::from(record))
+            let view = Entry::from(record);
+            audit::created(
+                conn,
+                &audit,
+                "entry.reverse",
+                format!("entry:{entry_id}"),
+                &path,
+                &view,
+            )?;
+            Ok(view)
         })
     })
     .await?;

@@ -10,6 +10,7 @@ use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::{optional_text, required_text, Capture, Entry, Hold};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
+use crate::db::audit;
 use crate::db::holds::NewHold;
 use crate::db::idempotency;
 use crate::domain::access::Action;
@@ -83,9 +84,10 @@ pub async fn create_hold(
     )?;
     let (account_id, amount) = (request.account_id, request.amount);
     let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
     let (hold, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
-        guard.bank(conn, bank_id)?;
+        let path = guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
             let account = db::accounts::get_account(conn, bank_id, account_id)?;
             let hold = db::holds::create_hold(
@@ -100,7 +102,16 @@ pub async fn create_hold(
                 },
                 now,
             )?;
-            Ok(Hold::from(hold))
+            let view = Hold::from(hold);
+            audit::created(
+                conn,
+                &audit,
+                "hold.create",
+                format!("hold:{}", view.id),
+                &path,
+                &view,
+            )?;
+            Ok(view)
         })
     })
     .await?;
@@ -183,9 +194,10 @@ pub async fn capture_hold(
         return Err(ApiError::validation("amount", "must be greater than zero"));
     }
     let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
     let (capture, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
-        guard.bank(conn, bank_id)?;
+        let path = guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
             let (hold, entry) = db::holds::capture_hold(
                 conn,
@@ -198,10 +210,19 @@ pub async fn capture_hold(
                 },
                 now,
             )?;
-            Ok(Capture {
+            let view = Capture {
                 hold: Hold::from(hold),
                 entry: Entry::from(entry),
-            })
+            };
+            audit::created(
+                conn,
+                &audit,
+                "hold.capture",
+                format!("hold:{hold_id}"),
+                &path,
+                &view,
+            )?;
+            Ok(view)
         })
     })
     .await?;
@@ -225,16 +246,32 @@ pub async fn capture_hold(
 )]
 #[post("/banks/{bank_id}/holds/{hold_id}/release")]
 pub async fn release_hold(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
     let guard = staff.guard(Action::ManageHolds);
+    let audit = staff.audit(&req);
     let hold = in_write_tx(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::holds::release_hold(conn, bank_id, hold_id, db::now_micros())
+        let path = guard.bank(conn, bank_id)?;
+        let view = Hold::from(db::holds::release_hold(
+            conn,
+            bank_id,
+            hold_id,
+            db::now_micros(),
+        )?);
+        audit::created(
+            conn,
+            &audit,
+            "hold.release",
+            format!("hold:{hold_id}"),
+            &path,
+            &view,
+        )?;
+        Ok(view)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Hold::from(hold)))
+    Ok(HttpResponse::Ok().json(hold))
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod banks;
 pub mod entries;
@@ -62,7 +63,8 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(holds::get_hold)
         .service(holds::capture_hold)
         .service(holds::release_hold)
-        .service(verify::verify_bank);
+        .service(verify::verify_bank)
+        .service(audit::list_audit);
 }
 
 /// Runs blocking database work on the blocking pool, never on the event loop.

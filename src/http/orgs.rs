@@ -1,6 +1,6 @@
 //! The organisation tree.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -9,6 +9,7 @@ use super::extract::ApiJson;
 use super::types::{required_text, Org};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
+use crate::db::audit;
 use crate::db::orgs::{NewOrg, OrgKind};
 use crate::domain::access::Action;
 use crate::error::{ApiError, ApiResult};
@@ -58,6 +59,7 @@ fn parse_kind(kind: Option<&str>) -> ApiResult<OrgKind> {
 )]
 #[post("/orgs")]
 pub async fn create_org(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<CreateOrg>,
@@ -67,6 +69,7 @@ pub async fn create_org(
     let kind = parse_kind(body.0.kind.as_deref())?;
     let parent_id = body.0.parent_id;
     let guard = staff.guard(Action::ManageOrgs);
+    let audit = staff.audit(&req);
     let org = in_write_tx(&state, move |conn| {
         let parent = parent_id
             .map(|id| db::orgs::get_org(conn, id))
@@ -78,10 +81,20 @@ pub async fn create_org(
             kind,
             parent: parent.as_ref(),
         };
-        db::orgs::create_org(conn, new, db::now_micros())
+        let org = db::orgs::create_org(conn, new, db::now_micros())?;
+        let view = Org::from(org);
+        audit::created(
+            conn,
+            &audit,
+            "org.create",
+            format!("org:{}", view.id),
+            &view.path,
+            &view,
+        )?;
+        Ok(view)
     })
     .await?;
-    Ok(HttpResponse::Created().json(Org::from(org)))
+    Ok(HttpResponse::Created().json(org))
 }
 
 /// List organisation units
@@ -130,6 +143,7 @@ pub struct MoveOrg {
 )]
 #[post("/orgs/{org_id}/move")]
 pub async fn move_org(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
@@ -138,13 +152,25 @@ pub async fn move_org(
     let org_id = path.into_inner();
     let parent_id = body.0.parent_id;
     let guard = staff.guard(Action::ManageOrgs);
+    let audit = staff.audit(&req);
     let org = in_write_tx(&state, move |conn| {
         let org = db::orgs::get_org(conn, org_id)?;
         let parent = db::orgs::get_org(conn, parent_id)?;
         guard.at(&org.path)?;
         guard.at(&parent.path)?;
-        db::orgs::move_org(conn, &org, &parent)
+        let moved = Org::from(db::orgs::move_org(conn, &org, &parent)?);
+        let before = Org::from(org);
+        audit::changed(
+            conn,
+            &audit,
+            "org.move",
+            format!("org:{org_id}"),
+            &moved.path,
+            &before,
+            &moved,
+        )?;
+        Ok(moved)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Org::from(org)))
+    Ok(HttpResponse::Ok().json(org))
 }

@@ -1,6 +1,6 @@
 //! Staff accounts and their role grants.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,6 +10,7 @@ use super::types::{required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
 use crate::auth::password::{check_password_rules, hash_password};
 use crate::db;
+use crate::db::audit;
 use crate::db::staff::{GrantRow, StaffRow};
 use crate::domain::access::{Action, Role};
 use crate::domain::privacy::{is_mainland_mobile, mask_phone};
@@ -93,13 +94,18 @@ pub struct CreateStaff {
 )]
 #[post("/staff")]
 pub async fn create_staff(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<CreateStaff>,
 ) -> ApiResult<HttpResponse> {
-    if staff.paths_for(Action::ManageStaff).is_empty() {
-        return Err(ApiError::Forbidden);
-    }
+    // A new account has no role yet; its record is filed under the creator's first managed unit.
+    let filed_under = staff
+        .paths_for(Action::ManageStaff)
+        .into_iter()
+        .next()
+        .ok_or(ApiError::Forbidden)?;
+    let audit = staff.audit(&req);
     let request = body.0;
     if !is_mainland_mobile(&request.phone) {
         return Err(ApiError::validation(
@@ -114,11 +120,22 @@ pub async fn create_staff(
     let created = with_db(&state, move |conn| {
         let hash = hash_password(&password)?;
         db::write_tx(conn, |conn| {
-            db::staff::create_staff(conn, &phone, &name, &hash, "staff", db::now_micros())
+            let row =
+                db::staff::create_staff(conn, &phone, &name, &hash, "staff", db::now_micros())?;
+            let view = staff_view(row, vec![]);
+            audit::created(
+                conn,
+                &audit,
+                "staff.create",
+                format!("staff:{}", view.id),
+                &filed_under,
+                &view,
+            )?;
+            Ok(view)
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(staff_view(created, vec![])))
+    Ok(HttpResponse::Created().json(created))
 }
 
 /// List staff
@@ -172,6 +189,7 @@ pub struct GrantRole {
 )]
 #[post("/staff/{staff_id}/grants")]
 pub async fn grant_role(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
@@ -189,15 +207,27 @@ pub async fn grant_role(
     }
     let guard = staff.guard(Action::ManageStaff);
     let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
     let view = in_write_tx(&state, move |conn| {
         let target = db::staff::get_staff(conn, staff_id)?;
-        match org_id {
-            Some(org_id) => guard.at(&db::orgs::get_org(conn, org_id)?.path)?,
-            None => guard.at("/")?,
-        }
+        let path = match org_id {
+            Some(org_id) => db::orgs::get_org(conn, org_id)?.path,
+            None => "/".to_string(),
+        };
+        guard.at(&path)?;
+        let before = staff_view(target.clone(), db::staff::active_grants(conn, staff_id)?);
         db::staff::add_grant(conn, staff_id, role, org_id, &actor, db::now_micros())?;
-        let grants = db::staff::active_grants(conn, staff_id)?;
-        Ok(staff_view(target, grants))
+        let after = staff_view(target, db::staff::active_grants(conn, staff_id)?);
+        audit::changed(
+            conn,
+            &audit,
+            "staff.grant",
+            format!("staff:{staff_id}"),
+            &path,
+            &before,
+            &after,
+        )?;
+        Ok(after)
     })
     .await?;
     Ok(HttpResponse::Created().json(view))
@@ -220,19 +250,31 @@ pub async fn grant_role(
 )]
 #[post("/staff/{staff_id}/grants/{grant_id}/revoke")]
 pub async fn revoke_role(
+    req: HttpRequest,
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (staff_id, grant_id) = path.into_inner();
     let guard = staff.guard(Action::ManageStaff);
+    let audit = staff.audit(&req);
     let view = in_write_tx(&state, move |conn| {
         let target = db::staff::get_staff(conn, staff_id)?;
         let (_, path) = db::staff::get_grant(conn, staff_id, grant_id)?;
         guard.at(&path)?;
+        let before = staff_view(target.clone(), db::staff::active_grants(conn, staff_id)?);
         db::staff::revoke_grant(conn, grant_id, db::now_micros())?;
-        let grants = db::staff::active_grants(conn, staff_id)?;
-        Ok(staff_view(target, grants))
+        let after = staff_view(target, db::staff::active_grants(conn, staff_id)?);
+        audit::changed(
+            conn,
+            &audit,
+            "staff.revoke",
+            format!("staff:{staff_id}"),
+            &path,
+            &before,
+            &after,
+        )?;
+        Ok(after)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
