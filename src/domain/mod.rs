@@ -2,7 +2,9 @@
 //! Nothing here knows about HTTP or SQL; everything here is deterministic.
 
 pub mod access;
+pub mod card;
 pub mod hold;
+pub mod identity;
 pub mod ledger;
 pub mod money;
 pub mod privacy;
