@@ -18,6 +18,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub environment: Environment,
     pub jwt_secret: String,
+    pub card_secret: String,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl_seconds: i64,
@@ -69,6 +70,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "(generated in development)",
         "HS256 signing secret, at least 32 bytes",
     ),
+    ("card_secret", "PB_CARD_SECRET", "(generated in development)", "Signs the QR codes printed on member cards, at least 32 bytes; keep it when rotating PB_JWT_SECRET"),
     (
         "jwt_issuer",
         "PB_JWT_ISSUER",
@@ -241,6 +243,7 @@ impl Settings {
             database_url,
             environment,
             jwt_secret: get("jwt_secret").unwrap_or_default(),
+            card_secret: get("card_secret").unwrap_or_default(),
             jwt_issuer: get("jwt_issuer").unwrap_or_else(|| "pointsbank".into()),
             jwt_audience: get("jwt_audience").unwrap_or_else(|| "pointsbank-api".into()),
             access_token_ttl_seconds: number(
@@ -318,6 +321,10 @@ impl Settings {
         values.insert("database_url".into(), database_url.into());
         values.insert("data_dir".into(), data_dir.display().to_string());
         values.insert(
+            "card_secret".into(),
+            "card-secret-card-secret-card-secret!".into(),
+        );
+        values.insert(
             "jwt_secret".into(),
             "test-secret-test-secret-test-secret!".into(),
         );
@@ -327,33 +334,48 @@ impl Settings {
         settings
     }
 
-    /// The signing secret: configured, or in development generated once and kept in the data dir.
+    /// The signing secrets: configured, or in development generated once and kept in the data dir.
     pub fn resolve_jwt_secret(&mut self) -> anyhow::Result<()> {
-        if !self.jwt_secret.is_empty() {
-            if self.jwt_secret.len() < 32 {
-                bail!("PB_JWT_SECRET must be at least 32 bytes");
+        let jwt = self.resolve_secret(&self.jwt_secret, "PB_JWT_SECRET", "jwt-secret")?;
+        let card = self.resolve_secret(&self.card_secret, "PB_CARD_SECRET", "card-secret")?;
+        self.jwt_secret = jwt;
+        self.card_secret = card;
+        Ok(())
+    }
+
+    fn resolve_secret(
+        &self,
+        configured: &str,
+        variable: &str,
+        file: &str,
+    ) -> anyhow::Result<String> {
+        if !configured.is_empty() {
+            if configured.len() < 32 {
+                bail!("{variable} must be at least 32 bytes");
             }
-            return Ok(());
+            return Ok(configured.to_string());
         }
         if self.environment == Environment::Production {
-            bail!("PB_JWT_SECRET is required when PB_ENV=production");
+            bail!("{variable} is required when PB_ENV=production");
         }
         std::fs::create_dir_all(&self.data_dir)?;
-        let path = self.data_dir.join("jwt-secret");
-        if let Ok(existing) = std::fs::read_to_string(&path) {
-            self.jwt_secret = existing.trim().to_string();
-        } else {
-            use rand::RngCore;
-            let mut bytes = [0u8; 32];
-            rand::thread_rng().fill_bytes(&mut bytes);
-            self.jwt_secret = hex::encode(bytes);
-            write_private(&path, &self.jwt_secret)?;
-        }
+        let path = self.data_dir.join(file);
+        let secret = match std::fs::read_to_string(&path) {
+            Ok(existing) => existing.trim().to_string(),
+            Err(_) => {
+                use rand::RngCore;
+                let mut bytes = [0u8; 32];
+                rand::thread_rng().fill_bytes(&mut bytes);
+                let secret = hex::encode(bytes);
+                write_private(&path, &secret)?;
+                secret
+            }
+        };
         tracing::warn!(
             path = %path.display(),
-            "development mode: using a generated JWT secret; set PB_JWT_SECRET and PB_ENV=production for real use"
+            "development mode: using a generated {variable}; set it and PB_ENV=production for real use"
         );
-        Ok(())
+        Ok(secret)
     }
 }
 

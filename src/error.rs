@@ -47,6 +47,10 @@ pub enum ApiError {
     NotReversible(i64),
     #[error("{0}")]
     Hold(#[from] HoldError),
+    #[error("this is not a card QR code or card number of ours")]
+    CardInvalid,
+    #[error("this card was replaced by a newer one; use the member's current card")]
+    CardRevoked,
     #[error("{0} already exists")]
     AlreadyExists(&'static str),
     #[error("the request body is too large")]
@@ -125,6 +129,8 @@ impl ApiError {
             ApiError::Hold(HoldError::CaptureExceedsHold { .. }) => "capture_exceeds_hold",
             ApiError::Hold(HoldError::BadDuration) => "validation_failed",
             ApiError::AlreadyExists(_) => "already_exists",
+            ApiError::CardInvalid => "card_invalid",
+            ApiError::CardRevoked => "card_revoked",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Unavailable | ApiError::IdempotencyRace => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -152,6 +158,8 @@ impl ApiError {
             "hold_expired" => "Hold expired",
             "capture_exceeds_hold" => "Capture exceeds hold",
             "already_exists" => "Already exists",
+            "card_invalid" => "Card invalid",
+            "card_revoked" => "Card revoked",
             "payload_too_large" => "Payload too large",
             "service_unavailable" => "Service unavailable",
             _ => "Internal server error",
@@ -206,6 +214,8 @@ impl ResponseError for ApiError {
             | ApiError::Hold(_)
             | ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::CardInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::CardRevoked => StatusCode::GONE,
             ApiError::Unavailable | ApiError::IdempotencyRace => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -11,4 +11,5 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
+pub mod qr;
 pub mod worker;

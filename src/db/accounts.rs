@@ -19,6 +19,7 @@ pub struct AccountRow {
     pub balance: i64,
     pub held: i64,
     pub created_at: i64,
+    pub member_id: Option<i64>,
 }
 
 impl AccountRow {

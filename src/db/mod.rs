@@ -8,6 +8,7 @@ pub mod connection;
 pub mod holds;
 pub mod idempotency;
 pub mod ledger;
+pub mod members;
 pub mod orgs;
 pub mod schema;
 pub mod sealer;

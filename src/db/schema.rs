@@ -56,6 +56,7 @@ diesel::table! {
         balance -> BigInt,
         held -> BigInt,
         created_at -> BigInt,
+        member_id -> Nullable<BigInt>,
     }
 }
 
@@ -158,6 +159,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_failures,
     audit_log,
+    members,
 );
 
 diesel::table! {
@@ -195,3 +197,21 @@ diesel::table! {
         after_json -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    members (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        name -> Text,
+        phone -> Nullable<Text>,
+        id_card -> Nullable<Text>,
+        household -> Nullable<Text>,
+        tags -> Text,
+        status -> Text,
+        allow_proxy -> Bool,
+        card_version -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(members -> orgs (org_id));

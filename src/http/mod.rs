@@ -9,6 +9,7 @@ pub mod banks;
 pub mod entries;
 pub mod extract;
 pub mod holds;
+pub mod members;
 pub mod ops;
 pub mod orgs;
 pub mod staff;
@@ -64,6 +65,12 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(holds::capture_hold)
         .service(holds::release_hold)
         .service(verify::verify_bank)
+        .service(members::create_member)
+        .service(members::list_members)
+        .service(members::lookup)
+        .service(members::get_member)
+        .service(members::card)
+        .service(members::reissue_card)
         .service(audit::list_audit);
 }
 

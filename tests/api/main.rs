@@ -12,6 +12,7 @@ mod errors;
 mod holds;
 mod idempotency;
 mod ledger;
+mod members;
 mod model;
 mod restart;
 mod sessions;

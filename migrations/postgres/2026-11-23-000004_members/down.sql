@@ -1,0 +1,3 @@
+DROP INDEX accounts_member;
+ALTER TABLE accounts DROP COLUMN member_id;
+DROP TABLE members;

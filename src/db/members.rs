@@ -1,0 +1,160 @@
+//! Members (volunteers and residents) and their wallets.
+
+use diesel::prelude::*;
+
+use super::accounts::AccountRow;
+use super::schema::{accounts, banks, members, orgs};
+use super::Db;
+use crate::domain::ledger::{AccountKind, Asset};
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members)]
+pub struct MemberRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub id_card: Option<String>,
+    pub household: Option<String>,
+    pub tags: String,
+    pub status: String,
+    pub allow_proxy: bool,
+    pub card_version: i64,
+    pub created_at: i64,
+}
+
+pub struct NewMember<'a> {
+    pub org_id: i64,
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub id_card: Option<&'a str>,
+    pub household: Option<&'a str>,
+    pub tags: &'a str,
+    pub allow_proxy: bool,
+}
+
+/// The bank that keeps the books of a unit: the nearest one at or above it.
+pub fn bank_for_path(conn: &mut Db, path: &str) -> ApiResult<Option<(i64, String)>> {
+    let candidates: Vec<(i64, String)> = banks::table
+        .inner_join(orgs::table)
+        .select((banks::id, orgs::path))
+        .load(conn)?;
+    Ok(candidates
+        .into_iter()
+        .filter(|(_, bank_path)| path.starts_with(bank_path.as_str()))
+        .max_by_key(|(id, bank_path)| (bank_path.len(), -id)))
+}
+
+/// Registers a member and opens their POINTS and HOURS wallets in the bank of their unit.
+/// One phone number or ID number is one person: a second registration is refused.
+pub fn create_member(conn: &mut Db, new: NewMember<'_>, now: i64) -> ApiResult<(MemberRow, i64)> {
+    let org = super::orgs::get_org(conn, new.org_id)?;
+    let (bank_id, _) = bank_for_path(conn, &org.path)?
+        .ok_or_else(|| ApiError::validation("org_id", "no points bank covers this unit yet"))?;
+    if let Some(phone) = new.phone {
+        let taken = members::table
+            .filter(members::phone.eq(phone))
+            .count()
+            .get_result::<i64>(conn)?;
+        if taken > 0 {
+            return Err(ApiError::AlreadyExists("a member with this phone number"));
+        }
+    }
+    if let Some(id_card) = new.id_card {
+        let taken = members::table
+            .filter(members::id_card.eq(id_card))
+            .count()
+            .get_result::<i64>(conn)?;
+        if taken > 0 {
+            return Err(ApiError::AlreadyExists("a member with this ID number"));
+        }
+    }
+    let member: MemberRow = diesel::insert_into(members::table)
+        .values((
+            members::org_id.eq(new.org_id),
+            members::name.eq(new.name),
+            members::phone.eq(new.phone),
+            members::id_card.eq(new.id_card),
+            members::household.eq(new.household),
+            members::tags.eq(new.tags),
+            members::allow_proxy.eq(new.allow_proxy),
+            members::created_at.eq(now),
+        ))
+        .returning(members::all_columns)
+        .get_result(conn)?;
+    for asset in Asset::ALL {
+        diesel::insert_into(accounts::table)
+            .values((
+                accounts::bank_id.eq(bank_id),
+                accounts::asset.eq(asset.as_str()),
+                accounts::kind.eq(AccountKind::Member.as_str()),
+                accounts::name.eq(new.name),
+                accounts::owner_ref.eq(format!("member:{}", member.id)),
+                accounts::member_id.eq(member.id),
+                accounts::balance.eq(0),
+                accounts::held.eq(0),
+                accounts::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok((member, bank_id))
+}
+
+/// A member with the path of their home unit (for scope checks).
+pub fn get_member(conn: &mut Db, member_id: i64) -> ApiResult<(MemberRow, String)> {
+    members::table
+        .inner_join(orgs::table)
+        .filter(members::id.eq(member_id))
+        .select((MemberRow::as_select(), orgs::path))
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("member"))
+}
+
+pub fn wallets_of(conn: &mut Db, member_id: i64) -> ApiResult<Vec<AccountRow>> {
+    Ok(accounts::table
+        .filter(accounts::member_id.eq(member_id))
+        .order(accounts::id)
+        .select(AccountRow::as_select())
+        .load(conn)?)
+}
+
+/// Members whose home unit is at or below one of `paths`, by id.
+pub fn list_under(
+    conn: &mut Db,
+    paths: &[String],
+    after: Option<i64>,
+    limit: i64,
+) -> ApiResult<Vec<MemberRow>> {
+    let mut found = Vec::new();
+    let mut cursor = after.unwrap_or(0);
+    while (found.len() as i64) < limit {
+        let page: Vec<(MemberRow, String)> = members::table
+            .inner_join(orgs::table)
+            .filter(members::id.gt(cursor))
+            .order(members::id)
+            .limit(500)
+            .select((MemberRow::as_select(), orgs::path))
+            .load(conn)?;
+        let Some((last, _)) = page.last() else { break };
+        cursor = last.id;
+        found.extend(
+            page.into_iter()
+                .filter(|(_, path)| paths.iter().any(|p| path.starts_with(p.as_str())))
+                .map(|(member, _)| member),
+        );
+    }
+    found.truncate(limit as usize);
+    Ok(found)
+}
+
+/// Issues a new card: the old card's QR code stops working at once.
+pub fn reissue_card(conn: &mut Db, member_id: i64) -> ApiResult<MemberRow> {
+    diesel::update(members::table.find(member_id))
+        .set(members::card_version.eq(members::card_version + 1))
+        .returning(members::all_columns)
+        .get_result(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("member"))
+}

@@ -1,0 +1,58 @@
+//! Rendering QR codes (PNG and SVG). What goes *into* a code is decided elsewhere (signed tokens).
+
+use std::io::Cursor;
+
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Svg,
+}
+
+pub const MIN_SIZE: u32 = 64;
+pub const MAX_SIZE: u32 = 2048;
+
+/// Error-correction level by letter: L, M (default), Q, H.
+pub fn ec_level(letter: Option<&str>) -> ApiResult<EcLevel> {
+    match letter.unwrap_or("M") {
+        "L" => Ok(EcLevel::L),
+        "M" => Ok(EcLevel::M),
+        "Q" => Ok(EcLevel::Q),
+        "H" => Ok(EcLevel::H),
+        _ => Err(ApiError::validation("ec", "must be L, M, Q or H")),
+    }
+}
+
+/// Renders `data` as a square code of at least `size` pixels, with the standard quiet zone.
+pub fn render(data: &str, format: Format, size: u32, level: EcLevel) -> ApiResult<Vec<u8>> {
+    if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
+        return Err(ApiError::validation(
+            "size",
+            format!("must be between {MIN_SIZE} and {MAX_SIZE} pixels"),
+        ));
+    }
+    let code = QrCode::with_error_correction_level(data.as_bytes(), level)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("QR encoding failed: {e}")))?;
+    match format {
+        Format::Svg => Ok(code
+            .render::<svg::Color<'_>>()
+            .min_dimensions(size, size)
+            .build()
+            .into_bytes()),
+        Format::Png => {
+            let image = code
+                .render::<image::Luma<u8>>()
+                .min_dimensions(size, size)
+                .build();
+            let mut png = Vec::new();
+            image
+                .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("PNG encoding failed: {e}")))?;
+            Ok(png)
+        }
+    }
+}
