@@ -19,6 +19,9 @@ pub struct Settings {
     pub environment: Environment,
     pub jwt_secret: String,
     pub card_secret: String,
+    pub wechat_api_base: String,
+    pub wechat_appid: String,
+    pub wechat_secret: String,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub access_token_ttl_seconds: i64,
@@ -71,6 +74,9 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "HS256 signing secret, at least 32 bytes",
     ),
     ("card_secret", "PB_CARD_SECRET", "(generated in development)", "Signs the QR codes printed on member cards, at least 32 bytes; keep it when rotating PB_JWT_SECRET"),
+    ("wechat_appid", "PB_WECHAT_APPID", "(none)", "The mini-program's AppID; WeChat sign-in is off without it"),
+    ("wechat_secret", "PB_WECHAT_SECRET", "(none)", "The mini-program's AppSecret"),
+    ("wechat_api_base", "PB_WECHAT_API_BASE", "https://api.weixin.qq.com", "Where `jscode2session` is called (tests point it at a local server)"),
     (
         "jwt_issuer",
         "PB_JWT_ISSUER",
@@ -244,6 +250,10 @@ impl Settings {
             environment,
             jwt_secret: get("jwt_secret").unwrap_or_default(),
             card_secret: get("card_secret").unwrap_or_default(),
+            wechat_api_base: get("wechat_api_base")
+                .unwrap_or_else(|| "https://api.weixin.qq.com".into()),
+            wechat_appid: get("wechat_appid").unwrap_or_default(),
+            wechat_secret: get("wechat_secret").unwrap_or_default(),
             jwt_issuer: get("jwt_issuer").unwrap_or_else(|| "pointsbank".into()),
             jwt_audience: get("jwt_audience").unwrap_or_else(|| "pointsbank-api".into()),
             access_token_ttl_seconds: number(

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::domain::hold::HoldError;
 use crate::domain::ledger::LedgerError;
 use crate::domain::money::AmountError;
+use crate::wechat::WechatError;
 
 /// Problem `type` URIs are `urn:pointsbank:problem:<code>`; `code` repeats the last part.
 pub const PROBLEM_TYPE_PREFIX: &str = "urn:pointsbank:problem:";
@@ -51,6 +52,10 @@ pub enum ApiError {
     CardInvalid,
     #[error("this card was replaced by a newer one; use the member's current card")]
     CardRevoked,
+    #[error("{0}")]
+    Wechat(#[from] crate::wechat::WechatError),
+    #[error("no member has this phone number and name; ask the village committee to register you")]
+    BindingRefused,
     #[error("{0} already exists")]
     AlreadyExists(&'static str),
     #[error("the request body is too large")]
@@ -129,6 +134,11 @@ impl ApiError {
             ApiError::Hold(HoldError::CaptureExceedsHold { .. }) => "capture_exceeds_hold",
             ApiError::Hold(HoldError::BadDuration) => "validation_failed",
             ApiError::AlreadyExists(_) => "already_exists",
+            ApiError::Wechat(WechatError::InvalidCode) => "wechat_code_invalid",
+            ApiError::Wechat(WechatError::RateLimited) => "wechat_rate_limited",
+            ApiError::Wechat(WechatError::Busy) => "wechat_busy",
+            ApiError::Wechat(WechatError::Failed(_)) => "wechat_unavailable",
+            ApiError::BindingRefused => "binding_refused",
             ApiError::CardInvalid => "card_invalid",
             ApiError::CardRevoked => "card_revoked",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -158,6 +168,11 @@ impl ApiError {
             "hold_expired" => "Hold expired",
             "capture_exceeds_hold" => "Capture exceeds hold",
             "already_exists" => "Already exists",
+            "wechat_code_invalid" => "WeChat code invalid",
+            "wechat_rate_limited" => "WeChat rate limit",
+            "wechat_busy" => "WeChat busy",
+            "wechat_unavailable" => "WeChat unavailable",
+            "binding_refused" => "Binding refused",
             "card_invalid" => "Card invalid",
             "card_revoked" => "Card revoked",
             "payload_too_large" => "Payload too large",
@@ -214,6 +229,11 @@ impl ResponseError for ApiError {
             | ApiError::Hold(_)
             | ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Wechat(WechatError::InvalidCode) => StatusCode::UNAUTHORIZED,
+            ApiError::Wechat(WechatError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Wechat(WechatError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Wechat(WechatError::Failed(_)) => StatusCode::BAD_GATEWAY,
+            ApiError::BindingRefused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CardInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CardRevoked => StatusCode::GONE,
             ApiError::Unavailable | ApiError::IdempotencyRace => StatusCode::SERVICE_UNAVAILABLE,
@@ -230,7 +250,12 @@ impl ResponseError for ApiError {
 pub fn problem_response(err: &ApiError, request_id: Option<String>) -> HttpResponse {
     let mut builder = HttpResponse::build(err.status_code());
     builder.content_type("application/problem+json");
-    if matches!(err, ApiError::Unavailable | ApiError::IdempotencyRace) {
+    if matches!(
+        err,
+        ApiError::Unavailable
+            | ApiError::IdempotencyRace
+            | ApiError::Wechat(WechatError::Busy | WechatError::RateLimited)
+    ) {
         builder.insert_header((header::RETRY_AFTER, "1"));
     }
     if let ApiError::TooManyAttempts { retry_after } = err {

@@ -12,4 +12,5 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
+pub mod wechat;
 pub mod worker;

@@ -35,6 +35,7 @@ and resend the same key when retrying after a timeout: the points move once.\n\n
         (name = "entries", description = "Journal entries: awards, deductions, transfers, reversals"),
         (name = "holds", description = "Two-phase reservations used by redemption orders"),
         (name = "members", description = "Volunteers and residents, their 积分银行卡 numbers and card QR codes"),
+        (name = "me", description = "Self-service for a signed-in member (the mini-program)"),
         (name = "audit", description = "The append-only record of staff actions"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),

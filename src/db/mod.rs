@@ -15,6 +15,7 @@ pub mod sealer;
 pub mod sessions;
 pub mod staff;
 pub mod verify;
+pub mod wechat;
 
 pub use connection::{snapshot_tx, write_tx, Backend, Db, DbTarget, Pool};
 

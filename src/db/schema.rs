@@ -160,6 +160,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     audit_log,
     members,
+    wechat_bindings,
+    wechat_tickets,
 );
 
 diesel::table! {
@@ -215,3 +217,22 @@ diesel::table! {
 }
 
 diesel::joinable!(members -> orgs (org_id));
+
+diesel::table! {
+    wechat_bindings (openid) {
+        openid -> Text,
+        unionid -> Nullable<Text>,
+        member_id -> BigInt,
+        bound_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    wechat_tickets (ticket_hash) {
+        ticket_hash -> Text,
+        openid -> Text,
+        unionid -> Nullable<Text>,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}

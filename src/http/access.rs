@@ -90,6 +90,15 @@ impl FromRequest for Staff {
 }
 
 fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
+    let claims = verified_claims(req)?;
+    if claims.kind != "staff" {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(Staff(claims))
+}
+
+/// The claims of a valid bearer token of either kind.
+fn verified_claims(req: &HttpRequest) -> Result<Claims, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
@@ -106,12 +115,31 @@ fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
         .keys
         .verify(token.trim())
         .ok_or(ApiError::Unauthorized("invalid or expired token"))?;
-    if claims.kind != "staff" {
-        return Err(ApiError::Forbidden);
-    }
-    Ok(Staff(claims))
+    Ok(claims)
 }
 
 /// The request id, put in the request's extensions by the request-id middleware.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// A signed-in member (bearer access token of kind `member`, from WeChat sign-in).
+pub struct MemberAuth(pub i64);
+
+impl FromRequest for MemberAuth {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(verified_claims(req).and_then(|claims| {
+            if claims.kind != "member" {
+                return Err(ApiError::Forbidden);
+            }
+            claims
+                .sub
+                .strip_prefix("member:")
+                .and_then(|id| id.parse().ok())
+                .map(MemberAuth)
+                .ok_or(ApiError::Unauthorized("invalid member token"))
+        }))
+    }
+}

@@ -195,7 +195,7 @@ pub async fn create_member(
     Ok(HttpResponse::Created().json(detail))
 }
 
-fn detail_of(conn: &mut db::Db, member: MemberRow) -> ApiResult<MemberDetail> {
+pub fn detail_of(conn: &mut db::Db, member: MemberRow) -> ApiResult<MemberDetail> {
     let wallets = db::members::wallets_of(conn, member.id)?
         .into_iter()
         .map(|row| db::accounts::with_balance(conn, row).map(Account::from))

@@ -9,12 +9,14 @@ pub mod banks;
 pub mod entries;
 pub mod extract;
 pub mod holds;
+pub mod me;
 pub mod members;
 pub mod ops;
 pub mod orgs;
 pub mod staff;
 pub mod types;
 pub mod verify;
+pub mod wechat;
 
 use std::sync::Arc;
 
@@ -43,6 +45,11 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(auth::refresh_session)
         .service(auth::logout)
         .service(auth::change_password)
+        .service(wechat::wechat_login)
+        .service(wechat::wechat_bind)
+        .service(me::me)
+        .service(me::my_statement)
+        .service(me::my_card)
         .service(orgs::create_org)
         .service(orgs::list_orgs)
         .service(orgs::move_org)

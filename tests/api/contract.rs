@@ -46,6 +46,8 @@ fn every_operation_is_documented_with_examples_and_problem_responses() {
                 "/api/v1/auth/login",
                 "/api/v1/auth/refresh",
                 "/api/v1/auth/logout",
+                "/api/v1/auth/wechat",
+                "/api/v1/auth/wechat/bind",
             ];
             if path.starts_with("/api/v1/") && !public.contains(&path.as_str()) {
                 assert!(

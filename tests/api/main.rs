@@ -17,6 +17,7 @@ mod model;
 mod restart;
 mod sessions;
 mod tamper;
+mod wechat;
 
 /// `.ci/run` sets PB_REQUIRE_POSTGRES=1: then a missing PostgreSQL must fail the run, not skip it.
 #[test]

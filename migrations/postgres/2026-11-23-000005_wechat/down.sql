@@ -1,0 +1,2 @@
+DROP TABLE wechat_tickets;
+DROP TABLE wechat_bindings;

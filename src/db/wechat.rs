@@ -1,0 +1,85 @@
+//! WeChat openid ↔ member bindings and the one-time tickets that lead to them.
+
+use diesel::prelude::*;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::schema::{members, wechat_bindings, wechat_tickets};
+use super::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::wechat::WechatSession;
+
+/// A binding ticket lives this long: enough to type a phone number.
+pub const TICKET_SECONDS: i64 = 600;
+
+fn hash(ticket: &str) -> String {
+    hex::encode(Sha256::digest(ticket.as_bytes()))
+}
+
+pub fn member_of(conn: &mut Db, openid: &str) -> ApiResult<Option<i64>> {
+    Ok(wechat_bindings::table
+        .find(openid)
+        .select(wechat_bindings::member_id)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn issue_ticket(conn: &mut Db, session: &WechatSession, now: i64) -> ApiResult<String> {
+    let mut bytes = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let ticket = format!("wt_{}", hex::encode(bytes));
+    diesel::insert_into(wechat_tickets::table)
+        .values((
+            wechat_tickets::ticket_hash.eq(hash(&ticket)),
+            wechat_tickets::openid.eq(&session.openid),
+            wechat_tickets::unionid.eq(&session.unionid),
+            wechat_tickets::expires_at.eq(now + TICKET_SECONDS * 1_000_000),
+        ))
+        .execute(conn)?;
+    Ok(ticket)
+}
+
+/// Binds the ticket's openid to the member with this phone and name. The ticket works once.
+pub fn bind(conn: &mut Db, ticket: &str, phone: &str, name: &str, now: i64) -> ApiResult<i64> {
+    let found: Option<(String, Option<String>)> = wechat_tickets::table
+        .find(hash(ticket))
+        .filter(wechat_tickets::used_at.is_null())
+        .filter(wechat_tickets::expires_at.gt(now))
+        .select((wechat_tickets::openid, wechat_tickets::unionid))
+        .first(conn)
+        .optional()?;
+    let (openid, unionid) = found.ok_or(ApiError::Unauthorized(
+        "the binding ticket is unknown, used or expired; sign in again",
+    ))?;
+    let member_id: i64 = members::table
+        .filter(members::phone.eq(phone))
+        .filter(members::name.eq(name))
+        .filter(members::status.eq("active"))
+        .select(members::id)
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::BindingRefused)?;
+    if member_of(conn, &openid)?.is_some()
+        || wechat_bindings::table
+            .filter(wechat_bindings::member_id.eq(member_id))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0
+    {
+        return Err(ApiError::AlreadyExists(
+            "a WeChat binding for this member or this WeChat user",
+        ));
+    }
+    diesel::update(wechat_tickets::table.find(hash(ticket)))
+        .set(wechat_tickets::used_at.eq(now))
+        .execute(conn)?;
+    diesel::insert_into(wechat_bindings::table)
+        .values((
+            wechat_bindings::openid.eq(&openid),
+            wechat_bindings::unionid.eq(&unionid),
+            wechat_bindings::member_id.eq(member_id),
+            wechat_bindings::bound_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(member_id)
+}

@@ -1,0 +1,137 @@
+//! Self-service for signed-in members (the mini-program): profile, wallets, statement, card.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::access::MemberAuth;
+use super::accounts::page_limit;
+use super::members::{detail_of, MemberDetail};
+use super::types::{Statement, StatementLine};
+use super::{with_db, AppState};
+use crate::db;
+use crate::db::accounts::StatementFilter;
+use crate::domain::card::{sign_card, CardClaim};
+use crate::domain::ledger::Asset;
+use crate::error::{ApiError, ApiResult};
+use crate::qr;
+
+/// My profile and wallets
+///
+/// The signed-in member: name, card number, home unit, and balances of `POINTS` (with `held` by
+/// pending orders and `available`) and `HOURS` (service hours).
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Me", body = MemberDetail),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+    )
+)]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<HttpResponse> {
+    let detail = with_db(&state, move |conn| {
+        let (row, _) = db::members::get_member(conn, member.0)?;
+        detail_of(conn, row)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyStatementQuery {
+    /// `POINTS` (default) or `HOURS`.
+    pub asset: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// My statement
+///
+/// Every movement of my points (or hours), newest first, with what caused it. Corrections appear
+/// as their own `reverse` lines: nothing ever silently disappears.
+#[utoipa::path(
+    tag = "me",
+    params(MyStatementQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of my statement", body = Statement),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+        (status = 422, description = "`validation_failed`: bad asset, cursor or limit"),
+    )
+)]
+#[get("/me/statement")]
+pub async fn my_statement(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    query: web::Query<MyStatementQuery>,
+) -> ApiResult<HttpResponse> {
+    let asset = Asset::parse(query.asset.as_deref().unwrap_or("POINTS"))
+        .ok_or_else(|| ApiError::validation("asset", "must be POINTS or HOURS"))?;
+    let filter = StatementFilter {
+        before_posting_id: query
+            .cursor
+            .as_deref()
+            .map(|c| {
+                c.parse::<i64>().map_err(|_| {
+                    ApiError::validation("cursor", "not a cursor returned by this API")
+                })
+            })
+            .transpose()?,
+        limit: page_limit(query.limit)?,
+        ..StatementFilter::default()
+    };
+    let limit = filter.limit;
+    let (account_id, rows) = with_db(&state, move |conn| {
+        let wallet = db::members::wallets_of(conn, member.0)?
+            .into_iter()
+            .find(|w| w.asset == asset.as_str())
+            .ok_or(ApiError::NotFound("wallet"))?;
+        Ok((
+            wallet.id,
+            db::accounts::statement(conn, wallet.id, &filter)?,
+        ))
+    })
+    .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.posting_id.to_string()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(Statement {
+        account_id,
+        items: rows.into_iter().map(StatementLine::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// My card QR code
+///
+/// The QR code of my 积分银行卡 (PNG) to show at the counter or an event.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+    )
+)]
+#[get("/me/card")]
+pub async fn my_card(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<HttpResponse> {
+    let (row, _) = with_db(&state, move |conn| db::members::get_member(conn, member.0)).await?;
+    let token = sign_card(
+        state.settings.card_secret.as_bytes(),
+        CardClaim {
+            member_id: row.id,
+            version: row.card_version,
+        },
+    );
+    let png = web::block(move || qr::render(&token, qr::Format::Png, 512, qrcode::EcLevel::M))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
+    Ok(HttpResponse::Ok().content_type("image/png").body(png))
+}
