@@ -50,7 +50,7 @@ pub enum Command {
         #[arg(long)]
         to: PathBuf,
     },
-    /// Fill the database with a demo village, its volunteers and a month of activity.
+    /// Fill the database with a demo township: two villages, grids, staff of every role, 200 members.
     Demo,
     /// Print the OpenAPI document (this is how openapi/openapi.json is regenerated).
     Openapi,
@@ -189,12 +189,22 @@ pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
     ),
 ];
 
-/// The demo township 青山镇 with villages 青山村 and 绿水村 (two grids each) and staff of each role.
+/// How many members the demo registers (120 in 青山村, 80 in 绿水村).
+pub const DEMO_MEMBERS: usize = 200;
+
+struct DemoVillage {
+    org: db::orgs::OrgRow,
+    grids: Vec<db::orgs::OrgRow>,
+    bank_id: i64,
+}
+
+/// The demo township 青山镇 with villages 青山村 and 绿水村 (two grids and a bank each) and staff
+/// of each role.
 fn demo_tree(
     c: &mut db::Db,
     password_hash: &str,
     now: i64,
-) -> crate::error::ApiResult<db::orgs::OrgRow> {
+) -> crate::error::ApiResult<Vec<DemoVillage>> {
     use db::orgs::{create_org, NewOrg, OrgKind};
     let township = create_org(
         c,
@@ -208,7 +218,7 @@ fn demo_tree(
     )?;
     let mut villages = Vec::new();
     for (code, name) in [("330106001001", "青山村"), ("330106001002", "绿水村")] {
-        let village = create_org(
+        let org = create_org(
             c,
             NewOrg {
                 code,
@@ -218,86 +228,60 @@ fn demo_tree(
             },
             now,
         )?;
+        let mut grids = Vec::new();
         for grid in 1..=2 {
             let code = format!("{code}-G{grid}");
             let name = format!("{name}第{grid}网格");
-            create_org(
+            grids.push(create_org(
                 c,
                 NewOrg {
                     code: &code,
                     name: &name,
                     kind: OrgKind::Grid,
-                    parent: Some(&village),
+                    parent: Some(&org),
                 },
                 now,
-            )?;
+            )?);
         }
-        villages.push(village);
+        let bank_id = db::banks::create_bank(c, org.id, &format!("{name}积分银行"), now)?.id;
+        villages.push(DemoVillage {
+            org,
+            grids,
+            bank_id,
+        });
     }
     for (phone, name, role, unit) in DEMO_STAFF {
         let staff = db::staff::create_staff(c, phone, name, password_hash, role.as_str(), now)?;
         let org_id = match *role {
             Role::PlatformAdmin => None,
-            _ => Some(if *unit == township.code {
-                township.id
-            } else {
-                villages
-                    .iter()
-                    .find(|v| v.code == *unit)
-                    .map_or(township.id, |v| v.id)
-            }),
+            _ if *unit == township.code => Some(township.id),
+            _ => villages
+                .iter()
+                .find(|v| v.org.code == *unit)
+                .map(|v| v.org.id),
         };
         db::staff::add_grant(c, staff.id, *role, org_id, "demo", now)?;
     }
-    db::banks::create_bank(c, villages[1].id, "绿水村积分银行", now)?;
-    Ok(villages.swap_remove(0))
+    Ok(villages)
 }
 
-/// The demo: township, villages, grids, staff of every role, and in 青山村 30 volunteers with a
-/// month of awards and a reversal.
+/// The demo: township, villages, grids, staff of every role, 200 members with cards and wallets,
+/// and in 青山村 a month of awards for 30 volunteers and one reversal.
 pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     let pool = app::open_database(settings)?;
     let mut conn = pool.get()?;
     let hash = hash_password(DEMO_ADMIN_PASSWORD)?;
     let result = db::write_tx(&mut conn, |c| -> crate::error::ApiResult<i64> {
         let now = db::now_micros();
-        let org = demo_tree(c, &hash, now)?;
-        let bank = db::banks::create_bank(c, org.id, "青山村积分银行", now)?;
-        let issuance =
-            db::accounts::system_account(c, bank.id, Asset::Points, AccountKind::Issuance)?
-                .facts()?;
-        let names = [
-            "王秀英",
-            "李建国",
-            "张伟",
-            "刘芳",
-            "陈静",
-            "杨洋",
-            "赵磊",
-            "黄敏",
-            "周杰",
-            "吴霞",
-            "徐强",
-            "孙丽",
-            "胡军",
-            "朱艳",
-            "高峰",
-            "林娜",
-            "何勇",
-            "郭婷",
-            "马超",
-            "罗琳",
-            "梁平",
-            "宋佳",
-            "郑涛",
-            "谢红",
-            "韩冬",
-            "唐雪",
-            "冯刚",
-            "于燕",
-            "董亮",
-            "萧梅",
+        let villages = demo_tree(c, &hash, now)?;
+        let surnames = [
+            "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱",
+            "高", "林", "何", "郭", "马", "罗",
         ];
+        let given = [
+            "秀英", "建国", "伟", "芳", "静", "洋", "磊", "敏", "杰", "霞",
+        ];
+        let tags = ["志愿者", "党员,志愿者", "学生", "", "志愿者"];
         let memos = [
             "防溺水巡河",
             "反诈宣传进农户",
@@ -305,20 +289,46 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             "疫情防控值守",
             "关爱独居老人",
         ];
+        let qingshan = &villages[0];
+        let issuance = db::accounts::system_account(
+            c,
+            qingshan.bank_id,
+            Asset::Points,
+            AccountKind::Issuance,
+        )?
+        .facts()?;
         let mut first_award = None;
-        for (i, name) in names.iter().enumerate() {
-            let wallet = db::accounts::open_member_account(
-                c,
-                bank.id,
-                Asset::Points,
-                name,
-                Some(&format!("member:{}", i + 1)),
-                now,
-            )?;
+        for i in 0..DEMO_MEMBERS {
+            let village = if i < 120 { &villages[0] } else { &villages[1] };
+            let name = format!(
+                "{}{}",
+                surnames[i % surnames.len()],
+                given[(i / surnames.len()) % given.len()]
+            );
+            let phone = format!("139{:08}", 10_000 + i);
+            let household = format!("{}组{}号", i % 6 + 1, i / 2 + 1);
+            let new = db::members::NewMember {
+                org_id: village.grids[i % 2].id,
+                name: &name,
+                phone: Some(&phone),
+                id_card: None,
+                household: Some(&household),
+                tags: tags[i % tags.len()],
+                allow_proxy: i % 10 == 9,
+            };
+            let (member, _) = db::members::create_member(c, new, now)?;
+            if i >= 30 {
+                continue;
+            }
+            let wallet = db::members::wallets_of(c, member.id)?
+                .into_iter()
+                .find(|w| w.asset == Asset::Points.as_str())
+                .ok_or(crate::error::ApiError::NotFound("wallet"))?;
+            let points = 10 + (i as i64 % 5) * 5;
             let award = db::ledger::post_entry(
                 c,
                 db::ledger::NewEntry {
-                    bank_id: bank.id,
+                    bank_id: qingshan.bank_id,
                     kind: EntryKind::Award,
                     memo: memos[i % memos.len()],
                     reference: Some("demo"),
@@ -327,11 +337,11 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
                     lines: vec![
                         Line {
                             account: issuance,
-                            amount: Amount::units(-(10 + (i as i64 % 5) * 5)),
+                            amount: Amount::units(-points),
                         },
                         Line {
                             account: wallet.facts()?,
-                            amount: Amount::units(10 + (i as i64 % 5) * 5),
+                            amount: Amount::units(points),
                         },
                     ],
                 },
@@ -342,18 +352,18 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
         if let Some(entry_id) = first_award {
             db::ledger::reverse_entry(
                 c,
-                bank.id,
+                qingshan.bank_id,
                 entry_id,
                 "演示：录入错误，冲正",
                 "staff:1",
                 now,
             )?;
         }
-        Ok(bank.id)
+        Ok(qingshan.bank_id)
     });
     match result {
         Ok(bank_id) => {
-            println!("demo village 青山村 created: bank {bank_id}, 30 volunteers");
+            println!("demo township 青山镇 created: villages 青山村 (bank {bank_id}) and 绿水村, {DEMO_MEMBERS} members, 30 volunteers with awards");
             println!("staff (password {DEMO_ADMIN_PASSWORD}):");
             for (phone, name, role, _) in DEMO_STAFF {
                 println!("  {phone}  {name}  {role}");

@@ -33,6 +33,17 @@ fn demo_verify_and_backup(backend: Backend) {
     run_ok(&database, &["migrate"]);
     let demo = run_ok(&database, &["demo"]);
     assert!(demo.contains("30 volunteers"), "{demo}");
+    let settings = pointsbank::config::Settings::for_instance(&database.url, database.dir.path());
+    let pool = pointsbank::app::open_database(&settings).expect("database opens");
+    let members = pointsbank::db::members::list_under(
+        &mut pool.get().unwrap(),
+        &["/".to_string()],
+        None,
+        1000,
+    )
+    .unwrap();
+    assert_eq!(members.len(), 200, "the demo registers 200 members");
+    drop(pool);
     let again = pointsbank(&database, &["demo"]);
     assert!(
         !again.status.success(),
