@@ -52,12 +52,15 @@ pub fn start(mut settings: Settings) -> anyhow::Result<Running> {
     settings.resolve_jwt_secret()?;
     let pool = open_database(&settings)?;
     let metrics = Arc::new(Metrics::default());
-    let keys = TokenKeys::new(
+    let mut keys = TokenKeys::new(
         settings.jwt_secret.as_bytes(),
         &settings.jwt_issuer,
         &settings.jwt_audience,
         settings.access_token_ttl_seconds,
     );
+    if !settings.jwt_previous_secret.is_empty() {
+        keys = keys.accepting_previous(settings.jwt_previous_secret.as_bytes());
+    }
     let upkeep = Upkeep::start(
         pool.clone(),
         metrics.clone(),

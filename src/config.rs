@@ -19,6 +19,7 @@ pub struct Settings {
     pub environment: Environment,
     pub jwt_secret: String,
     pub card_secret: String,
+    pub jwt_previous_secret: String,
     pub wechat_api_base: String,
     pub wechat_appid: String,
     pub wechat_secret: String,
@@ -73,6 +74,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "(generated in development)",
         "HS256 signing secret, at least 32 bytes",
     ),
+    ("jwt_previous_secret", "PB_JWT_PREVIOUS_SECRET", "(none)", "During a key rotation: the old PB_JWT_SECRET, still accepted (not used to sign) until its tokens expire"),
     ("card_secret", "PB_CARD_SECRET", "(generated in development)", "Signs the QR codes printed on member cards, at least 32 bytes; keep it when rotating PB_JWT_SECRET"),
     ("wechat_appid", "PB_WECHAT_APPID", "(none)", "The mini-program's AppID; WeChat sign-in is off without it"),
     ("wechat_secret", "PB_WECHAT_SECRET", "(none)", "The mini-program's AppSecret"),
@@ -250,6 +252,7 @@ impl Settings {
             environment,
             jwt_secret: get("jwt_secret").unwrap_or_default(),
             card_secret: get("card_secret").unwrap_or_default(),
+            jwt_previous_secret: get("jwt_previous_secret").unwrap_or_default(),
             wechat_api_base: get("wechat_api_base")
                 .unwrap_or_else(|| "https://api.weixin.qq.com".into()),
             wechat_appid: get("wechat_appid").unwrap_or_default(),

@@ -1,6 +1,8 @@
 //! Access tokens: HS256 JWTs with issuer, audience and expiry checked and the algorithm pinned.
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::access::Grant;
@@ -20,26 +22,43 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// Signing keys. Tokens name their key in the `kid` header, so the secret can be rotated: set the
+/// new one as `PB_JWT_SECRET` and the old one as `PB_JWT_PREVIOUS_SECRET`, and tokens signed with
+/// the old key keep working until they expire.
 #[derive(Clone)]
 pub struct TokenKeys {
     key_id: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// (kid, key) of the current and, during a rotation, the previous secret.
+    decoding: Vec<(String, DecodingKey)>,
     issuer: String,
     audience: String,
     pub ttl_seconds: i64,
 }
 
+/// A key id that names a secret without revealing it.
+fn key_id(secret: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(secret)[..4])
+}
+
 impl TokenKeys {
     pub fn new(secret: &[u8], issuer: &str, audience: &str, ttl_seconds: i64) -> TokenKeys {
         TokenKeys {
-            key_id: "k1".into(),
+            key_id: key_id(secret),
             encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            decoding: vec![(key_id(secret), DecodingKey::from_secret(secret))],
             issuer: issuer.into(),
             audience: audience.into(),
             ttl_seconds,
         }
+    }
+
+    /// Also accepts tokens signed with `previous` (never signs with it).
+    pub fn accepting_previous(mut self, previous: &[u8]) -> TokenKeys {
+        self.decoding
+            .push((key_id(previous), DecodingKey::from_secret(previous)));
+        self
     }
 
     pub fn issue(
@@ -63,14 +82,17 @@ impl TokenKeys {
         Ok(encode(&header, &claims, &self.encoding)?)
     }
 
-    /// Accepts only HS256 tokens of our issuer and audience that have not expired.
+    /// Accepts only HS256 tokens of our issuer and audience, signed by a key we hold, that have
+    /// not expired.
     pub fn verify(&self, token: &str) -> Option<Claims> {
+        let kid = decode_header(token).ok()?.kid?;
+        let (_, key) = self.decoding.iter().find(|(id, _)| *id == kid)?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        decode::<Claims>(token, &self.decoding, &validation)
+        decode::<Claims>(token, key, &validation)
             .ok()
             .map(|data| data.claims)
     }
@@ -96,5 +118,27 @@ mod tests {
             .unwrap();
         assert!(keys.verify(&expired).is_none());
         assert!(keys.verify("not.a.token").is_none());
+    }
+
+    #[test]
+    fn after_a_rotation_old_tokens_work_until_they_expire_and_new_ones_use_the_new_key() {
+        let now = chrono::Utc::now().timestamp();
+        let old = TokenKeys::new(b"the-old-secret-that-is-long-enough", "pb", "api", 60);
+        let old_token = old.issue("staff:1".into(), "staff", vec![], now).unwrap();
+        let rotated = TokenKeys::new(b"the-new-secret-that-is-long-enough", "pb", "api", 60)
+            .accepting_previous(b"the-old-secret-that-is-long-enough");
+        assert!(rotated.verify(&old_token).is_some());
+        let new_token = rotated
+            .issue("staff:1".into(), "staff", vec![], now)
+            .unwrap();
+        assert!(
+            old.verify(&new_token).is_none(),
+            "signed with the new key only"
+        );
+        let after = TokenKeys::new(b"the-new-secret-that-is-long-enough", "pb", "api", 60);
+        assert!(
+            after.verify(&old_token).is_none(),
+            "dropped once the previous secret is removed"
+        );
     }
 }

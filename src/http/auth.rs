@@ -69,6 +69,7 @@ pub async fn login(
         .unwrap_or_default();
     let subjects = [format!("phone:{phone}"), format!("ip:{client}")];
     let settings = state.settings.clone();
+    let keys = state.keys.clone();
     let refresh_ttl = settings.refresh_token_ttl_days * 86_400 * 1_000_000;
     let signed_in = with_db(&state, move |conn| {
         let now = db::now_micros();
@@ -104,12 +105,7 @@ pub async fn login(
         db::write_tx(conn, |conn| {
             sessions::clear_failures(conn, &subjects[0])?;
             let refresh = sessions::issue_refresh(conn, staff.id, None, now, refresh_ttl)?;
-            Ok(Some(tokens(
-                conn,
-                &state_keys(&settings),
-                staff.id,
-                refresh,
-            )?))
+            Ok(Some(tokens(conn, &keys, staff.id, refresh)?))
         })
     })
     .await?;
@@ -133,15 +129,6 @@ impl Issued {
             refresh_token: self.refresh.token,
         }
     }
-}
-
-fn state_keys(settings: &crate::config::Settings) -> crate::auth::jwt::TokenKeys {
-    crate::auth::jwt::TokenKeys::new(
-        settings.jwt_secret.as_bytes(),
-        &settings.jwt_issuer,
-        &settings.jwt_audience,
-        settings.access_token_ttl_seconds,
-    )
 }
 
 /// An access token carrying the staff member's current grants.
@@ -187,13 +174,13 @@ pub async fn refresh_session(
     body: ApiJson<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let token = body.0.refresh_token;
-    let settings = state.settings.clone();
-    let ttl = settings.refresh_token_ttl_days * 86_400 * 1_000_000;
+    let keys = state.keys.clone();
+    let ttl = state.settings.refresh_token_ttl_days * 86_400 * 1_000_000;
     let issued = with_db(&state, move |conn| {
         db::write_tx(conn, |conn| {
             match sessions::rotate(conn, &token, db::now_micros(), ttl)? {
                 Rotation::Rotated { staff_id, next } => {
-                    Ok(Some(tokens(conn, &state_keys(&settings), staff_id, next)?))
+                    Ok(Some(tokens(conn, &keys, staff_id, next)?))
                 }
                 Rotation::Reused => Ok(None),
                 Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
