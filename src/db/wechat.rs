@@ -59,13 +59,7 @@ pub fn bind(conn: &mut Db, ticket: &str, phone: &str, name: &str, now: i64) -> A
         .first(conn)
         .optional()?
         .ok_or(ApiError::BindingRefused)?;
-    if member_of(conn, &openid)?.is_some()
-        || wechat_bindings::table
-            .filter(wechat_bindings::member_id.eq(member_id))
-            .count()
-            .get_result::<i64>(conn)?
-            > 0
-    {
+    if member_of(conn, &openid)?.is_some() || is_bound(conn, member_id)? {
         return Err(ApiError::AlreadyExists(
             "a WeChat binding for this member or this WeChat user",
         ));
@@ -82,4 +76,12 @@ pub fn bind(conn: &mut Db, ticket: &str, phone: &str, name: &str, now: i64) -> A
         ))
         .execute(conn)?;
     Ok(member_id)
+}
+
+pub fn is_bound(conn: &mut Db, member_id: i64) -> ApiResult<bool> {
+    Ok(wechat_bindings::table
+        .filter(wechat_bindings::member_id.eq(member_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
 }

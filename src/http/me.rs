@@ -135,3 +135,71 @@ pub async fn my_card(state: web::Data<AppState>, member: MemberAuth) -> ApiResul
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
     Ok(HttpResponse::Ok().content_type("image/png").body(png))
 }
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MyData {
+    /// When this export was made.
+    pub exported_at: String,
+    pub member: MemberDetail,
+    /// Every posting on my wallets, oldest first, per asset.
+    pub statements: Vec<Statement>,
+    /// Whether a WeChat user is bound to me.
+    pub wechat_bound: bool,
+}
+
+/// Export my data
+///
+/// Everything the points bank keeps about me, as one JSON document (the personal-information
+/// copy PIPL gives every member a right to). The ID number stays masked.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "My data (as a download)", body = MyData),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+    )
+)]
+#[get("/me/export")]
+pub async fn my_export(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<HttpResponse> {
+    let data = with_db(&state, move |conn| {
+        db::snapshot_tx(conn, |conn| {
+            let (row, _) = db::members::get_member(conn, member.0)?;
+            let mut statements = Vec::new();
+            for wallet in db::members::wallets_of(conn, member.0)? {
+                let mut lines = Vec::new();
+                let mut before = None;
+                loop {
+                    let filter = StatementFilter {
+                        before_posting_id: before,
+                        limit: 1000,
+                        ..StatementFilter::default()
+                    };
+                    let page = db::accounts::statement(conn, wallet.id, &filter)?;
+                    let Some(last) = page.last() else { break };
+                    before = Some(last.posting_id);
+                    lines.extend(page.into_iter().map(StatementLine::from));
+                }
+                lines.reverse();
+                statements.push(Statement {
+                    account_id: wallet.id,
+                    items: lines,
+                    next_cursor: None,
+                });
+            }
+            Ok(MyData {
+                exported_at: super::types::timestamp(db::now_micros()),
+                wechat_bound: db::wechat::is_bound(conn, member.0)?,
+                member: detail_of(conn, row)?,
+                statements,
+            })
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"my-points-bank-data.json\"",
+        ))
+        .json(data))
+}

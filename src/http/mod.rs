@@ -50,6 +50,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(me::me)
         .service(me::my_statement)
         .service(me::my_card)
+        .service(me::my_export)
         .service(orgs::create_org)
         .service(orgs::list_orgs)
         .service(orgs::move_org)

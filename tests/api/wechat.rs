@@ -175,6 +175,25 @@ on_both_backends!(
         .await;
         assert_eq!(hours.ok(200)["items"].as_array().unwrap().len(), 0);
 
+        let export = app
+            .client
+            .get(app.url("/api/v1/me/export"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert!(export.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        let export: serde_json::Value = export.json().await.unwrap();
+        assert_eq!(export["member"]["name"], "刘芳");
+        assert_eq!(export["wechat_bound"], true);
+        assert_eq!(export["statements"][0]["items"][0]["amount"], "15.00");
+        assert!(
+            !export.to_string().contains("13912345678"),
+            "the export masks like every response"
+        );
         let card = app
             .client
             .get(app.url("/api/v1/me/card"))
