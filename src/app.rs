@@ -70,11 +70,14 @@ pub fn start(mut settings: Settings) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(&settings.bind)?;
     let port = listener.local_addr()?.port();
     let workers = settings.workers;
+    let database_url = settings.database_url.clone();
     let state = web::Data::new(AppState {
         pool: pool.clone(),
         keys,
         settings: Arc::new(settings),
         metrics,
+        sqlite_writer: (DbTarget::parse(&database_url).backend == db::Backend::Sqlite)
+            .then(|| Arc::new(std::sync::Mutex::new(()))),
     });
     // Built once from the same route table the workers mount (see openapi::document).
     let document = openapi::document();

@@ -36,6 +36,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    /// SQLite only: the turn of this instance's one writer (see `in_write_tx`).
+    pub sqlite_writer: Option<Arc<std::sync::Mutex<()>>>,
 }
 
 /// Every API route. Registered through utoipa-actix-web, so a handler without its OpenAPI
@@ -104,9 +106,21 @@ where
     T: Send + 'static,
     F: Fn(&mut Db) -> ApiResult<T> + Send + 'static,
 {
-    with_db(state, move |conn| match db::write_tx(conn, &work) {
-        Err(ApiError::IdempotencyRace) => db::write_tx(conn, &work),
-        other => other,
+    let pool = state.pool.clone();
+    let writer = state.sqlite_writer.clone();
+    web::block(move || {
+        // SQLite has one writer at a time. Queue for it here, where a finished writer wakes the
+        // next at once, rather than in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+        let _turn = writer.as_ref().map(|turn| {
+            turn.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
+        let mut conn = pool.get()?;
+        match db::write_tx(&mut conn, &work) {
+            Err(ApiError::IdempotencyRace) => db::write_tx(&mut conn, &work),
+            other => other,
+        }
     })
     .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
