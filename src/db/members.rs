@@ -22,6 +22,7 @@ pub struct MemberRow {
     pub allow_proxy: bool,
     pub card_version: i64,
     pub created_at: i64,
+    pub merged_into: Option<i64>,
 }
 
 pub struct NewMember<'a> {
@@ -157,4 +158,98 @@ pub fn reissue_card(conn: &mut Db, member_id: i64) -> ApiResult<MemberRow> {
         .get_result(conn)
         .optional()?
         .ok_or(ApiError::NotFound("member"))
+}
+
+/// Merges `source` into `target` (one person registered twice): every wallet balance moves by a
+/// `transfer` entry in the shared bank, the WeChat binding follows if the target has none, and the
+/// source is marked `left` with `merged_into`. Both histories stay readable.
+pub fn merge(
+    conn: &mut Db,
+    source: &MemberRow,
+    target: &MemberRow,
+    actor: &str,
+    now: i64,
+) -> ApiResult<Vec<i64>> {
+    use super::ledger::{post_entry, NewEntry};
+    use crate::domain::ledger::{EntryKind, Line};
+    use crate::domain::money::Amount;
+    if source.id == target.id {
+        return Err(ApiError::validation(
+            "into_member_id",
+            "a member cannot be merged into itself",
+        ));
+    }
+    if source.merged_into.is_some() || target.merged_into.is_some() || target.status != "active" {
+        return Err(ApiError::validation(
+            "into_member_id",
+            "both members must be current and the target active",
+        ));
+    }
+    let mut entries = Vec::new();
+    let targets = wallets_of(conn, target.id)?;
+    for wallet in wallets_of(conn, source.id)? {
+        if wallet.held > 0 {
+            return Err(ApiError::validation(
+                "member_id",
+                "the member has pending holds (orders); finish or cancel them first",
+            ));
+        }
+        let counterpart = targets
+            .iter()
+            .find(|t| t.bank_id == wallet.bank_id && t.asset == wallet.asset)
+            .ok_or_else(|| {
+                ApiError::validation(
+                    "into_member_id",
+                    "the two members keep their points in different banks",
+                )
+            })?;
+        if wallet.balance == 0 {
+            continue;
+        }
+        let memo = format!(
+            "会员合并：{}（{}）→ {}（{}）",
+            source.name, source.id, target.name, target.id
+        );
+        let record = post_entry(
+            conn,
+            NewEntry {
+                bank_id: wallet.bank_id,
+                kind: EntryKind::Transfer,
+                memo: &memo,
+                reference: Some(&format!("merge:{}", source.id)),
+                actor,
+                reverses_entry_id: None,
+                lines: vec![
+                    Line {
+                        account: wallet.facts()?,
+                        amount: Amount::from_minor(-wallet.balance),
+                    },
+                    Line {
+                        account: counterpart.facts()?,
+                        amount: Amount::from_minor(wallet.balance),
+                    },
+                ],
+            },
+            now,
+        )?;
+        entries.push(record.entry.id);
+    }
+    let moved = diesel::update(
+        members::table
+            .filter(members::id.eq(source.id))
+            .filter(members::merged_into.is_null()),
+    )
+    .set((
+        members::status.eq("left"),
+        members::merged_into.eq(target.id),
+    ))
+    .execute(conn)?;
+    if moved != 1 {
+        return Err(ApiError::validation(
+            "member_id",
+            "the member was merged meanwhile",
+        ));
+    }
+    super::wechat::follow_merge(conn, source.id, target.id)?;
+    Ok(entries)
 }

@@ -213,6 +213,7 @@ diesel::table! {
         allow_proxy -> Bool,
         card_version -> BigInt,
         created_at -> BigInt,
+        merged_into -> Nullable<BigInt>,
     }
 }
 

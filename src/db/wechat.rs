@@ -85,3 +85,14 @@ pub fn is_bound(conn: &mut Db, member_id: i64) -> ApiResult<bool> {
         .get_result::<i64>(conn)?
         > 0)
 }
+
+/// After a merge, the WeChat user of the merged record signs in as the surviving member, unless
+/// that member already has a WeChat user of its own.
+pub fn follow_merge(conn: &mut Db, source: i64, target: i64) -> ApiResult<()> {
+    if !is_bound(conn, target)? {
+        diesel::update(wechat_bindings::table.filter(wechat_bindings::member_id.eq(source)))
+            .set(wechat_bindings::member_id.eq(target))
+            .execute(conn)?;
+    }
+    Ok(())
+}

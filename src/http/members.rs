@@ -42,6 +42,8 @@ pub struct Member {
     pub allow_proxy: bool,
     /// The 16-digit number printed on the member's card (last digit is a check digit).
     pub card_number: String,
+    /// Set when this record was merged into another (the same person registered twice).
+    pub merged_into: Option<i64>,
     pub created_at: String,
 }
 
@@ -63,6 +65,7 @@ impl From<MemberRow> for Member {
                 .collect(),
             status: row.status,
             allow_proxy: row.allow_proxy,
+            merged_into: row.merged_into,
             created_at: timestamp(row.created_at),
         }
     }
@@ -472,4 +475,75 @@ pub async fn lookup(
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"into_member_id": 42}))]
+pub struct MergeMembers {
+    /// The surviving record of the same person.
+    pub into_member_id: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergeResult {
+    /// The merged (now `left`) record.
+    pub merged: Member,
+    /// The surviving record with its new balances.
+    pub into: MemberDetail,
+    /// The `transfer` entries that moved the balances.
+    pub entry_ids: Vec<i64>,
+}
+
+/// Merge a duplicate member
+///
+/// When one person was registered twice: moves every balance of `member_id` to `into_member_id`
+/// by `transfer` entries, moves the WeChat binding if the survivor has none, and marks the
+/// duplicate `left` (its history stays readable). Needs `org_admin` over both members. Refused
+/// while the duplicate has pending holds, or when the two keep points in different banks.
+#[utoipa::path(
+    tag = "members",
+    request_body = MergeMembers,
+    params(("member_id" = i64, Path, description = "The duplicate record to merge away")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Merged", body = MergeResult),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: a member is outside your scope"),
+        (status = 404, description = "`not_found`: no such member"),
+        (status = 422, description = "`validation_failed`: same member, already merged, pending holds, or different banks"),
+    )
+)]
+#[post("/members/{member_id}/merge")]
+pub async fn merge_members(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    body: ApiJson<MergeMembers>,
+) -> ApiResult<HttpResponse> {
+    let member_id = path.into_inner();
+    let into_id = body.0.into_member_id;
+    let guard = staff.guard(Action::PostEntries);
+    let audit = staff.audit(&req);
+    let actor = staff.actor().to_string();
+    let result = in_write_tx(&state, move |conn| {
+        let (source, source_path) = db::members::get_member(conn, member_id)?;
+        let (target, target_path) = db::members::get_member(conn, into_id)?;
+        guard.at(&source_path)?;
+        guard.at(&target_path)?;
+        let before = serde_json::json!({"merged": Member::from(source.clone()), "into": Member::from(target.clone())});
+        let entry_ids = db::members::merge(conn, &source, &target, &actor, db::now_micros())?;
+        let merged = Member::from(db::members::get_member(conn, member_id)?.0);
+        let survivor = db::members::get_member(conn, into_id)?.0;
+        let result = MergeResult {
+            merged,
+            into: detail_of(conn, survivor)?,
+            entry_ids,
+        };
+        audit::changed(conn, &audit, "member.merge", format!("member:{member_id}"), &source_path, &before, &result)?;
+        Ok(result)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
 }

@@ -81,6 +81,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(members::get_member)
         .service(members::card)
         .service(members::reissue_card)
+        .service(members::merge_members)
         .service(audit::list_audit);
 }
 

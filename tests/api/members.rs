@@ -219,3 +219,65 @@ on_both_backends!(
         assert_eq!(audit.ok(200)["items"].as_array().unwrap().len(), 1);
     }
 );
+
+on_both_backends!(
+    a_duplicate_member_merges_into_the_survivor_with_both_histories_kept,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let org_id = village_org(&app, &village).await;
+        let register = |name: &'static str, phone: &'static str| {
+            app.post(
+                "/api/v1/members",
+                json!({"org_id": org_id, "name": name, "phone": phone}),
+            )
+        };
+        let duplicate = register("张伟", "13700001111").await.ok(201).clone();
+        let survivor = register("张伟", "13700002222").await.ok(201).clone();
+        let wallet = |m: &serde_json::Value| m["wallets"][0]["id"].as_i64().unwrap();
+        app.award(&village, wallet(&duplicate), "12.5")
+            .await
+            .ok(201);
+        app.award(&village, wallet(&survivor), "3").await.ok(201);
+
+        let merge_path = format!("/api/v1/members/{}/merge", duplicate["id"]);
+        let merged = app
+            .post(&merge_path, json!({"into_member_id": survivor["id"]}))
+            .await;
+        let merged = merged.ok(200).clone();
+        assert_eq!(merged["merged"]["status"], "left");
+        assert_eq!(merged["merged"]["merged_into"], survivor["id"]);
+        assert_eq!(merged["into"]["wallets"][0]["balance"], "15.50");
+        assert_eq!(app.balance(&village, wallet(&duplicate)).await, "0.00");
+
+        // Both statements show the move as a visible transfer line.
+        let old = app
+            .get(&format!(
+                "/api/v1/banks/{}/accounts/{}/statement",
+                village.bank,
+                wallet(&duplicate)
+            ))
+            .await;
+        assert_eq!(old.ok(200)["items"][0]["kind"], "transfer");
+        assert_eq!(old.body["items"][1]["kind"], "award");
+        let new = app
+            .get(&format!(
+                "/api/v1/banks/{}/accounts/{}/statement",
+                village.bank,
+                wallet(&survivor)
+            ))
+            .await;
+        assert_eq!(new.ok(200)["items"][0]["amount"], "12.50");
+
+        app.post(&merge_path, json!({"into_member_id": survivor["id"]}))
+            .await
+            .problem(422, "validation_failed");
+        let into_self = format!("/api/v1/members/{}/merge", survivor["id"]);
+        app.post(&into_self, json!({"into_member_id": survivor["id"]}))
+            .await
+            .problem(422, "validation_failed");
+        let audit = app.get("/api/v1/audit?action=member.merge").await;
+        assert_eq!(audit.ok(200)["items"].as_array().unwrap().len(), 1);
+        app.assert_verified(&village).await;
+    }
+);
