@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::access::Staff;
 use super::extract::ApiJson;
+use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{
     optional_text, parse_timestamp, required_text, Account, Statement, StatementLine,
 };
@@ -16,9 +17,6 @@ use crate::db::audit;
 use crate::domain::access::Action;
 use crate::domain::ledger::{Asset, EntryKind};
 use crate::error::{ApiError, ApiResult};
-
-pub const DEFAULT_PAGE: i64 = 50;
-pub const MAX_PAGE: i64 = 200;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -135,9 +133,7 @@ pub async fn list_accounts(
             .collect::<ApiResult<Vec<_>>>()
     })
     .await?;
-    let next_cursor = (accounts.len() as i64 == limit)
-        .then(|| accounts.last().map(|a| a.row.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&accounts, limit, |a| a.row.id);
     Ok(HttpResponse::Ok().json(AccountPage {
         items: accounts.into_iter().map(Account::from).collect(),
         next_cursor,
@@ -247,34 +243,10 @@ pub async fn statement(
         db::accounts::statement(conn, account_id, &filter)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.posting_id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&rows, limit, |r| r.posting_id);
     Ok(HttpResponse::Ok().json(Statement {
         account_id,
         items: rows.into_iter().map(StatementLine::from).collect(),
         next_cursor,
     }))
-}
-
-pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
-    match limit {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::validation(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        )),
-    }
-}
-
-fn parse_cursor(cursor: Option<&str>) -> ApiResult<Option<i64>> {
-    cursor
-        .map(|c| {
-            c.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ApiError::validation("cursor", "not a cursor returned by this API"))
-        })
-        .transpose()
 }

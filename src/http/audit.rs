@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::Staff;
-use super::accounts::page_limit;
+use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::timestamp;
 use super::{with_db, AppState};
 use crate::db;
 use crate::db::audit::{AuditQuery, AuditRow};
 use crate::domain::access::Action;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -103,14 +103,7 @@ pub async fn list_audit(
 ) -> ApiResult<HttpResponse> {
     let params = params.into_inner();
     let limit = page_limit(params.limit)?;
-    let before_id = params
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::validation("cursor", "not a cursor returned by this API"))
-        })
-        .transpose()?;
+    let before_id = parse_cursor(params.cursor.as_deref())?;
     let query = AuditQuery {
         paths: staff.paths_for(Action::ReadAudit),
         before_id,
@@ -119,9 +112,7 @@ pub async fn list_audit(
         limit,
     };
     let rows = with_db(&state, move |conn| db::audit::list(conn, &query)).await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(AuditPage {
         items: rows.into_iter().map(AuditRecord::from).collect(),
         next_cursor,

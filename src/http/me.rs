@@ -5,8 +5,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::access::MemberAuth;
-use super::accounts::page_limit;
 use super::members::{detail_of, MemberDetail};
+use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{Statement, StatementLine};
 use super::{with_db, AppState};
 use crate::db;
@@ -74,15 +74,7 @@ pub async fn my_statement(
     let asset = Asset::parse(query.asset.as_deref().unwrap_or("POINTS"))
         .ok_or_else(|| ApiError::validation("asset", "must be POINTS or HOURS"))?;
     let filter = StatementFilter {
-        before_posting_id: query
-            .cursor
-            .as_deref()
-            .map(|c| {
-                c.parse::<i64>().map_err(|_| {
-                    ApiError::validation("cursor", "not a cursor returned by this API")
-                })
-            })
-            .transpose()?,
+        before_posting_id: parse_cursor(query.cursor.as_deref())?,
         limit: page_limit(query.limit)?,
         ..StatementFilter::default()
     };
@@ -98,9 +90,7 @@ pub async fn my_statement(
         ))
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.posting_id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&rows, limit, |r| r.posting_id);
     Ok(HttpResponse::Ok().json(Statement {
         account_id,
         items: rows.into_iter().map(StatementLine::from).collect(),

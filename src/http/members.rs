@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::Staff;
-use super::accounts::page_limit;
 use super::extract::ApiJson;
+use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{optional_text, required_text, timestamp, Account};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
@@ -244,22 +244,13 @@ pub async fn list_members(
     query: web::Query<MemberListQuery>,
 ) -> ApiResult<HttpResponse> {
     let limit = page_limit(query.limit)?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::validation("cursor", "not a cursor returned by this API"))
-        })
-        .transpose()?;
+    let after = parse_cursor(query.cursor.as_deref())?;
     let paths = staff.paths_for(Action::ReadLedger);
     let rows = with_db(&state, move |conn| {
         db::members::list_under(conn, &paths, after, limit)
     })
     .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|m| m.id.to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&rows, limit, |m| m.id);
     Ok(HttpResponse::Ok().json(MemberPage {
         items: rows.into_iter().map(Member::from).collect(),
         next_cursor,

@@ -13,6 +13,7 @@ pub mod me;
 pub mod members;
 pub mod ops;
 pub mod orgs;
+pub mod paging;
 pub mod staff;
 pub mod types;
 pub mod verify;
