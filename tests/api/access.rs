@@ -325,45 +325,29 @@ on_both_backends!(
         )
         .await
         .ok(201);
-        call(
-            &app,
-            &admin_a,
-            "POST",
-            &grants,
-            &json!({"role": "clerk", "org_id": village_b}),
-        )
-        .await
-        .problem(403, "forbidden");
-        call(
-            &app,
-            &admin_a,
-            "POST",
-            &grants,
-            &json!({"role": "org_admin", "org_id": township}),
-        )
-        .await
-        .problem(403, "forbidden");
-        call(
-            &app,
-            &admin_a,
-            "POST",
-            &grants,
-            &json!({"role": "platform_admin"}),
-        )
-        .await
-        .problem(403, "forbidden");
-        call(&app, &admin_a, "POST", &grants, &json!({"role": "clerk"}))
-            .await
-            .problem(422, "validation_failed");
-        call(
-            &app,
-            &admin_a,
-            "POST",
-            &grants,
-            &json!({"role": "mayor", "org_id": village_a}),
-        )
-        .await
-        .problem(422, "validation_failed");
+        // Refused: outside the granter's village, above it, platform-wide, or malformed.
+        for (body, status, code) in [
+            (
+                json!({"role": "clerk", "org_id": village_b}),
+                403,
+                "forbidden",
+            ),
+            (
+                json!({"role": "org_admin", "org_id": township}),
+                403,
+                "forbidden",
+            ),
+            (json!({"role": "platform_admin"}), 403, "forbidden"),
+            (
+                json!({"role": "mayor", "org_id": village_a}),
+                422,
+                "validation_failed",
+            ),
+        ] {
+            call(&app, &admin_a, "POST", &grants, &body)
+                .await
+                .problem(status, code);
+        }
         let bad_phone = call(
             &app,
             &admin_a,
