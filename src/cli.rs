@@ -334,6 +334,8 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
                     reference: Some("demo"),
                     actor: "staff:1",
                     reverses_entry_id: None,
+                    rule_id: None,
+                    origin: None,
                     lines: vec![
                         Line {
                             account: issuance,

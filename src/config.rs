@@ -40,6 +40,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub workers: usize,
     pub log: String,
+    pub utc_offset_hours: i64,
+    pub qr_base_url: String,
+    pub qr_step_seconds: i64,
+    pub scan_grace_minutes: i64,
+    pub appeal_window_days: i64,
 }
 
 /// Every setting: (key, environment variable, default, description). The README table is this list.
@@ -181,9 +186,19 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
         "info",
         "Log filter (tracing `EnvFilter` syntax)",
     ),
+    ("utc_offset_hours", "PB_UTC_OFFSET_HOURS", "8", "Local time of the banks (China: +8): where days, months and years of rule caps begin"),
+    ("qr_base_url", "PB_QR_BASE_URL", "https://jfyh.example.cn", "Activity QR codes encode `<this>/q/<token>`; register it in the mini-program's \"scan to open\" settings"),
+    ("qr_step_seconds", "PB_QR_STEP_SECONDS", "20", "Default rotation of an activity's dynamic QR code (per activity it can differ)"),
+    ("scan_grace_minutes", "PB_SCAN_GRACE_MINUTES", "30", "Default: scans are accepted this long before an activity starts and after it ends; forgotten check-outs are closed after it"),
+    ("appeal_window_days", "PB_APPEAL_WINDOW_DAYS", "7", "How long a volunteer may appeal a refused scan"),
 ];
 
 impl Settings {
+    /// The banks' local time as an offset from UTC, for calendar periods.
+    pub fn utc_offset_seconds(&self) -> i64 {
+        self.utc_offset_hours * 3600
+    }
+
     /// Reads the optional TOML file, then the environment, then validates.
     pub fn load(config_file: Option<&Path>) -> anyhow::Result<Settings> {
         let mut values: BTreeMap<String, String> = BTreeMap::new();
@@ -295,6 +310,14 @@ impl Settings {
                 5000,
             )?,
             sqlite_synchronous,
+            utc_offset_hours: number("utc_offset_hours", get("utc_offset_hours"), 8)?,
+            qr_base_url: get("qr_base_url")
+                .unwrap_or_else(|| "https://jfyh.example.cn".into())
+                .trim_end_matches('/')
+                .to_string(),
+            qr_step_seconds: number("qr_step_seconds", get("qr_step_seconds"), 20)?,
+            scan_grace_minutes: number("scan_grace_minutes", get("scan_grace_minutes"), 30)?,
+            appeal_window_days: number("appeal_window_days", get("appeal_window_days"), 7)?,
             busy_timeout_ms: number("busy_timeout_ms", get("busy_timeout_ms"), 5000)?,
             seal_interval_ms: number("seal_interval_ms", get("seal_interval_ms"), 1000)?,
             idempotency_retention_hours: number(
@@ -323,6 +346,20 @@ impl Settings {
         }
         if settings.access_token_ttl_seconds < 60 {
             bail!("`access_token_ttl_seconds` must be at least 60");
+        }
+        if !(-12..=14).contains(&settings.utc_offset_hours) {
+            bail!("`utc_offset_hours` must be between -12 and 14");
+        }
+        if !(5..=300).contains(&settings.qr_step_seconds) {
+            bail!("`qr_step_seconds` must be between 5 and 300");
+        }
+        if !(0..=1440).contains(&settings.scan_grace_minutes) || settings.appeal_window_days < 0 {
+            bail!("`scan_grace_minutes` must be 0–1440 and `appeal_window_days` not negative");
+        }
+        if !settings.qr_base_url.starts_with("https://")
+            && !settings.qr_base_url.starts_with("http://")
+        {
+            bail!("`qr_base_url` must be an http(s) URL");
         }
         Ok(settings)
     }

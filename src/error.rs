@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::domain::checkin::ScanRefusal;
 use crate::domain::hold::HoldError;
 use crate::domain::ledger::LedgerError;
 use crate::domain::money::AmountError;
@@ -58,6 +59,12 @@ pub enum ApiError {
     BindingRefused,
     #[error("{0} already exists")]
     AlreadyExists(&'static str),
+    /// A check-in or check-out scan that was refused (and logged as a fraud signal).
+    #[error("{0}")]
+    Scan(#[from] ScanRefusal),
+    /// The request conflicts with the current state of a record (e.g. deciding a claim twice).
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
     #[error("the request body is too large")]
     PayloadTooLarge,
     #[error("the database is busy or unavailable; retry shortly")]
@@ -134,6 +141,8 @@ impl ApiError {
             ApiError::Hold(HoldError::CaptureExceedsHold { .. }) => "capture_exceeds_hold",
             ApiError::Hold(HoldError::BadDuration) => "validation_failed",
             ApiError::AlreadyExists(_) => "already_exists",
+            ApiError::Scan(refusal) => refusal.code(),
+            ApiError::Conflict { code, .. } => code,
             ApiError::Wechat(WechatError::InvalidCode) => "wechat_code_invalid",
             ApiError::Wechat(WechatError::RateLimited) => "wechat_rate_limited",
             ApiError::Wechat(WechatError::Busy) => "wechat_busy",
@@ -148,6 +157,12 @@ impl ApiError {
     }
 
     fn title(&self) -> &'static str {
+        if let ApiError::Scan(refusal) = self {
+            return refusal.title();
+        }
+        if let ApiError::Conflict { code, .. } = self {
+            return conflict_title(code);
+        }
         match self.code() {
             "validation_failed" => "Validation failed",
             "malformed_request" => "Malformed request",
@@ -227,7 +242,11 @@ impl ResponseError for ApiError {
             | ApiError::AlreadyReversed(_)
             | ApiError::NotReversible(_)
             | ApiError::Hold(_)
-            | ApiError::AlreadyExists(_) => StatusCode::CONFLICT,
+            | ApiError::AlreadyExists(_)
+            | ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Scan(refusal) => {
+                StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::CONFLICT)
+            }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Wechat(WechatError::InvalidCode) => StatusCode::UNAUTHORIZED,
             ApiError::Wechat(WechatError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
@@ -245,6 +264,38 @@ impl ResponseError for ApiError {
         // The request id is added by the request-id middleware, which also logs the cause.
         problem_response(self, None)
     }
+}
+
+impl ApiError {
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Every code that `ApiError::Conflict` is used with, and its title.
+pub const CONFLICT_CODES: &[(&str, &str)] = &[
+    ("invalid_transition", "Not allowed in this state"),
+    ("claim_not_pending", "Claim already decided"),
+    ("second_approver_required", "Another person must approve"),
+    ("cap_exceeded", "Rule cap reached"),
+    ("rule_inactive", "Rule inactive"),
+    ("proxy_not_allowed", "Proxy not allowed"),
+    ("signup_closed", "Sign-up closed"),
+    ("already_settled", "Already settled"),
+    ("not_finished", "Activity not finished"),
+    ("appeal_not_allowed", "Appeal not allowed"),
+    ("appeal_not_pending", "Appeal already decided"),
+    ("member_inactive", "Member not active"),
+];
+
+fn conflict_title(code: &str) -> &'static str {
+    CONFLICT_CODES
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map_or("Conflict", |(_, title)| title)
 }
 
 pub fn problem_response(err: &ApiError, request_id: Option<String>) -> HttpResponse {

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{accounts, entries, postings};
+use super::schema::{accounts, entries, postings, rules};
 use super::{stored, Db};
 use crate::domain::ledger::{AccountFacts, AccountKind, Asset};
 use crate::error::{ApiError, ApiResult};
@@ -135,6 +135,10 @@ pub struct StatementRow {
     pub reference: Option<String>,
     pub actor: String,
     pub reverses_entry_id: Option<i64>,
+    pub origin: Option<String>,
+    pub rule_code: Option<String>,
+    pub rule_name: Option<String>,
+    pub rule_category: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -154,7 +158,7 @@ pub fn statement(
     filter: &StatementFilter,
 ) -> ApiResult<Vec<StatementRow>> {
     let mut query = postings::table
-        .inner_join(entries::table)
+        .inner_join(entries::table.left_join(rules::table))
         .filter(postings::account_id.eq(account_id))
         .into_boxed();
     if let Some(before) = filter.before_posting_id {
@@ -183,6 +187,10 @@ pub fn statement(
             entries::reference,
             entries::actor,
             entries::reverses_entry_id,
+            entries::origin,
+            rules::code.nullable(),
+            rules::name.nullable(),
+            rules::category.nullable(),
         ))
         .load(conn)?)
 }

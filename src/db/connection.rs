@@ -177,3 +177,16 @@ pub fn backend_of(conn: &Db) -> Backend {
         Db::Sqlite(_) => Backend::Sqlite,
     }
 }
+
+/// Makes concurrent writers of one row take turns until the transaction ends, for checks that
+/// span several rows (a member's caps, an activity's capacity). PostgreSQL locks the row;
+/// SQLite needs nothing, its write transactions already run one at a time (BEGIN IMMEDIATE).
+pub fn lock_row(conn: &mut Db, table: &'static str, id: i64) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    if let Db::Pg(pg) = conn {
+        diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}

@@ -198,6 +198,8 @@ pub fn capture_hold(
             reference: hold.reference.as_deref(),
             actor: capture.actor,
             reverses_entry_id: None,
+            rule_id: None,
+            origin: Some(crate::domain::ledger::Origin::Redemption),
             lines: vec![
                 Line {
                     account: wallet.facts()?,

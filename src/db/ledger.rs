@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::accounts::AccountRow;
 use super::schema::{accounts, entries, entry_seals, postings};
 use super::{holds, Db};
-use crate::domain::ledger::{check_entry, reversal_lines, EntryKind, Line};
+use crate::domain::ledger::{check_entry, reversal_lines, EntryKind, Line, Origin};
 use crate::domain::money::{Amount, MAX_WALLET_MINOR};
 use crate::domain::seal::{EntryContent, PostingContent};
 use crate::error::{ApiError, ApiResult};
@@ -23,6 +23,8 @@ pub struct EntryRow {
     pub actor: String,
     pub reverses_entry_id: Option<i64>,
     pub created_at: i64,
+    pub rule_id: Option<i64>,
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -74,6 +76,8 @@ pub fn content_of(entry: &EntryRow, postings: &[PostingRow]) -> EntryContent {
         actor: entry.actor.clone(),
         reverses_entry_id: entry.reverses_entry_id,
         created_at: entry.created_at,
+        rule_id: entry.rule_id,
+        origin: entry.origin.clone(),
         postings,
     }
 }
@@ -86,6 +90,10 @@ pub struct NewEntry<'a> {
     pub reference: Option<&'a str>,
     pub actor: &'a str,
     pub reverses_entry_id: Option<i64>,
+    /// The points rule the entry was posted under, if any.
+    pub rule_id: Option<i64>,
+    /// How the entry came about (shown on statements).
+    pub origin: Option<Origin>,
     pub lines: Vec<Line>,
 }
 
@@ -136,6 +144,8 @@ pub fn post_entry(conn: &mut Db, new: NewEntry<'_>, now: i64) -> ApiResult<Entry
             entries::actor.eq(new.actor),
             entries::reverses_entry_id.eq(new.reverses_entry_id),
             entries::created_at.eq(now),
+            entries::rule_id.eq(new.rule_id),
+            entries::origin.eq(new.origin.map(Origin::as_str)),
         ))
         .returning(entries::all_columns)
         .get_result(conn)?;
@@ -290,6 +300,9 @@ pub fn reverse_entry(
             reference: original.entry.reference.as_deref(),
             actor,
             reverses_entry_id: Some(entry_id),
+            // A reversal nets out under the same rule, so reports by rule stay right.
+            rule_id: original.entry.rule_id,
+            origin: original.entry.origin.as_deref().and_then(Origin::parse),
             lines,
         },
         now,

@@ -219,6 +219,8 @@ pub fn merge(
                 reference: Some(&format!("merge:{}", source.id)),
                 actor,
                 reverses_entry_id: None,
+                rule_id: None,
+                origin: Some(crate::domain::ledger::Origin::Merge),
                 lines: vec![
                     Line {
                         account: wallet.facts()?,
@@ -252,4 +254,14 @@ pub fn merge(
     }
     super::wechat::follow_merge(conn, source.id, target.id)?;
     Ok(entries)
+}
+
+/// The bank that keeps a member's wallets.
+pub fn bank_of(conn: &mut Db, member_id: i64) -> ApiResult<i64> {
+    accounts::table
+        .filter(accounts::member_id.eq(member_id))
+        .select(accounts::bank_id)
+        .first(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("member"))
 }

@@ -3,13 +3,16 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod awards;
 pub mod banks;
+pub mod claims;
 pub mod connection;
 pub mod holds;
 pub mod idempotency;
 pub mod ledger;
 pub mod members;
 pub mod orgs;
+pub mod rules;
 pub mod schema;
 pub mod sealer;
 pub mod sessions;
@@ -17,7 +20,7 @@ pub mod staff;
 pub mod verify;
 pub mod wechat;
 
-pub use connection::{snapshot_tx, write_tx, Backend, Db, DbTarget, Pool};
+pub use connection::{lock_row, snapshot_tx, write_tx, Backend, Db, DbTarget, Pool};
 
 /// Microseconds since the Unix epoch: the one clock every row uses.
 pub fn now_micros() -> i64 {

@@ -70,6 +70,8 @@ diesel::table! {
         actor -> Text,
         reverses_entry_id -> Nullable<BigInt>,
         created_at -> BigInt,
+        rule_id -> Nullable<BigInt>,
+        origin -> Nullable<Text>,
     }
 }
 
@@ -162,6 +164,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     wechat_bindings,
     wechat_tickets,
+    rules,
+    claims,
+    activities,
+    signups,
+    attendances,
+    refused_scans,
 );
 
 diesel::table! {
@@ -237,3 +245,140 @@ diesel::table! {
         used_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    rules (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        code -> Text,
+        name -> Text,
+        category -> Text,
+        default_points -> BigInt,
+        min_points -> BigInt,
+        max_points -> BigInt,
+        needs_second_approver -> Bool,
+        cap_per_day -> Nullable<BigInt>,
+        cap_per_month -> Nullable<BigInt>,
+        cap_per_year -> Nullable<BigInt>,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    claims (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        member_id -> BigInt,
+        rule_id -> BigInt,
+        origin -> Text,
+        points -> BigInt,
+        description -> Text,
+        evidence -> Text,
+        submitted_by -> Text,
+        on_behalf_of -> Nullable<BigInt>,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        decision_note -> Nullable<Text>,
+        entry_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        org_id -> BigInt,
+        rule_id -> Nullable<BigInt>,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        address -> Text,
+        latitude_e6 -> Nullable<BigInt>,
+        longitude_e6 -> Nullable<BigInt>,
+        radius_m -> Nullable<BigInt>,
+        starts_at -> BigInt,
+        ends_at -> BigInt,
+        signup_opens_at -> Nullable<BigInt>,
+        signup_closes_at -> Nullable<BigInt>,
+        capacity -> Nullable<BigInt>,
+        signup_required -> Bool,
+        award_mode -> Text,
+        points -> BigInt,
+        hours_unit_minutes -> BigInt,
+        hours_rounding -> Text,
+        max_hours -> BigInt,
+        min_presence_percent -> BigInt,
+        missing_checkout -> Text,
+        grace_minutes -> BigInt,
+        qr_step_seconds -> BigInt,
+        poster_version -> BigInt,
+        status -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        settled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    signups (activity_id, member_id) {
+        activity_id -> BigInt,
+        member_id -> BigInt,
+        status -> Text,
+        proxied_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    attendances (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        activity_id -> BigInt,
+        member_id -> BigInt,
+        checkin_at -> BigInt,
+        checkin_method -> Text,
+        checkout_at -> Nullable<BigInt>,
+        checkout_method -> Nullable<Text>,
+        recorded_by -> Text,
+        corrected_by -> Nullable<Text>,
+        correction_reason -> Nullable<Text>,
+        settled_at -> Nullable<BigInt>,
+        settled_entry_id -> Nullable<BigInt>,
+        points -> Nullable<BigInt>,
+        hours -> Nullable<BigInt>,
+        checkout_missing -> Bool,
+    }
+}
+
+diesel::table! {
+    refused_scans (id) {
+        id -> BigInt,
+        bank_id -> Nullable<BigInt>,
+        activity_id -> Nullable<BigInt>,
+        member_id -> BigInt,
+        purpose -> Nullable<Text>,
+        token -> Text,
+        reason -> Text,
+        latitude_e6 -> Nullable<BigInt>,
+        longitude_e6 -> Nullable<BigInt>,
+        created_at -> BigInt,
+        appeal_status -> Nullable<Text>,
+        appeal_reason -> Nullable<Text>,
+        appealed_at -> Nullable<BigInt>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+        decision_note -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(claims -> members (member_id));
+diesel::joinable!(claims -> rules (rule_id));
+diesel::joinable!(entries -> rules (rule_id));
+diesel::joinable!(activities -> orgs (org_id));
+diesel::joinable!(attendances -> members (member_id));
+diesel::joinable!(attendances -> activities (activity_id));
+diesel::joinable!(signups -> members (member_id));

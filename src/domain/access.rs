@@ -31,6 +31,13 @@ pub enum Action {
     ManageHolds,
     /// Read the audit log.
     ReadAudit,
+    /// Define the bank's points rules (积分细则).
+    ManageRules,
+    /// Award or deduct points under a rule, submit claims for members, approve claims.
+    AwardPoints,
+    /// Create and run activities: publish, show check-in QR codes, scan cards, correct
+    /// attendance, settle, decide appeals; sign members up on their behalf.
+    RunActivities,
 }
 
 impl Role {
@@ -40,7 +47,7 @@ impl Role {
             Role::PlatformAdmin | Role::OrgAdmin => true,
             Role::Auditor => matches!(action, ReadLedger | ReadAudit),
             Role::Clerk => matches!(action, ReadLedger | ManageHolds),
-            Role::Organiser => matches!(action, ReadLedger | OpenAccounts),
+            Role::Organiser => matches!(action, ReadLedger | OpenAccounts | RunActivities),
         }
     }
 }

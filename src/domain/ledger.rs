@@ -82,6 +82,20 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// How an entry came about, shown to the volunteer next to every change of their balance.
+    Origin {
+        Checkin => "checkin",
+        StaffAward => "staff_award",
+        Backfill => "backfill",
+        Claim => "claim",
+        Deduction => "deduction",
+        Appeal => "appeal",
+        Merge => "merge",
+        Redemption => "redemption",
+    }
+}
+
 impl EntryKind {
     /// Kinds a staff member may post directly. Redemptions come only from captured holds and
     /// reversals only from the reversal operation, so their shape is always right.

@@ -2,11 +2,15 @@
 //! Nothing here knows about HTTP or SQL; everything here is deterministic.
 
 pub mod access;
+pub mod activity;
 pub mod card;
+pub mod checkin;
+pub mod checkin_token;
 pub mod hold;
 pub mod identity;
 pub mod ledger;
 pub mod money;
 pub mod privacy;
+pub mod rules;
 pub mod seal;
 pub mod verify;

@@ -19,6 +19,11 @@ pub struct EntryContent {
     pub actor: String,
     pub reverses_entry_id: Option<i64>,
     pub created_at: i64,
+    /// Left out of the hash when absent, so entries written before rules existed keep their hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// Sorted by posting id.
     pub postings: Vec<PostingContent>,
 }
@@ -64,6 +69,8 @@ mod tests {
             actor: "staff:1".into(),
             reverses_entry_id: None,
             created_at: 1_700_000_000_000_000,
+            rule_id: None,
+            origin: None,
             postings: vec![
                 PostingContent {
                     id: 13,

@@ -303,6 +303,8 @@ mod tests {
             actor: "staff:1".into(),
             reverses_entry_id: None,
             created_at: id,
+            rule_id: None,
+            origin: None,
             postings: vec![
                 PostingContent {
                     id: id * 10,

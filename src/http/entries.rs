@@ -129,6 +129,8 @@ pub async fn post_entry(
                     reference: reference.as_deref(),
                     actor: &actor,
                     reverses_entry_id: None,
+                    rule_id: None,
+                    origin: None,
                     lines,
                 },
                 now,

@@ -5,7 +5,9 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod awards;
 pub mod banks;
+pub mod claims;
 pub mod entries;
 pub mod extract;
 pub mod holds;
@@ -14,6 +16,7 @@ pub mod members;
 pub mod ops;
 pub mod orgs;
 pub mod paging;
+pub mod rules;
 pub mod staff;
 pub mod types;
 pub mod verify;
@@ -83,7 +86,16 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(members::card)
         .service(members::reissue_card)
         .service(members::merge_members)
-        .service(audit::list_audit);
+        .service(audit::list_audit)
+        .service(rules::create_rule)
+        .service(rules::list_rules)
+        .service(rules::update_rule)
+        .service(awards::award_points)
+        .service(claims::submit_my_claim)
+        .service(claims::list_my_claims)
+        .service(claims::submit_proxy_claim)
+        .service(claims::list_claims)
+        .service(claims::decide_claim);
 }
 
 /// Runs blocking database work on the blocking pool, never on the event loop.

@@ -185,6 +185,7 @@ pub struct Posting {
 #[schema(example = json!({
     "id": 31, "bank_id": 1, "kind": "award", "memo": "防溺水巡河 2 小时", "reference": "activity:12",
     "actor": "staff:1", "reverses_entry_id": null, "reversed_by_entry_id": null,
+    "rule_id": 3, "origin": "checkin",
     "created_at": "2026-11-23T08:00:00.000000Z",
     "postings": [
         {"id": 61, "account_id": 1, "asset": "POINTS", "amount": "-10.00", "balance_after": null},
@@ -205,6 +206,10 @@ pub struct Entry {
     pub reverses_entry_id: Option<i64>,
     /// Set once this entry has been reversed.
     pub reversed_by_entry_id: Option<i64>,
+    /// The points rule the entry was posted under, if any.
+    pub rule_id: Option<i64>,
+    /// How the entry came about (see the statement's `origin`).
+    pub origin: Option<String>,
     pub created_at: String,
     pub postings: Vec<Posting>,
 }
@@ -220,6 +225,8 @@ impl From<EntryRecord> for Entry {
             actor: record.entry.actor,
             reverses_entry_id: record.entry.reverses_entry_id,
             reversed_by_entry_id: record.reversed_by,
+            rule_id: record.entry.rule_id,
+            origin: record.entry.origin,
             created_at: timestamp(record.entry.created_at),
             postings: record
                 .postings
@@ -245,9 +252,24 @@ pub struct StatementLine {
     pub reference: Option<String>,
     pub actor: String,
     pub reverses_entry_id: Option<i64>,
+    /// How the change came about: `checkin` (activity attendance), `staff_award`, `backfill`
+    /// (补录), `claim` (申报), `deduction`, `appeal` (approved appeal of a refused scan),
+    /// `merge`, `redemption`; `null` for entries posted directly on the ledger.
+    pub origin: Option<String>,
+    /// The points rule (积分细则) the change was made under, if any.
+    pub rule: Option<StatementRule>,
     pub amount: Amount,
     pub balance_after: Option<Amount>,
     pub created_at: String,
+}
+
+/// The rule of a statement line, so the volunteer sees what the points were for.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatementRule {
+    pub code: String,
+    pub name: String,
+    /// `volunteer_service`, `public_welfare`, `village_rules`, `good_deeds`, `deduction` or `other`.
+    pub category: String,
 }
 
 impl From<StatementRow> for StatementLine {
@@ -260,6 +282,15 @@ impl From<StatementRow> for StatementLine {
             reference: row.reference,
             actor: row.actor,
             reverses_entry_id: row.reverses_entry_id,
+            origin: row.origin,
+            rule: match (row.rule_code, row.rule_name, row.rule_category) {
+                (Some(code), Some(name), Some(category)) => Some(StatementRule {
+                    code,
+                    name,
+                    category,
+                }),
+                _ => None,
+            },
             amount: Amount::from_minor(row.amount),
             balance_after: row.balance_after.map(Amount::from_minor),
             created_at: timestamp(row.created_at),
@@ -273,6 +304,8 @@ impl From<StatementRow> for StatementLine {
     "items": [{
         "posting_id": 62, "entry_id": 31, "kind": "award", "memo": "防溺水巡河 2 小时",
         "reference": "activity:12", "actor": "staff:1", "reverses_entry_id": null,
+        "origin": "checkin",
+        "rule": {"code": "V01", "name": "防溺水巡河", "category": "volunteer_service"},
         "amount": "10.00", "balance_after": "130.00", "created_at": "2026-11-23T08:00:00.000000Z"
     }],
     "next_cursor": "62"

@@ -108,6 +108,8 @@ pub struct TestApp {
     pub token: String,
     pub backend: Backend,
     pub pool: db::Pool,
+    /// Signs member tokens as WeChat sign-in would (the WeChat flow has its own tests).
+    pub keys: pointsbank::auth::jwt::TokenKeys,
     // Field order matters: the server stops before its database is dropped.
     _running: RunningServer,
     pub database: TestDatabase,
@@ -136,6 +138,12 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
     settings.workers = 2;
     settings.db_pool_size = if backend == Backend::Postgres { 6 } else { 4 };
     tune(&mut settings);
+    let keys = pointsbank::auth::jwt::TokenKeys::new(
+        settings.jwt_secret.as_bytes(),
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+        settings.access_token_ttl_seconds,
+    );
     let running = app::start(settings).expect("service starts");
     let handle = running.server.handle();
     tokio::spawn(running.server);
@@ -159,6 +167,7 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
         token,
         backend,
         pool,
+        keys,
         _running: RunningServer {
             handle,
             _upkeep: running.upkeep,
@@ -363,4 +372,129 @@ impl TestApp {
         }
         panic!("entries stayed unsealed");
     }
+}
+
+/// A registered member with their wallets and a signed-in mini-program token.
+#[allow(dead_code)]
+pub struct TestMember {
+    pub id: i64,
+    pub points: i64,
+    pub hours: i64,
+    pub token: String,
+    pub card_number: String,
+}
+
+#[allow(dead_code)]
+impl TestApp {
+    /// The org unit that owns a village's bank.
+    pub async fn org_of(&self, village: &Village) -> i64 {
+        self.get(&format!("/api/v1/banks/{}", village.bank))
+            .await
+            .ok(200)["org_id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Registers a member in the village (with a fresh phone number) and signs them in.
+    pub async fn member(&self, village: &Village, name: &str) -> TestMember {
+        self.member_with(village, json!({"name": name})).await
+    }
+
+    /// Registers a member with extra fields (e.g. `allow_proxy`).
+    pub async fn member_with(&self, village: &Village, mut fields: Value) -> TestMember {
+        let org_id = self.org_of(village).await;
+        let phone = format!("139{:08}", rand_digits());
+        fields["org_id"] = json!(org_id);
+        if fields.get("phone").is_none() {
+            fields["phone"] = json!(phone);
+        }
+        let created = self.post("/api/v1/members", fields).await;
+        let created = created.ok(201);
+        let wallet = |asset: &str| {
+            created["wallets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["asset"] == asset)
+                .and_then(|w| w["id"].as_i64())
+                .unwrap()
+        };
+        let id = created["id"].as_i64().unwrap();
+        TestMember {
+            id,
+            points: wallet("POINTS"),
+            hours: wallet("HOURS"),
+            token: self.member_token(id),
+            card_number: created["card_number"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub fn member_token(&self, member_id: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.keys
+            .issue(format!("member:{member_id}"), "member", vec![], now)
+            .unwrap()
+    }
+
+    /// A request with another bearer token (a member's, or another staff member's).
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("request")).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send_as(&self.token, "PUT", path, Some(body)).await
+    }
+
+    /// The balance of a member wallet as a decimal string.
+    pub async fn wallet_balance(&self, village: &Village, wallet: i64) -> String {
+        self.balance(village, wallet).await
+    }
+
+    /// Creates a staff member with one grant on `org_id` and returns their access token.
+    pub async fn staff_with_role(&self, role: &str, org_id: i64) -> String {
+        let phone = format!("137{:08}", rand_digits());
+        let password = "staff-password-1";
+        let created = self
+            .post(
+                "/api/v1/staff",
+                json!({"phone": phone, "name": role, "password": password}),
+            )
+            .await;
+        let id = created.ok(201)["id"].as_i64().unwrap();
+        self.post(
+            &format!("/api/v1/staff/{id}/grants"),
+            json!({"role": role, "org_id": org_id}),
+        )
+        .await
+        .ok(201);
+        let reply = read(
+            self.client
+                .post(self.url("/api/v1/auth/login"))
+                .json(&json!({"phone": phone, "password": password}))
+                .send()
+                .await
+                .expect("login"),
+        )
+        .await;
+        reply.ok(200)["access_token"].as_str().unwrap().to_string()
+    }
+}
+
+/// Eight random digits for unique phone numbers.
+pub fn rand_digits() -> u32 {
+    (uuid::Uuid::new_v4().as_u128() % 100_000_000) as u32
 }

@@ -15,6 +15,7 @@ mod ledger;
 mod members;
 mod model;
 mod restart;
+mod rules;
 mod sessions;
 mod tamper;
 mod wechat;

@@ -1,0 +1,237 @@
+//! The short signed tokens inside activity QR codes.
+//!
+//! A token is 18–22 bytes, base64url (about 24–30 characters), so that with the URL prefix the
+//! QR code stays low-density and scans across a room: a kind-and-purpose byte, the activity id
+//! and a counter as LEB128 varints, then the first 10 bytes of an HMAC-SHA256 over the rest.
+//! - *dynamic*: the counter is the time step (unix seconds / step length); a screen shows a new
+//!   token every step, so a photo of it is useless a minute later.
+//! - *poster*: the counter is the activity's poster version; raising it voids printed posters.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::activity::Purpose;
+
+const MAC_BYTES: usize = 10;
+const DOMAIN: &[u8] = b"pointsbank-checkin-v1";
+/// Longer input is not a token of ours; refused before any decoding work.
+pub const MAX_TOKEN_CHARS: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Dynamic,
+    Poster,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckinToken {
+    pub kind: TokenKind,
+    pub purpose: Purpose,
+    pub activity_id: i64,
+    /// The time step (dynamic) or poster version (poster).
+    pub counter: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("not a check-in token of this service")]
+    Invalid,
+}
+
+/// Signs and reads check-in tokens with one secret.
+#[derive(Clone)]
+pub struct CheckinSigner {
+    key: Vec<u8>,
+}
+
+impl CheckinSigner {
+    /// The key is derived from `secret`, so the card secret can serve both without the two kinds
+    /// of token ever being interchangeable.
+    pub fn new(secret: &[u8]) -> CheckinSigner {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any size");
+        mac.update(DOMAIN);
+        CheckinSigner {
+            key: mac.finalize().into_bytes().to_vec(),
+        }
+    }
+
+    pub fn sign(&self, token: CheckinToken) -> String {
+        let mut bytes = Vec::with_capacity(24);
+        let kind_bit = match token.kind {
+            TokenKind::Dynamic => 0,
+            TokenKind::Poster => 2,
+        };
+        let purpose_bit = match token.purpose {
+            Purpose::CheckIn => 0,
+            Purpose::CheckOut => 1,
+        };
+        bytes.push(kind_bit | purpose_bit);
+        put_varint(&mut bytes, token.activity_id as u64);
+        put_varint(&mut bytes, token.counter);
+        let mac = self.mac(&bytes);
+        bytes.extend_from_slice(&mac);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Reads a token, or the scanned URL that ends in `/q/<token>`.
+    pub fn verify(&self, scanned: &str) -> Result<CheckinToken, TokenError> {
+        let text = scanned.trim();
+        if text.len() > MAX_TOKEN_CHARS {
+            return Err(TokenError::Invalid);
+        }
+        let text = text.rsplit_once("/q/").map_or(text, |(_, token)| token);
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| TokenError::Invalid)?;
+        if bytes.len() <= MAC_BYTES {
+            return Err(TokenError::Invalid);
+        }
+        let (body, mac) = bytes.split_at(bytes.len() - MAC_BYTES);
+        if !constant_time_eq(&self.mac(body), mac) {
+            return Err(TokenError::Invalid);
+        }
+        let (&flags, rest) = body.split_first().ok_or(TokenError::Invalid)?;
+        let kind = match flags & 2 {
+            0 => TokenKind::Dynamic,
+            _ => TokenKind::Poster,
+        };
+        let purpose = match flags & 1 {
+            0 => Purpose::CheckIn,
+            _ => Purpose::CheckOut,
+        };
+        if flags > 3 {
+            return Err(TokenError::Invalid);
+        }
+        let (activity_id, rest) = take_varint(rest).ok_or(TokenError::Invalid)?;
+        let (counter, rest) = take_varint(rest).ok_or(TokenError::Invalid)?;
+        if !rest.is_empty() || activity_id > i64::MAX as u64 {
+            return Err(TokenError::Invalid);
+        }
+        Ok(CheckinToken {
+            kind,
+            purpose,
+            activity_id: activity_id as i64,
+            counter,
+        })
+    }
+
+    fn mac(&self, body: &[u8]) -> [u8; MAC_BYTES] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any size");
+        mac.update(body);
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; MAC_BYTES];
+        out.copy_from_slice(&full[..MAC_BYTES]);
+        out
+    }
+}
+
+/// The time step of a dynamic QR at `now` (microseconds).
+pub fn time_step(now_micros: i64, step_seconds: i64) -> u64 {
+    (now_micros.max(0) / 1_000_000 / step_seconds.max(1)) as u64
+}
+
+/// A dynamic token is good in its own step and the steps either side (clock skew, scan delay).
+pub fn step_is_current(token_step: u64, now_step: u64) -> bool {
+    token_step.abs_diff(now_step) <= 1
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn take_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f).checked_shl(7 * i as u32)?;
+        if byte & 0x80 == 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> CheckinSigner {
+        CheckinSigner::new(b"card-secret-card-secret-card-secret!")
+    }
+
+    fn token(kind: TokenKind, purpose: Purpose) -> CheckinToken {
+        CheckinToken {
+            kind,
+            purpose,
+            activity_id: 123_456,
+            counter: 88_200_000,
+        }
+    }
+
+    #[test]
+    fn a_signed_token_reads_back_as_itself() {
+        for kind in [TokenKind::Dynamic, TokenKind::Poster] {
+            for purpose in [Purpose::CheckIn, Purpose::CheckOut] {
+                let original = token(kind, purpose);
+                let text = signer().sign(original);
+                assert_eq!(signer().verify(&text), Ok(original));
+                let url = format!("https://jfyh.example.cn/q/{text}");
+                assert_eq!(signer().verify(&url), Ok(original));
+            }
+        }
+    }
+
+    #[test]
+    fn tokens_are_short_enough_for_a_low_density_qr() {
+        let text = signer().sign(CheckinToken {
+            activity_id: i64::MAX,
+            counter: u64::MAX,
+            ..token(TokenKind::Dynamic, Purpose::CheckIn)
+        });
+        assert!(text.len() <= 44, "{} chars", text.len());
+        let typical = signer().sign(token(TokenKind::Dynamic, Purpose::CheckIn));
+        assert!(typical.len() <= 26, "{} chars", typical.len());
+    }
+
+    #[test]
+    fn any_change_to_a_token_is_refused() {
+        let text = signer().sign(token(TokenKind::Dynamic, Purpose::CheckIn));
+        let bytes = URL_SAFE_NO_PAD.decode(&text).unwrap();
+        for i in 0..bytes.len() {
+            let mut forged = bytes.clone();
+            forged[i] ^= 1;
+            assert_eq!(
+                signer().verify(&URL_SAFE_NO_PAD.encode(&forged)),
+                Err(TokenError::Invalid)
+            );
+        }
+        let other = CheckinSigner::new(b"another-secret-another-secret-!!");
+        assert_eq!(other.verify(&text), Err(TokenError::Invalid));
+        for junk in ["", "abc", "!!!!", &"A".repeat(500)] {
+            assert_eq!(signer().verify(junk), Err(TokenError::Invalid));
+        }
+    }
+
+    #[test]
+    fn a_dynamic_token_lives_for_its_step_and_the_steps_beside_it() {
+        assert_eq!(time_step(40_000_000, 20), 2);
+        assert!(step_is_current(10, 11));
+        assert!(step_is_current(10, 9));
+        assert!(!step_is_current(10, 12));
+    }
+}

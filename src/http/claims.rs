@@ -1,0 +1,493 @@
+//! Claims (申报) and the approval queue: members ask for points with evidence, grid workers ask
+//! on behalf of members without a phone, and a second person approves or rejects.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::access::{MemberAuth, Staff};
+use super::extract::ApiJson;
+use super::paging::{next_cursor, page_limit, parse_cursor};
+use super::types::{optional_text, required_text, timestamp, Entry};
+use super::{in_write_tx, with_db, AppState};
+use crate::db;
+use crate::db::audit;
+use crate::db::claims::{ClaimFilter, ClaimOrigin, ClaimRow, Decision, NewClaim};
+use crate::domain::access::Action;
+use crate::domain::money::Amount;
+use crate::error::{ApiError, ApiResult};
+
+const MAX_DESCRIPTION_CHARS: usize = 500;
+const MAX_EVIDENCE_LINKS: usize = 9;
+const MAX_LINK_CHARS: usize = 500;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 12, "bank_id": 1, "member_id": 42, "rule_id": 3, "origin": "claim", "points": "5.00",
+    "description": "11月20日帮助孤寡老人打扫院子", "evidence": ["https://img.example.cn/a.jpg"],
+    "submitted_by": "member:42", "on_behalf_of": null, "status": "pending",
+    "decided_by": null, "decided_at": null, "decision_note": null, "entry_id": null,
+    "created_at": "2026-11-23T08:00:00.000000Z"
+}))]
+pub struct Claim {
+    pub id: i64,
+    pub bank_id: i64,
+    pub member_id: i64,
+    pub rule_id: i64,
+    /// `claim` (申报 by a member or a grid worker for one), `backfill` (补录 by staff) or
+    /// `staff_award` (an award under a rule that needs a second approver).
+    pub origin: String,
+    pub points: Amount,
+    pub description: String,
+    pub evidence: Vec<String>,
+    /// Who submitted it: `member:42` or `staff:7`.
+    pub submitted_by: String,
+    /// Set when staff submitted it on behalf of the member ("by `submitted_by` on behalf of").
+    pub on_behalf_of: Option<i64>,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub decision_note: Option<String>,
+    /// The entry posted on approval.
+    pub entry_id: Option<i64>,
+    pub created_at: String,
+}
+
+impl From<ClaimRow> for Claim {
+    fn from(row: ClaimRow) -> Claim {
+        Claim {
+            id: row.id,
+            bank_id: row.bank_id,
+            member_id: row.member_id,
+            rule_id: row.rule_id,
+            origin: row.origin,
+            points: Amount::from_minor(row.points),
+            description: row.description,
+            evidence: serde_json::from_str(&row.evidence).unwrap_or_default(),
+            submitted_by: row.submitted_by,
+            on_behalf_of: row.on_behalf_of,
+            status: row.status,
+            decided_by: row.decided_by,
+            decided_at: row.decided_at.map(timestamp),
+            decision_note: row.decision_note,
+            entry_id: row.entry_id,
+            created_at: timestamp(row.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "rule_id": 3, "points": null, "description": "11月20日帮助孤寡老人打扫院子",
+    "evidence": ["https://img.example.cn/a.jpg"]
+}))]
+pub struct ClaimBody {
+    /// A rule of the member's bank.
+    pub rule_id: i64,
+    /// Default: the rule's default points; otherwise within the rule's range.
+    pub points: Option<Amount>,
+    /// What was done, when and where; 1–500 characters.
+    pub description: String,
+    /// Up to 9 http(s) links to photos or documents (upload them first, e.g. to WeChat cloud storage).
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "member_id": 42, "rule_id": 3, "points": null,
+    "description": "代老人申报：11月20日清理河道垃圾", "evidence": []
+}))]
+pub struct ProxyClaimBody {
+    /// The member the claim is for; their record must allow proxies (`allow_proxy`).
+    pub member_id: i64,
+    pub rule_id: i64,
+    pub points: Option<Amount>,
+    pub description: String,
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// Checked claim fields, ready for the database.
+struct ClaimInput {
+    rule_id: i64,
+    points: Option<i64>,
+    description: String,
+    evidence: Vec<String>,
+}
+
+fn claim_input(
+    rule_id: i64,
+    points: Option<Amount>,
+    description: &str,
+    evidence: &[String],
+) -> ApiResult<ClaimInput> {
+    let description = required_text("description", description, MAX_DESCRIPTION_CHARS)?;
+    if evidence.len() > MAX_EVIDENCE_LINKS {
+        return Err(ApiError::validation(
+            "evidence",
+            format!("at most {MAX_EVIDENCE_LINKS} links"),
+        ));
+    }
+    for (index, link) in evidence.iter().enumerate() {
+        let ok = (link.starts_with("https://") || link.starts_with("http://"))
+            && link.chars().count() <= MAX_LINK_CHARS
+            && !link.chars().any(char::is_whitespace);
+        if !ok {
+            return Err(ApiError::validation(
+                format!("evidence[{index}]"),
+                format!("must be an http(s) link of at most {MAX_LINK_CHARS} characters"),
+            ));
+        }
+    }
+    Ok(ClaimInput {
+        rule_id,
+        points: points.map(Amount::minor),
+        description,
+        evidence: evidence.to_vec(),
+    })
+}
+
+/// Files a claim inside the caller's transaction: the rule must be active and the amount in range.
+fn file_claim(
+    conn: &mut db::Db,
+    bank_id: i64,
+    member_id: i64,
+    input: &ClaimInput,
+    submitted_by: &str,
+    on_behalf_of: Option<i64>,
+) -> ApiResult<ClaimRow> {
+    let rule = db::rules::get_rule(conn, bank_id, input.rule_id)
+        .map_err(|_| ApiError::validation("rule_id", "no such rule in the member's bank"))?;
+    if !rule.active {
+        return Err(ApiError::conflict(
+            "rule_inactive",
+            format!("rule {} is no longer in use", rule.code),
+        ));
+    }
+    let points = rule
+        .range()?
+        .amount(input.points)
+        .map_err(|e| ApiError::validation("points", e.to_string()))?;
+    db::awards::require_active_member(conn, member_id)?;
+    db::claims::submit(
+        conn,
+        NewClaim {
+            bank_id,
+            member_id,
+            rule_id: rule.id,
+            origin: ClaimOrigin::Claim,
+            points,
+            description: &input.description,
+            evidence: &input.evidence,
+            submitted_by,
+            on_behalf_of,
+        },
+        db::now_micros(),
+    )
+}
+
+/// Submit a claim (申报)
+///
+/// A volunteer asks for points under one of their bank's rules, with a description and
+/// evidence links. Village staff approve or reject it; approval posts the points, shown on the
+/// statement with origin `claim`.
+#[utoipa::path(
+    tag = "claims",
+    request_body = ClaimBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The pending claim", body = Claim),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: not a member token"),
+        (status = 409, description = "`rule_inactive`: the rule takes no new awards; `member_inactive`: your membership is suspended"),
+        (status = 422, description = "`validation_failed`: unknown rule, points outside the rule's range, bad evidence link"),
+    )
+)]
+#[post("/me/claims")]
+pub async fn submit_my_claim(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    body: ApiJson<ClaimBody>,
+) -> ApiResult<HttpResponse> {
+    let member_id = member.0;
+    let input = claim_input(
+        body.0.rule_id,
+        body.0.points,
+        &body.0.description,
+        &body.0.evidence,
+    )?;
+    let claim = in_write_tx(&state, move |conn| {
+        let bank_id = db::members::bank_of(conn, member_id)?;
+        file_claim(
+            conn,
+            bank_id,
+            member_id,
+            &input,
+            &format!("member:{member_id}"),
+            None,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(Claim::from(claim)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimListQuery {
+    /// `pending`, `approved` or `rejected` (default: all).
+    pub status: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClaimPage {
+    /// Newest first.
+    pub items: Vec<Claim>,
+    pub next_cursor: Option<String>,
+}
+
+fn claim_filter(query: &ClaimListQuery) -> ApiResult<ClaimFilter> {
+    if let Some(status) = &query.status {
+        if !["pending", "approved", "rejected"].contains(&status.as_str()) {
+            return Err(ApiError::validation(
+                "status",
+                "must be pending, approved or rejected",
+            ));
+        }
+    }
+    Ok(ClaimFilter {
+        bank_id: None,
+        member_id: None,
+        status: query.status.clone(),
+        before_id: parse_cursor(query.cursor.as_deref())?,
+        limit: page_limit(query.limit)?,
+    })
+}
+
+fn claim_page(rows: Vec<ClaimRow>, limit: i64) -> ClaimPage {
+    let next_cursor = next_cursor(&rows, limit, |row| row.id);
+    ClaimPage {
+        items: rows.into_iter().map(Claim::from).collect(),
+        next_cursor,
+    }
+}
+
+/// My claims
+#[utoipa::path(
+    tag = "claims",
+    params(ClaimListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your claims, newest first", body = ClaimPage),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 422, description = "`validation_failed`: bad status, cursor or limit"),
+    )
+)]
+#[get("/me/claims")]
+pub async fn list_my_claims(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    query: web::Query<ClaimListQuery>,
+) -> ApiResult<HttpResponse> {
+    let mut filter = claim_filter(&query)?;
+    filter.member_id = Some(member.0);
+    let limit = filter.limit;
+    let rows = with_db(&state, move |conn| db::claims::list_claims(conn, &filter)).await?;
+    Ok(HttpResponse::Ok().json(claim_page(rows, limit)))
+}
+
+/// Submit a claim on a member's behalf
+///
+/// For volunteers without a smartphone: a grid worker (organiser) or admin files the claim
+/// for them. The member's record must allow proxies; the claim records "by `submitted_by` on
+/// behalf of `on_behalf_of`", and the submitter can never approve it.
+#[utoipa::path(
+    tag = "claims",
+    request_body = ProxyClaimBody,
+    params(("bank_id" = i64, Path, description = "Bank id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The pending claim", body = Claim),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the bank or member is outside your scope"),
+        (status = 404, description = "`not_found`: no such bank or member"),
+        (status = 409, description = "`proxy_not_allowed`: the member's record does not allow proxies; `rule_inactive`; `member_inactive`"),
+        (status = 422, description = "`validation_failed`: unknown rule, points outside the rule's range, bad evidence link"),
+    )
+)]
+#[post("/banks/{bank_id}/claims")]
+pub async fn submit_proxy_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    body: ApiJson<ProxyClaimBody>,
+) -> ApiResult<HttpResponse> {
+    let bank_id = path.into_inner();
+    let guard = staff.guard(Action::RunActivities);
+    let member_id = body.0.member_id;
+    let input = claim_input(
+        body.0.rule_id,
+        body.0.points,
+        &body.0.description,
+        &body.0.evidence,
+    )?;
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let claim = in_write_tx(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
+        let (member, member_path) = db::members::get_member(conn, member_id)?;
+        guard.at(&member_path)?;
+        if !member.allow_proxy {
+            return Err(ApiError::conflict(
+                "proxy_not_allowed",
+                format!("member {member_id}'s record does not allow others to act for them"),
+            ));
+        }
+        if db::members::bank_of(conn, member_id)? != bank_id {
+            return Err(ApiError::NotFound("member in this bank"));
+        }
+        let claim = Claim::from(file_claim(
+            conn,
+            bank_id,
+            member_id,
+            &input,
+            &actor,
+            Some(member_id),
+        )?);
+        audit::created(
+            conn,
+            &audit,
+            "claim.submit_on_behalf",
+            format!("claim:{}", claim.id),
+            &member_path,
+            &claim,
+        )?;
+        Ok(claim)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(claim))
+}
+
+/// List claims and pending awards
+///
+/// The approval queue of a bank: members' claims, back-filled records and awards waiting for
+/// a second approver. Filter by `status=pending` for the queue.
+#[utoipa::path(
+    tag = "claims",
+    params(("bank_id" = i64, Path, description = "Bank id"), ClaimListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Claims, newest first", body = ClaimPage),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the bank is outside your scope"),
+        (status = 404, description = "`not_found`: no such bank"),
+        (status = 422, description = "`validation_failed`: bad status, cursor or limit"),
+    )
+)]
+#[get("/banks/{bank_id}/claims")]
+pub async fn list_claims(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    query: web::Query<ClaimListQuery>,
+) -> ApiResult<HttpResponse> {
+    let bank_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let mut filter = claim_filter(&query)?;
+    filter.bank_id = Some(bank_id);
+    let limit = filter.limit;
+    let rows = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
+        db::claims::list_claims(conn, &filter)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(claim_page(rows, limit)))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"approve": true, "note": "照片属实"}))]
+pub struct DecisionBody {
+    /// `true` posts the points; `false` rejects the claim.
+    pub approve: bool,
+    /// Shown to the member; up to 500 characters.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DecidedClaim {
+    pub claim: Claim,
+    /// The entry posted on approval.
+    pub entry: Option<Entry>,
+}
+
+/// Approve or reject a claim
+///
+/// Decides a pending claim, back-filled record or award. Someone other than the submitter must
+/// decide. Approval posts the points in the same transaction (within the rule's caps); a claim
+/// is decided once, even if two approvers click at the same moment.
+#[utoipa::path(
+    tag = "claims",
+    request_body = DecisionBody,
+    params(("bank_id" = i64, Path, description = "Bank id"), ("claim_id" = i64, Path, description = "Claim id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The decided claim and, if approved, its entry", body = DecidedClaim),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: only org admins of the bank's unit decide claims"),
+        (status = 404, description = "`not_found`: no such claim in this bank"),
+        (status = 409, description = "`claim_not_pending`: already decided; `second_approver_required`: you submitted it; `cap_exceeded`: the member reached the rule's cap; `rule_inactive`; `member_inactive`; `insufficient_funds`: a deduction exceeds the member's points"),
+        (status = 422, description = "`validation_failed`: note too long"),
+    )
+)]
+#[post("/banks/{bank_id}/claims/{claim_id}/decision")]
+pub async fn decide_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(i64, i64)>,
+    body: ApiJson<DecisionBody>,
+) -> ApiResult<HttpResponse> {
+    let (bank_id, claim_id) = path.into_inner();
+    let guard = staff.guard(Action::AwardPoints);
+    let approve = body.0.approve;
+    let note = optional_text("note", body.0.note.as_deref(), MAX_DESCRIPTION_CHARS)?;
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let offset = state.settings.utc_offset_seconds();
+    let decided = in_write_tx(&state, move |conn| {
+        let org_path = guard.bank(conn, bank_id)?;
+        let before = Claim::from(db::claims::get_claim(conn, bank_id, claim_id)?);
+        let decision = Decision {
+            approve,
+            decided_by: &actor,
+            note: note.as_deref(),
+        };
+        let (row, entry) =
+            db::claims::decide(conn, bank_id, claim_id, decision, db::now_micros(), offset)?;
+        let decided = DecidedClaim {
+            claim: Claim::from(row),
+            entry: entry.map(Entry::from),
+        };
+        audit::changed(
+            conn,
+            &audit,
+            "claim.decide",
+            format!("claim:{claim_id}"),
+            &org_path,
+            &before,
+            &decided.claim,
+        )?;
+        Ok(decided)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(decided))
+}
