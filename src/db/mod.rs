@@ -2,6 +2,8 @@
 //! `connection::write_tx`, so one request is one transaction.
 
 pub mod accounts;
+pub mod activities;
+pub mod attendance;
 pub mod audit;
 pub mod awards;
 pub mod banks;

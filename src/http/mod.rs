@@ -3,10 +3,13 @@
 
 pub mod access;
 pub mod accounts;
+pub mod activities;
+pub mod appeals;
 pub mod audit;
 pub mod auth;
 pub mod awards;
 pub mod banks;
+pub mod checkin;
 pub mod claims;
 pub mod entries;
 pub mod extract;
@@ -95,7 +98,28 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(claims::list_my_claims)
         .service(claims::submit_proxy_claim)
         .service(claims::list_claims)
-        .service(claims::decide_claim);
+        .service(claims::decide_claim)
+        .service(activities::create_activity)
+        .service(activities::list_activities)
+        .service(activities::get_activity)
+        .service(activities::publish_activity)
+        .service(activities::cancel_activity)
+        .service(activities::sign_up_member)
+        .service(activities::list_signups)
+        .service(activities::my_activities)
+        .service(activities::sign_me_up)
+        .service(activities::cancel_my_signup)
+        .service(checkin::activity_qr)
+        .service(checkin::replace_posters)
+        .service(checkin::check_in)
+        .service(checkin::card_scan)
+        .service(checkin::list_attendance)
+        .service(checkin::correct_attendance)
+        .service(checkin::settle_activity)
+        .service(appeals::activity_refused_scans)
+        .service(appeals::decide_appeal)
+        .service(appeals::my_refused_scans)
+        .service(appeals::appeal_refused_scan);
 }
 
 /// Runs blocking database work on the blocking pool, never on the event loop.

@@ -110,6 +110,8 @@ pub struct TestApp {
     pub pool: db::Pool,
     /// Signs member tokens as WeChat sign-in would (the WeChat flow has its own tests).
     pub keys: pointsbank::auth::jwt::TokenKeys,
+    /// Signs check-in tokens the way the server does (for expired and foreign tokens).
+    pub card_secret: String,
     // Field order matters: the server stops before its database is dropped.
     _running: RunningServer,
     pub database: TestDatabase,
@@ -144,6 +146,7 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
         &settings.jwt_audience,
         settings.access_token_ttl_seconds,
     );
+    let card_secret = settings.card_secret.clone();
     let running = app::start(settings).expect("service starts");
     let handle = running.server.handle();
     tokio::spawn(running.server);
@@ -168,6 +171,7 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
         backend,
         pool,
         keys,
+        card_secret,
         _running: RunningServer {
             handle,
             _upkeep: running.upkeep,

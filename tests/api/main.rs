@@ -4,7 +4,9 @@
 mod helpers;
 
 mod access;
+mod activities;
 mod audit;
+mod checkin;
 mod cli;
 mod concurrency;
 mod contract;

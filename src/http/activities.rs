@@ -1,0 +1,882 @@
+//! Volunteer activities (志愿活动): creation, lifecycle, and sign-up with a waiting list.
+
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::access::{Guard, MemberAuth, Staff};
+use super::extract::ApiJson;
+use super::paging::{next_cursor, page_limit, parse_cursor};
+use super::types::{optional_text, parse_timestamp, required_text, timestamp};
+use super::{in_write_tx, with_db, AppState};
+use crate::db::activities::{ActivityFilter, ActivityRow, NewActivity, SignupRow};
+use crate::db::{self, audit, Db};
+use crate::domain::access::Action;
+use crate::domain::activity::{
+    distance_m, AwardMode, AwardTerms, Geofence, HoursRounding, MissingCheckout, StoredStatus,
+};
+use crate::domain::money::{Amount, MINOR_PER_UNIT};
+use crate::error::{ApiError, ApiResult};
+
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+const MAX_DURATION_HOURS: i64 = 24 * 7;
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    /// WGS-84 / GCJ-02 latitude in degrees (use the same datum as the mini-program's `wx.getLocation`).
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Scans must come from within this many metres (10–50000). Omit `location` for no geofence.
+    pub radius_m: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwardRule {
+    /// `fixed`: `points` for attending; `per_hour`: `points` per credited hour.
+    pub mode: String,
+    /// Fixed points, or points per hour. May be 0 for an hours-only activity.
+    pub points: Amount,
+    /// Hours are credited in steps of this many minutes (default 30).
+    pub hours_unit_minutes: Option<i64>,
+    /// `down` (default), `nearest` or `up`, to the step.
+    pub hours_rounding: Option<String>,
+    /// Most hours credited (default: the activity's duration).
+    pub max_hours: Option<Amount>,
+    /// Presence below this share of the activity's duration earns nothing (default 60).
+    pub min_presence_percent: Option<i64>,
+    /// A check-in without check-out: `no_hours` (default; fixed points only, no hours) or
+    /// `until_end` (counted as present until the end). Either way it is flagged `checkout_missing`.
+    pub missing_checkout: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "org_id": 3, "rule_id": 5, "title": "周末防溺水巡河", "description": "沿青山河巡查，劝导野泳。",
+    "category": "防溺水", "address": "青山村河堤北段",
+    "location": {"latitude": 30.2741, "longitude": 120.1551, "radius_m": 300},
+    "starts_at": "2026-11-28T08:00:00+08:00", "ends_at": "2026-11-28T10:00:00+08:00",
+    "signup_closes_at": "2026-11-27T20:00:00+08:00", "capacity": 20, "signup_required": false,
+    "award": {"mode": "per_hour", "points": "5", "hours_unit_minutes": 30, "hours_rounding": "down",
+              "max_hours": "2", "min_presence_percent": 60, "missing_checkout": "no_hours"},
+    "grace_minutes": 30, "qr_step_seconds": 20
+}))]
+pub struct ActivityBody {
+    /// The unit running it (a village or grid); its bank pays the points.
+    pub org_id: i64,
+    /// The points rule the awards are booked under (for reports by category); optional.
+    pub rule_id: Option<i64>,
+    /// 1–100 characters.
+    pub title: String,
+    /// Up to 2000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// Free text, e.g. 疫情防控, 防溺水, 反诈宣传, 环境整治; up to 40 characters.
+    pub category: String,
+    /// Up to 200 characters.
+    pub address: String,
+    /// Where it happens; with it, scans of the activity QR must come from within `radius_m`.
+    pub location: Option<Location>,
+    /// RFC 3339.
+    pub starts_at: String,
+    /// After `starts_at`, at most 7 days later.
+    pub ends_at: String,
+    pub signup_opens_at: Option<String>,
+    /// Default: sign-up stays open until the start.
+    pub signup_closes_at: Option<String>,
+    /// Confirmed places; later sign-ups join the waiting list. Omit for no limit.
+    pub capacity: Option<i64>,
+    /// Only members with a confirmed place may check in (default false: walk-ins welcome).
+    #[serde(default)]
+    pub signup_required: bool,
+    pub award: AwardRule,
+    /// Scans are accepted this long before the start and after the end (default from settings, 30).
+    pub grace_minutes: Option<i64>,
+    /// How often the screen QR changes, 5–300 seconds (default from settings, 20).
+    pub qr_step_seconds: Option<i64>,
+}
+
+fn optional_time(field: &str, text: Option<&str>) -> ApiResult<Option<i64>> {
+    text.map(|t| parse_timestamp(field, t)).transpose()
+}
+
+fn in_range(field: &str, value: i64, min: i64, max: i64) -> ApiResult<i64> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!("must be between {min} and {max}"),
+        ))
+    }
+}
+
+fn parse_enum<T>(
+    field: &str,
+    text: Option<&str>,
+    default: T,
+    parse: fn(&str) -> Option<T>,
+    allowed: &str,
+) -> ApiResult<T> {
+    match text {
+        None => Ok(default),
+        Some(text) => {
+            parse(text).ok_or_else(|| ApiError::validation(field, format!("must be {allowed}")))
+        }
+    }
+}
+
+impl ActivityBody {
+    fn checked(&self, settings: &crate::config::Settings) -> ApiResult<NewActivity> {
+        let title = required_text("title", &self.title, 100)?;
+        let description =
+            optional_text("description", Some(&self.description), 2000)?.unwrap_or_default();
+        let category = required_text("category", &self.category, 40)?;
+        let address = required_text("address", &self.address, 200)?;
+        let starts_at = parse_timestamp("starts_at", &self.starts_at)?;
+        let ends_at = parse_timestamp("ends_at", &self.ends_at)?;
+        if ends_at <= starts_at || ends_at - starts_at > MAX_DURATION_HOURS * MICROS_PER_HOUR {
+            return Err(ApiError::validation(
+                "ends_at",
+                "must be after starts_at, at most 7 days later",
+            ));
+        }
+        let signup_opens_at = optional_time("signup_opens_at", self.signup_opens_at.as_deref())?;
+        let signup_closes_at = optional_time("signup_closes_at", self.signup_closes_at.as_deref())?;
+        if let (Some(opens), Some(closes)) = (signup_opens_at, signup_closes_at) {
+            if closes <= opens {
+                return Err(ApiError::validation(
+                    "signup_closes_at",
+                    "must be after signup_opens_at",
+                ));
+            }
+        }
+        let capacity = self
+            .capacity
+            .map(|c| in_range("capacity", c, 1, 100_000))
+            .transpose()?;
+        let geofence = self
+            .location
+            .map(|l| -> ApiResult<Geofence> {
+                let valid = l.latitude.is_finite() && l.longitude.is_finite();
+                if !valid || l.latitude.abs() > 90.0 || l.longitude.abs() > 180.0 {
+                    return Err(ApiError::validation(
+                        "location",
+                        "latitude must be within ±90, longitude within ±180",
+                    ));
+                }
+                Ok(Geofence {
+                    latitude_e6: (l.latitude * 1e6).round() as i64,
+                    longitude_e6: (l.longitude * 1e6).round() as i64,
+                    radius_m: in_range("location.radius_m", l.radius_m, 10, 50_000)?,
+                })
+            })
+            .transpose()?;
+        let award = &self.award;
+        let mode = parse_enum(
+            "award.mode",
+            Some(&award.mode),
+            AwardMode::Fixed,
+            AwardMode::parse,
+            "fixed or per_hour",
+        )?;
+        if award.points.is_negative() || award.points.minor() > 10_000 * MINOR_PER_UNIT {
+            return Err(ApiError::validation(
+                "award.points",
+                "must be between 0 and 10000",
+            ));
+        }
+        let duration_hours = (ends_at - starts_at) * MINOR_PER_UNIT / MICROS_PER_HOUR;
+        let max_hours = match award.max_hours {
+            Some(h) if !h.is_positive() => {
+                return Err(ApiError::validation("award.max_hours", "must be positive"))
+            }
+            Some(h) => h.minor(),
+            None => duration_hours,
+        };
+        let terms = AwardTerms {
+            starts_at,
+            ends_at,
+            mode,
+            points: award.points.minor(),
+            hours_unit_minutes: in_range(
+                "award.hours_unit_minutes",
+                award.hours_unit_minutes.unwrap_or(30),
+                1,
+                240,
+            )?,
+            rounding: parse_enum(
+                "award.hours_rounding",
+                award.hours_rounding.as_deref(),
+                HoursRounding::Down,
+                HoursRounding::parse,
+                "down, nearest or up",
+            )?,
+            max_hours,
+            min_presence_percent: in_range(
+                "award.min_presence_percent",
+                award.min_presence_percent.unwrap_or(60),
+                0,
+                100,
+            )?,
+            missing_checkout: parse_enum(
+                "award.missing_checkout",
+                award.missing_checkout.as_deref(),
+                MissingCheckout::NoHours,
+                MissingCheckout::parse,
+                "no_hours or until_end",
+            )?,
+        };
+        Ok(NewActivity {
+            org_id: self.org_id,
+            rule_id: self.rule_id,
+            title,
+            description,
+            category,
+            address,
+            geofence,
+            starts_at,
+            ends_at,
+            signup_opens_at,
+            signup_closes_at: signup_closes_at.or(Some(starts_at)),
+            capacity,
+            signup_required: self.signup_required,
+            terms,
+            grace_minutes: in_range(
+                "grace_minutes",
+                self.grace_minutes.unwrap_or(settings.scan_grace_minutes),
+                0,
+                1440,
+            )?,
+            qr_step_seconds: in_range(
+                "qr_step_seconds",
+                self.qr_step_seconds.unwrap_or(settings.qr_step_seconds),
+                5,
+                300,
+            )?,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AwardRuleView {
+    pub mode: String,
+    pub points: Amount,
+    pub hours_unit_minutes: i64,
+    pub hours_rounding: String,
+    pub max_hours: Amount,
+    pub min_presence_percent: i64,
+    pub missing_checkout: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Activity {
+    pub id: i64,
+    pub bank_id: i64,
+    pub org_id: i64,
+    pub rule_id: Option<i64>,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub address: String,
+    pub location: Option<Location>,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub signup_opens_at: Option<String>,
+    pub signup_closes_at: Option<String>,
+    pub capacity: Option<i64>,
+    pub signup_required: bool,
+    pub award: AwardRuleView,
+    pub grace_minutes: i64,
+    pub qr_step_seconds: i64,
+    /// `draft`, `published` (not started), `ongoing`, `finished` (ended, not yet settled),
+    /// `settled` or `cancelled`.
+    pub status: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub settled_at: Option<String>,
+}
+
+impl Activity {
+    pub fn of(row: ActivityRow, now: i64) -> ApiResult<Activity> {
+        let status = row.status_at(now)?.as_str().to_string();
+        let location = row.geofence().map(|g| Location {
+            latitude: g.latitude_e6 as f64 / 1e6,
+            longitude: g.longitude_e6 as f64 / 1e6,
+            radius_m: g.radius_m,
+        });
+        Ok(Activity {
+            id: row.id,
+            bank_id: row.bank_id,
+            org_id: row.org_id,
+            rule_id: row.rule_id,
+            title: row.title,
+            description: row.description,
+            category: row.category,
+            address: row.address,
+            location,
+            starts_at: timestamp(row.starts_at),
+            ends_at: timestamp(row.ends_at),
+            signup_opens_at: row.signup_opens_at.map(timestamp),
+            signup_closes_at: row.signup_closes_at.map(timestamp),
+            capacity: row.capacity,
+            signup_required: row.signup_required,
+            award: AwardRuleView {
+                mode: row.award_mode,
+                points: Amount::from_minor(row.points),
+                hours_unit_minutes: row.hours_unit_minutes,
+                hours_rounding: row.hours_rounding,
+                max_hours: Amount::from_minor(row.max_hours),
+                min_presence_percent: row.min_presence_percent,
+                missing_checkout: row.missing_checkout,
+            },
+            grace_minutes: row.grace_minutes,
+            qr_step_seconds: row.qr_step_seconds,
+            status,
+            created_by: row.created_by,
+            created_at: timestamp(row.created_at),
+            settled_at: row.settled_at.map(timestamp),
+        })
+    }
+}
+
+/// The activity if `guard` allows its action on the activity's unit, with the unit's path.
+pub fn activity_in_scope(
+    conn: &mut Db,
+    guard: &Guard,
+    activity_id: i64,
+) -> ApiResult<(ActivityRow, String)> {
+    let activity = db::activities::get_activity(conn, activity_id)?;
+    let path = db::orgs::get_org(conn, activity.org_id)?.path;
+    guard.at(&path)?;
+    Ok((activity, path))
+}
+
+/// Create an activity
+///
+/// Creates a draft in a unit you organise. Publish it to open sign-up and check-in.
+#[utoipa::path(
+    tag = "activities",
+    request_body = ActivityBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The draft activity", body = Activity),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the unit is outside the units you organise"),
+        (status = 404, description = "`not_found`: no such unit"),
+        (status = 422, description = "`validation_failed`: a field is malformed (times, location, award rule, unknown rule_id, no bank covers the unit)"),
+    )
+)]
+#[post("/activities")]
+pub async fn create_activity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    body: ApiJson<ActivityBody>,
+) -> ApiResult<HttpResponse> {
+    let new = body.0.checked(&state.settings)?;
+    let guard = staff.guard(Action::RunActivities);
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let activity = in_write_tx(&state, move |conn| {
+        let now = db::now_micros();
+        let org = db::orgs::get_org(conn, new.org_id)?;
+        guard.at(&org.path)?;
+        let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?
+            .ok_or_else(|| ApiError::validation("org_id", "no points bank covers this unit yet"))?;
+        if let Some(rule_id) = new.rule_id {
+            db::rules::get_rule(conn, bank_id, rule_id)
+                .map_err(|_| ApiError::validation("rule_id", "no such rule in the unit's bank"))?;
+        }
+        let row = db::activities::create_activity(conn, bank_id, &new, &actor, now)?;
+        let activity = Activity::of(row, now)?;
+        audit::created(
+            conn,
+            &audit,
+            "activity.create",
+            format!("activity:{}", activity.id),
+            &org.path,
+            &activity,
+        )?;
+        Ok(activity)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(activity))
+}
+
+/// Get an activity
+#[utoipa::path(
+    tag = "activities",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The activity", body = Activity),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside your scope"),
+        (status = 404, description = "`not_found`: no such activity"),
+    )
+)]
+#[get("/activities/{activity_id}")]
+pub async fn get_activity(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let activity = with_db(&state, move |conn| {
+        let (row, _) = activity_in_scope(conn, &guard, activity_id)?;
+        Activity::of(row, db::now_micros())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(activity))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityListQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActivityPage {
+    /// By id (creation order).
+    pub items: Vec<Activity>,
+    pub next_cursor: Option<String>,
+}
+
+/// List a bank's activities
+#[utoipa::path(
+    tag = "activities",
+    params(("bank_id" = i64, Path, description = "Bank id"), ActivityListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of activities", body = ActivityPage),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the bank is outside your scope"),
+        (status = 422, description = "`validation_failed`: bad cursor or limit"),
+    )
+)]
+#[get("/banks/{bank_id}/activities")]
+pub async fn list_activities(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    query: web::Query<ActivityListQuery>,
+) -> ApiResult<HttpResponse> {
+    let bank_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let filter = ActivityFilter {
+        bank_id,
+        statuses: vec![],
+        ending_after: None,
+        limit: page_limit(query.limit)?,
+        after_id: parse_cursor(query.cursor.as_deref())?,
+    };
+    let page = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
+        let rows = db::activities::list_activities(conn, &filter)?;
+        let next_cursor = next_cursor(&rows, filter.limit, |row| row.id);
+        let now = db::now_micros();
+        let items = rows
+            .into_iter()
+            .map(|row| Activity::of(row, now))
+            .collect::<ApiResult<_>>()?;
+        Ok(ActivityPage { items, next_cursor })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn change_status(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    staff: &Staff,
+    activity_id: i64,
+    from: &'static [StoredStatus],
+    to: StoredStatus,
+) -> ApiResult<HttpResponse> {
+    let guard = staff.guard(Action::RunActivities);
+    let audit = staff.audit(req);
+    let activity = in_write_tx(state, move |conn| {
+        let now = db::now_micros();
+        let (before, path) = activity_in_scope(conn, &guard, activity_id)?;
+        if to == StoredStatus::Cancelled && before.ends_at <= now {
+            return Err(ApiError::conflict(
+                "invalid_transition",
+                "an activity that has ended cannot be cancelled",
+            ));
+        }
+        let after = db::activities::transition(conn, activity_id, from, to, now)?;
+        let (before, after) = (Activity::of(before, now)?, Activity::of(after, now)?);
+        audit::changed(
+            conn,
+            &audit,
+            &format!("activity.{}", to.as_str()),
+            format!("activity:{activity_id}"),
+            &path,
+            &before.status,
+            &after.status,
+        )?;
+        Ok(after)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(activity))
+}
+
+/// Publish an activity
+///
+/// Opens sign-up and, during the activity window, check-in. Only drafts can be published.
+#[utoipa::path(
+    tag = "activities",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The published activity", body = Activity),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise"),
+        (status = 404, description = "`not_found`: no such activity"),
+        (status = 409, description = "`invalid_transition`: it is not a draft"),
+    )
+)]
+#[post("/activities/{activity_id}/publish")]
+pub async fn publish_activity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    change_status(
+        &req,
+        &state,
+        &staff,
+        path.into_inner(),
+        &[StoredStatus::Draft],
+        StoredStatus::Published,
+    )
+    .await
+}
+
+/// Cancel an activity
+///
+/// Cancels a draft or a published activity that has not ended. Nobody is paid; scans are refused.
+#[utoipa::path(
+    tag = "activities",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled activity", body = Activity),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise"),
+        (status = 404, description = "`not_found`: no such activity"),
+        (status = 409, description = "`invalid_transition`: already ended, settled or cancelled"),
+    )
+)]
+#[post("/activities/{activity_id}/cancel")]
+pub async fn cancel_activity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    change_status(
+        &req,
+        &state,
+        &staff,
+        path.into_inner(),
+        &[StoredStatus::Draft, StoredStatus::Published],
+        StoredStatus::Cancelled,
+    )
+    .await
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "activity_id": 12, "member_id": 42, "member_name": "王秀英", "status": "confirmed",
+    "proxied_by": null, "created_at": "2026-11-23T08:00:00.000000Z", "updated_at": "2026-11-23T08:00:00.000000Z"
+}))]
+pub struct Signup {
+    pub activity_id: i64,
+    pub member_id: i64,
+    pub member_name: Option<String>,
+    /// `confirmed`, `waitlisted` (moves up automatically when a place frees) or `cancelled`.
+    pub status: String,
+    /// Set when staff signed the member up on their behalf.
+    pub proxied_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Signup {
+    fn of(row: SignupRow, member_name: Option<String>) -> Signup {
+        Signup {
+            activity_id: row.activity_id,
+            member_id: row.member_id,
+            member_name,
+            status: row.status,
+            proxied_by: row.proxied_by,
+            created_at: timestamp(row.created_at),
+            updated_at: timestamp(row.updated_at),
+        }
+    }
+}
+
+const SIGNUP_ERRORS: &str = "`signup_closed`: not published, already started, or outside the sign-up window; `member_inactive`: membership suspended";
+
+/// Sign up for an activity
+///
+/// Takes a place, or a place on the waiting list when the activity is full (`status`
+/// says which). Signing up twice returns the existing sign-up.
+#[utoipa::path(
+    tag = "activities",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your sign-up", body = Signup),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 404, description = "`not_found`: no such activity in your bank"),
+        (status = 409, description = SIGNUP_ERRORS),
+    )
+)]
+#[post("/me/activities/{activity_id}/signup")]
+pub async fn sign_me_up(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let signup = in_write_tx(&state, move |conn| {
+        db::activities::sign_up(conn, activity_id, member.0, None, db::now_micros())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Signup::of(signup, None)))
+}
+
+/// Cancel my sign-up
+///
+/// Frees the place; the longest-waiting member on the waiting list gets it.
+#[utoipa::path(
+    tag = "activities",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled sign-up", body = Signup),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 404, description = "`not_found`: you are not signed up"),
+    )
+)]
+#[delete("/me/activities/{activity_id}/signup")]
+pub async fn cancel_my_signup(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let signup = in_write_tx(&state, move |conn| {
+        db::activities::cancel_signup(conn, activity_id, member.0, db::now_micros())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Signup::of(signup, None)))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"member_id": 42}))]
+pub struct ProxySignup {
+    /// A member whose record allows proxies (`allow_proxy`).
+    pub member_id: i64,
+}
+
+/// Sign a member up on their behalf
+///
+/// For members without a smartphone. Recorded as "by `proxied_by` on behalf of the member".
+#[utoipa::path(
+    tag = "activities",
+    request_body = ProxySignup,
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The member's sign-up", body = Signup),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the activity or member is outside your scope"),
+        (status = 404, description = "`not_found`: no such activity or member"),
+        (status = 409, description = "`proxy_not_allowed`: the member's record does not allow proxies; `signup_closed`; `member_inactive`"),
+    )
+)]
+#[post("/activities/{activity_id}/signups")]
+pub async fn sign_up_member(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    body: ApiJson<ProxySignup>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let member_id = body.0.member_id;
+    let guard = staff.guard(Action::RunActivities);
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let signup = in_write_tx(&state, move |conn| {
+        let (_, path) = activity_in_scope(conn, &guard, activity_id)?;
+        let (member, member_path) = db::members::get_member(conn, member_id)?;
+        guard.at(&member_path)?;
+        if !member.allow_proxy {
+            return Err(ApiError::conflict(
+                "proxy_not_allowed",
+                format!("member {member_id}'s record does not allow others to act for them"),
+            ));
+        }
+        let row =
+            db::activities::sign_up(conn, activity_id, member_id, Some(&actor), db::now_micros())?;
+        let signup = Signup::of(row, Some(member.name));
+        audit::created(
+            conn,
+            &audit,
+            "signup.on_behalf",
+            format!("activity:{activity_id}"),
+            &path,
+            &signup,
+        )?;
+        Ok(signup)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(signup))
+}
+
+/// List sign-ups
+#[utoipa::path(
+    tag = "activities",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sign-ups: confirmed, then cancelled, then waitlisted, each in order of joining", body = Vec<Signup>),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside your scope"),
+        (status = 404, description = "`not_found`: no such activity"),
+    )
+)]
+#[get("/activities/{activity_id}/signups")]
+pub async fn list_signups(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let signups = with_db(&state, move |conn| {
+        activity_in_scope(conn, &guard, activity_id)?;
+        db::activities::list_signups(conn, activity_id)
+    })
+    .await?;
+    let body: Vec<Signup> = signups
+        .into_iter()
+        .map(|(row, name)| Signup::of(row, Some(name)))
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NearQuery {
+    /// With `longitude`: sort by distance from here and report `distance_m`.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// With a location: only activities within this many metres (default: no limit).
+    pub within_m: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberActivity {
+    #[serde(flatten)]
+    pub activity: Activity,
+    /// `confirmed`, `waitlisted`, `cancelled`, or null when not signed up.
+    pub my_signup: Option<String>,
+    /// Metres from the given location, when both are known.
+    pub distance_m: Option<i64>,
+}
+
+/// Activities I can join
+///
+/// Published activities of my bank that have not ended (at most 200): soonest first, or
+/// nearest first when a location is given.
+#[utoipa::path(
+    tag = "me",
+    params(NearQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Activities", body = Vec<MemberActivity>),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 422, description = "`validation_failed`: latitude without longitude"),
+    )
+)]
+#[get("/me/activities")]
+pub async fn my_activities(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    query: web::Query<NearQuery>,
+) -> ApiResult<HttpResponse> {
+    let here = match (query.latitude, query.longitude) {
+        (Some(lat), Some(lon)) if lat.is_finite() && lon.is_finite() => {
+            Some(((lat * 1e6).round() as i64, (lon * 1e6).round() as i64))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::validation(
+                "latitude",
+                "give both latitude and longitude",
+            ))
+        }
+    };
+    let within = query.within_m;
+    let member_id = member.0;
+    let mut items = with_db(&state, move |conn| {
+        let now = db::now_micros();
+        let bank_id = db::members::bank_of(conn, member_id)?;
+        let rows = db::activities::list_activities(
+            conn,
+            &ActivityFilter {
+                bank_id,
+                statuses: vec![StoredStatus::Published],
+                ending_after: Some(now),
+                limit: 200,
+                after_id: None,
+            },
+        )?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mine: std::collections::HashMap<i64, String> =
+            db::activities::my_signups(conn, member_id, &ids)?
+                .into_iter()
+                .collect();
+        rows.into_iter()
+            .map(|row| {
+                let distance = match (here, row.geofence()) {
+                    (Some(here), Some(fence)) => Some(
+                        distance_m(here, (fence.latitude_e6, fence.longitude_e6)).round() as i64,
+                    ),
+                    _ => None,
+                };
+                let my_signup = mine.get(&row.id).cloned();
+                Ok(MemberActivity {
+                    activity: Activity::of(row, now)?,
+                    my_signup,
+                    distance_m: distance,
+                })
+            })
+            .collect::<ApiResult<Vec<_>>>()
+    })
+    .await?;
+    if let Some(limit) = within {
+        items.retain(|item| item.distance_m.is_none_or(|d| d <= limit));
+    }
+    if here.is_some() {
+        items.sort_by_key(|item| (item.distance_m.unwrap_or(i64::MAX), item.activity.id));
+    } else {
+        items.sort_by(|a, b| a.activity.starts_at.cmp(&b.activity.starts_at));
+    }
+    Ok(HttpResponse::Ok().json(items))
+}

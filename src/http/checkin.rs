@@ -1,0 +1,743 @@
+//! QR check-in and check-out: the activity's QR codes, members' scans, staff scans of member
+//! cards, the attendance list and its corrections, and settlement.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::access::{MemberAuth, Staff};
+use super::activities::activity_in_scope;
+use super::extract::ApiJson;
+use super::types::{parse_timestamp, required_text, timestamp};
+use super::{in_write_tx, with_db, AppState};
+use crate::db::activities::ActivityRow;
+use crate::db::attendance::{AttendanceRow, Refusal, Scan};
+use crate::db::{self, audit};
+use crate::domain::access::Action;
+use crate::domain::activity::Purpose;
+use crate::domain::card::{parse_card_number, verify_card};
+use crate::domain::checkin::{judge_scan, judge_window, ScanRefusal};
+use crate::domain::checkin_token::{time_step, CheckinSigner, CheckinToken, TokenKind};
+use crate::domain::money::Amount;
+use crate::error::{ApiError, ApiResult};
+use crate::qr;
+
+fn signer(state: &AppState) -> CheckinSigner {
+    CheckinSigner::new(state.settings.card_secret.as_bytes())
+}
+
+fn parse_purpose(text: Option<&str>) -> ApiResult<Purpose> {
+    Purpose::parse(text.unwrap_or("check_in"))
+        .ok_or_else(|| ApiError::validation("purpose", "must be check_in or check_out"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QrQuery {
+    /// `dynamic` (default: for a screen, changes every `qr_step_seconds`) or `poster` (for print,
+    /// valid for the whole activity window until posters are replaced).
+    pub kind: Option<String>,
+    /// `check_in` (default) or `check_out`.
+    pub purpose: Option<String>,
+    /// `png` (default), `svg` or `json` (the payload only, for drawing the code yourself).
+    pub format: Option<String>,
+    /// Minimum edge in pixels, 64–2048 (default 512).
+    pub size: Option<u32>,
+    /// Error correction: `L`, `M` (default), `Q`, `H`.
+    pub ec: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "kind": "dynamic", "purpose": "check_in", "url": "https://jfyh.example.cn/q/AAzAxMTQ4NDEw3oPhTm5W1qxQ",
+    "token": "AAzAxMTQ4NDEw3oPhTm5W1qxQ", "valid_until": "2026-11-28T00:00:40.000000Z", "refresh_after_seconds": 20
+}))]
+pub struct QrPayload {
+    pub kind: String,
+    pub purpose: String,
+    /// What the QR code encodes. Register its prefix in the mini-program's "scan a QR code to open"
+    /// settings so that WeChat's own scanner opens the mini-program; the mini-program then sends
+    /// the URL (or just the token) to `POST /checkins`.
+    pub url: String,
+    pub token: String,
+    /// Dynamic codes: the last moment a scan of this code is accepted. Posters: null.
+    pub valid_until: Option<String>,
+    /// Dynamic codes: fetch a new code after this many seconds.
+    pub refresh_after_seconds: Option<i64>,
+}
+
+fn qr_payload(
+    state: &AppState,
+    activity: &ActivityRow,
+    kind: TokenKind,
+    purpose: Purpose,
+    now: i64,
+) -> QrPayload {
+    let (counter, valid_until, refresh) = match kind {
+        TokenKind::Dynamic => {
+            let step = time_step(now, activity.qr_step_seconds);
+            // Accepted in its own step and the next one.
+            let until = (step as i64 + 2) * activity.qr_step_seconds * 1_000_000 - 1;
+            (step, Some(timestamp(until)), Some(activity.qr_step_seconds))
+        }
+        TokenKind::Poster => (activity.poster_version as u64, None, None),
+    };
+    let token = signer(state).sign(CheckinToken {
+        kind,
+        purpose,
+        activity_id: activity.id,
+        counter,
+    });
+    QrPayload {
+        kind: match kind {
+            TokenKind::Dynamic => "dynamic",
+            TokenKind::Poster => "poster",
+        }
+        .into(),
+        purpose: purpose.as_str().into(),
+        url: format!("{}/q/{token}", state.settings.qr_base_url),
+        token,
+        valid_until,
+        refresh_after_seconds: refresh,
+    }
+}
+
+/// Get the activity's check-in QR code
+///
+/// For the organiser's screen (`kind=dynamic`: poll every `refresh_after_seconds`; a photo of an
+/// old code is refused as `token_expired`) or a printed poster (`kind=poster`). The code holds a
+/// short signed URL of under 80 characters, so it scans across a room or from A4 paper.
+#[utoipa::path(
+    tag = "checkin",
+    params(("activity_id" = i64, Path, description = "Activity id"), QrQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The code as `image/png`, `image/svg+xml` or the JSON payload", content(
+            (Vec<u8> = "image/png"),
+            (String = "image/svg+xml"),
+            (QrPayload = "application/json"),
+        )),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise"),
+        (status = 404, description = "`not_found`: no such activity"),
+        (status = 422, description = "`validation_failed`: bad kind, purpose, format, size or ec"),
+    )
+)]
+#[get("/activities/{activity_id}/qr")]
+pub async fn activity_qr(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    query: web::Query<QrQuery>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let kind = match query.kind.as_deref().unwrap_or("dynamic") {
+        "dynamic" => TokenKind::Dynamic,
+        "poster" => TokenKind::Poster,
+        _ => return Err(ApiError::validation("kind", "must be dynamic or poster")),
+    };
+    let purpose = parse_purpose(query.purpose.as_deref())?;
+    let format = match query.format.as_deref().unwrap_or("png") {
+        "png" => Some(qr::Format::Png),
+        "svg" => Some(qr::Format::Svg),
+        "json" => None,
+        _ => return Err(ApiError::validation("format", "must be png, svg or json")),
+    };
+    let level = qr::ec_level(query.ec.as_deref())?;
+    let size = query.size.unwrap_or(512);
+    let guard = staff.guard(Action::RunActivities);
+    let activity = with_db(&state, move |conn| {
+        Ok(activity_in_scope(conn, &guard, activity_id)?.0)
+    })
+    .await?;
+    let payload = qr_payload(&state, &activity, kind, purpose, db::now_micros());
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("Cache-Control", "no-store"));
+    match format {
+        None => Ok(response.json(payload)),
+        Some(format) => {
+            let bytes = qr::render(&payload.url, format, size, level)?;
+            let content_type = match format {
+                qr::Format::Png => "image/png",
+                qr::Format::Svg => "image/svg+xml",
+            };
+            Ok(response.content_type(content_type).body(bytes))
+        }
+    }
+}
+
+/// Replace the activity's posters
+///
+/// Voids every printed poster QR of the activity (e.g. a photo of it is being shared); print
+/// the new one from `GET /activities/{id}/qr?kind=poster`. Scans of old posters are refused as
+/// `poster_replaced`.
+#[utoipa::path(
+    tag = "checkin",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new poster payload (check-in)", body = QrPayload),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise"),
+        (status = 404, description = "`not_found`: no such activity"),
+    )
+)]
+#[post("/activities/{activity_id}/posters/replace")]
+pub async fn replace_posters(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let guard = staff.guard(Action::RunActivities);
+    let audit = staff.audit(&req);
+    let activity = in_write_tx(&state, move |conn| {
+        let (before, path) = activity_in_scope(conn, &guard, activity_id)?;
+        let after = db::activities::replace_posters(conn, activity_id)?;
+        audit::changed(
+            conn,
+            &audit,
+            "activity.replace_posters",
+            format!("activity:{activity_id}"),
+            &path,
+            &before.poster_version,
+            &after.poster_version,
+        )?;
+        Ok(after)
+    })
+    .await?;
+    let payload = qr_payload(
+        &state,
+        &activity,
+        TokenKind::Poster,
+        Purpose::CheckIn,
+        db::now_micros(),
+    );
+    Ok(HttpResponse::Ok().json(payload))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "activity_id": 12, "member_id": 42, "member_name": "王秀英",
+    "checkin_at": "2026-11-28T00:01:10.000000Z", "checkin_method": "dynamic_qr",
+    "checkout_at": null, "checkout_method": null, "recorded_by": "member:42",
+    "corrected_by": null, "correction_reason": null, "checkout_missing": false,
+    "settled_at": null, "entry_id": null, "points": null, "hours": null,
+    "expected_points": "10.00", "expected_hours": "0.00"
+}))]
+pub struct Attendance {
+    pub activity_id: i64,
+    pub member_id: i64,
+    pub member_name: Option<String>,
+    pub checkin_at: String,
+    /// `dynamic_qr`, `poster`, `card_scan` or `appeal`.
+    pub checkin_method: String,
+    pub checkout_at: Option<String>,
+    /// `dynamic_qr`, `poster`, `card_scan`, `appeal` or `correction`.
+    pub checkout_method: Option<String>,
+    /// Who recorded the check-in: `member:42` (own scan) or `staff:7` (card scan, appeal).
+    pub recorded_by: String,
+    pub corrected_by: Option<String>,
+    pub correction_reason: Option<String>,
+    /// Settled without a check-out (shown to the organiser so it can be followed up).
+    pub checkout_missing: bool,
+    pub settled_at: Option<String>,
+    /// The award entry of the settlement (null when it paid nothing).
+    pub entry_id: Option<i64>,
+    /// Paid at settlement.
+    pub points: Option<Amount>,
+    pub hours: Option<Amount>,
+    /// What settlement would pay now (before settlement; equal to the paid amounts after).
+    pub expected_points: Amount,
+    pub expected_hours: Amount,
+}
+
+impl Attendance {
+    fn of(
+        row: AttendanceRow,
+        activity: &ActivityRow,
+        member_name: Option<String>,
+    ) -> ApiResult<Attendance> {
+        let payout = activity.terms()?.payout(row.checkin_at, row.checkout_at);
+        Ok(Attendance {
+            activity_id: row.activity_id,
+            member_id: row.member_id,
+            member_name,
+            checkin_at: timestamp(row.checkin_at),
+            checkin_method: row.checkin_method,
+            checkout_at: row.checkout_at.map(timestamp),
+            checkout_method: row.checkout_method,
+            recorded_by: row.recorded_by,
+            corrected_by: row.corrected_by,
+            correction_reason: row.correction_reason,
+            checkout_missing: row.checkout_missing,
+            settled_at: row.settled_at.map(timestamp),
+            entry_id: row.settled_entry_id,
+            points: row.points.map(Amount::from_minor),
+            hours: row.hours.map(Amount::from_minor),
+            expected_points: Amount::from_minor(row.points.unwrap_or(payout.points)),
+            expected_hours: Amount::from_minor(row.hours.unwrap_or(payout.hours)),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "https://jfyh.example.cn/q/AAzAxMTQ4NDEw3oPhTm5W1qxQ", "latitude": 30.2741, "longitude": 120.1551}))]
+pub struct CheckinBody {
+    /// The scanned URL, or just the token after `/q/`.
+    pub token: String,
+    /// The activity whose page the volunteer scanned from, if any: a code of another activity
+    /// is then refused (`token_invalid`) instead of checking in there.
+    pub activity_id: Option<i64>,
+    /// From `wx.getLocation`; required when the activity has a geofence.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+const SCAN_REFUSALS: &str = "`already_checked_in`: you checked in before; `already_checked_out`: you checked out before; `not_checked_in`: a check-out code scanned before checking in; `activity_not_open`: not published, cancelled, settled, or outside the activity window and its grace period; `not_signed_up`: the activity takes signed-up volunteers only";
+
+/// Check in or out with a scanned QR code
+///
+/// The mini-program sends what it scanned. The code says whether it checks in or out. Every
+/// refused scan is logged with its reason (and location, if given), shown to the organiser, and
+/// can be appealed from `GET /me/refused-scans`.
+#[utoipa::path(
+    tag = "checkin",
+    request_body = CheckinBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Checked in or out", body = Attendance),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`member_inactive`: your membership is suspended"),
+        (status = 409, description = SCAN_REFUSALS),
+        (status = 422, description = "`token_invalid`: not one of our codes, or altered; `token_expired`: an old screen code (scan the screen again); `poster_replaced`: an old poster; `location_required`: allow location access; `outside_geofence`: too far from the activity"),
+    )
+)]
+#[post("/checkins")]
+pub async fn check_in(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    body: ApiJson<CheckinBody>,
+) -> ApiResult<HttpResponse> {
+    let member_id = member.0;
+    let location = match (body.0.latitude, body.0.longitude) {
+        (Some(lat), Some(lon))
+            if lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0 =>
+        {
+            Some(((lat * 1e6).round() as i64, (lon * 1e6).round() as i64))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::validation(
+                "latitude",
+                "give both latitude and longitude, within ±90/±180",
+            ))
+        }
+    };
+    let scanned = body.0.token;
+    let expected_activity = body.0.activity_id;
+    let token = match signer(&state).verify(&scanned) {
+        Ok(token) if expected_activity.is_none_or(|id| id == token.activity_id) => token,
+        Ok(token) => {
+            let refusal = ScanRefusal::TokenInvalid;
+            return Err(refuse(
+                &state,
+                expected_activity,
+                member_id,
+                Some(token.purpose),
+                &scanned,
+                refusal,
+                location,
+            )
+            .await);
+        }
+        Err(_) => {
+            return Err(refuse(
+                &state,
+                None,
+                member_id,
+                None,
+                &scanned,
+                ScanRefusal::TokenInvalid,
+                location,
+            )
+            .await)
+        }
+    };
+    let method = match token.kind {
+        TokenKind::Dynamic => "dynamic_qr",
+        TokenKind::Poster => "poster",
+    };
+    let recorded_by = format!("member:{member_id}");
+    let result = in_write_tx(&state, move |conn| {
+        let now = db::now_micros();
+        let activity = db::activities::get_activity(conn, token.activity_id)?;
+        judge_scan(&token, &activity.scan_target()?, now, location)?;
+        let row = db::attendance::record_scan(
+            conn,
+            &Scan {
+                activity: &activity,
+                member_id,
+                purpose: token.purpose,
+                method,
+                at: now,
+                recorded_by: &recorded_by,
+            },
+        )?;
+        Attendance::of(row, &activity, None)
+    })
+    .await;
+    match result {
+        Ok(attendance) => Ok(HttpResponse::Created().json(attendance)),
+        Err(ApiError::Scan(refusal)) => Err(refuse(
+            &state,
+            Some(token.activity_id),
+            member_id,
+            Some(token.purpose),
+            &scanned,
+            refusal,
+            location,
+        )
+        .await),
+        Err(other) => Err(other),
+    }
+}
+
+/// Logs a refused scan in its own transaction and returns the refusal to send back. If the log
+/// cannot be written, the refusal still goes back (and the failure is in the server log).
+async fn refuse(
+    state: &web::Data<AppState>,
+    activity_id: Option<i64>,
+    member_id: i64,
+    purpose: Option<Purpose>,
+    token: &str,
+    refusal: ScanRefusal,
+    location: Option<(i64, i64)>,
+) -> ApiError {
+    let token = token.to_string();
+    let reason = refusal.code();
+    let logged = in_write_tx(state, move |conn| {
+        let activity = match activity_id {
+            Some(id) => db::activities::get_activity(conn, id).ok(),
+            None => None,
+        };
+        db::attendance::log_refusal(
+            conn,
+            &Refusal {
+                activity: activity.as_ref(),
+                member_id,
+                purpose,
+                token: &token,
+                reason,
+                location,
+            },
+            db::now_micros(),
+        )
+    })
+    .await;
+    if let Err(err) = logged {
+        tracing::error!(error = %err, "could not log a refused scan");
+    }
+    ApiError::Scan(refusal)
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"card": "8866 0000 0000 0427", "purpose": "check_in"}))]
+pub struct CardScanBody {
+    /// The scanned card QR content, or the typed 16-digit card number.
+    pub card: String,
+    /// `check_in` (default) or `check_out`.
+    pub purpose: Option<String>,
+}
+
+/// Check a member in or out by their card
+///
+/// For volunteers without a smartphone: the organiser scans the member's 积分银行卡 QR code (or
+/// types its number). The same window, once-only and sign-up rules apply as for a member's scan;
+/// there is no geofence (the organiser is there).
+#[utoipa::path(
+    tag = "checkin",
+    request_body = CardScanBody,
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Checked in or out", body = Attendance),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise; `member_inactive`: the member is suspended"),
+        (status = 404, description = "`not_found`: no such activity, or the member is not in its bank"),
+        (status = 409, description = SCAN_REFUSALS),
+        (status = 410, description = "`card_revoked`: an old card that was replaced"),
+        (status = 422, description = "`card_invalid`: not one of our cards or a mistyped number; `validation_failed`: bad purpose"),
+    )
+)]
+#[post("/activities/{activity_id}/card-scans")]
+pub async fn card_scan(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    body: ApiJson<CardScanBody>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let purpose = parse_purpose(body.0.purpose.as_deref())?;
+    let scanned = verify_card(state.settings.card_secret.as_bytes(), &body.0.card);
+    let member_id = match scanned {
+        Some(claim) => claim.member_id,
+        None => parse_card_number(&body.0.card).ok_or(ApiError::CardInvalid)?,
+    };
+    let guard = staff.guard(Action::RunActivities);
+    let actor = staff.actor().to_string();
+    let result = in_write_tx(&state, move |conn| {
+        let now = db::now_micros();
+        let (activity, _) = activity_in_scope(conn, &guard, activity_id)?;
+        let (member, _) = db::members::get_member(conn, member_id)?;
+        if scanned.is_some_and(|claim| claim.version != member.card_version) {
+            return Err(ApiError::CardRevoked);
+        }
+        judge_window(&activity.scan_target()?, now)?;
+        let row = db::attendance::record_scan(
+            conn,
+            &Scan {
+                activity: &activity,
+                member_id,
+                purpose,
+                method: "card_scan",
+                at: now,
+                recorded_by: &actor,
+            },
+        )?;
+        Attendance::of(row, &activity, Some(member.name))
+    })
+    .await;
+    match result {
+        Ok(attendance) => Ok(HttpResponse::Created().json(attendance)),
+        Err(ApiError::Scan(refusal)) => Err(refuse(
+            &state,
+            Some(activity_id),
+            member_id,
+            Some(purpose),
+            "card",
+            refusal,
+            None,
+        )
+        .await),
+        Err(other) => Err(other),
+    }
+}
+
+/// The attendance list
+///
+/// Everyone who checked in, with times, methods, what settlement pays (or paid) and flags for
+/// forgotten check-outs.
+#[utoipa::path(
+    tag = "checkin",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Attendance by check-in time", body = Vec<Attendance>),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside your scope"),
+        (status = 404, description = "`not_found`: no such activity"),
+    )
+)]
+#[get("/activities/{activity_id}/attendance")]
+pub async fn list_attendance(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let list = with_db(&state, move |conn| {
+        let (activity, _) = activity_in_scope(conn, &guard, activity_id)?;
+        db::attendance::list_attendance(conn, activity_id)?
+            .into_iter()
+            .map(|(row, name)| Attendance::of(row, &activity, Some(name)))
+            .collect::<ApiResult<Vec<_>>>()
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"checkout_at": "2026-11-28T10:00:00+08:00", "reason": "手机没电，组织者确认在场到结束"}))]
+pub struct CorrectionBody {
+    /// New check-in time (RFC 3339).
+    pub checkin_at: Option<String>,
+    /// New check-out time (RFC 3339), e.g. for a forgotten check-out.
+    pub checkout_at: Option<String>,
+    /// Why; 1–500 characters, kept in the attendance and the audit log.
+    pub reason: String,
+}
+
+/// Correct an attendance
+///
+/// Changes check-in or check-out times before settlement, with a reason (audited). After
+/// settlement the points are in the book: reverse the entry and award again instead.
+#[utoipa::path(
+    tag = "checkin",
+    request_body = CorrectionBody,
+    params(("activity_id" = i64, Path, description = "Activity id"), ("member_id" = i64, Path, description = "Member id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The corrected attendance", body = Attendance),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise"),
+        (status = 404, description = "`not_found`: no such activity or attendance"),
+        (status = 409, description = "`already_settled`: the attendance was already paid"),
+        (status = 422, description = "`validation_failed`: missing reason, bad time, check-out before check-in"),
+    )
+)]
+#[post("/activities/{activity_id}/attendance/{member_id}/correction")]
+pub async fn correct_attendance(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(i64, i64)>,
+    body: ApiJson<CorrectionBody>,
+) -> ApiResult<HttpResponse> {
+    let (activity_id, member_id) = path.into_inner();
+    let checkin_at = body
+        .0
+        .checkin_at
+        .as_deref()
+        .map(|t| parse_timestamp("checkin_at", t))
+        .transpose()?;
+    let checkout_at = body
+        .0
+        .checkout_at
+        .as_deref()
+        .map(|t| parse_timestamp("checkout_at", t))
+        .transpose()?;
+    if checkin_at.is_none() && checkout_at.is_none() {
+        return Err(ApiError::validation(
+            "checkout_at",
+            "give checkin_at, checkout_at or both",
+        ));
+    }
+    let reason = required_text("reason", &body.0.reason, 500)?;
+    let guard = staff.guard(Action::RunActivities);
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let attendance = in_write_tx(&state, move |conn| {
+        let (activity, path) = activity_in_scope(conn, &guard, activity_id)?;
+        let (before, after) = db::attendance::correct(
+            conn,
+            activity_id,
+            member_id,
+            checkin_at,
+            checkout_at,
+            &actor,
+            &reason,
+        )?;
+        let (before, after) = (
+            Attendance::of(before, &activity, None)?,
+            Attendance::of(after, &activity, None)?,
+        );
+        audit::changed(
+            conn,
+            &audit,
+            "attendance.correct",
+            format!("activity:{activity_id}:member:{member_id}"),
+            &path,
+            &before,
+            &after,
+        )?;
+        Ok(after)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(attendance))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"activity_id": 12, "status": "settled", "settled": 37, "points": "370.00", "hours": "74.00"}))]
+pub struct Settlement {
+    pub activity_id: i64,
+    /// `settled` once every attendance is paid.
+    pub status: String,
+    /// Attendances paid (all of them, over every settlement run).
+    pub settled: i64,
+    /// Totals paid for the activity.
+    pub points: Amount,
+    pub hours: Amount,
+}
+
+/// Settle an activity
+///
+/// Pays every attendee once: one award entry each (points by the activity's rule, hours by
+/// verified presence), booked under the activity's rule with origin `checkin`. Runs in short
+/// batches; running it again (or after a crash) pays only who is still unpaid, never anyone
+/// twice. Finished activities are also settled automatically after their grace period.
+#[utoipa::path(
+    tag = "checkin",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The settlement totals", body = Settlement),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise"),
+        (status = 404, description = "`not_found`: no such activity"),
+        (status = 409, description = "`not_finished`: the activity has not ended or its grace period is running; `invalid_transition`: a draft or cancelled activity"),
+    )
+)]
+#[post("/activities/{activity_id}/settlement")]
+pub async fn settle_activity(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let guard = staff.guard(Action::RunActivities);
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let org_path = with_db(&state, {
+        let guard = guard.clone();
+        move |conn| Ok(activity_in_scope(conn, &guard, activity_id)?.1)
+    })
+    .await?;
+    loop {
+        let actor = actor.clone();
+        let remaining = in_write_tx(&state, move |conn| {
+            db::attendance::settle_batch(conn, activity_id, &actor, db::now_micros())
+        })
+        .await?;
+        if remaining == 0 {
+            break;
+        }
+    }
+    let settlement = in_write_tx(&state, move |conn| {
+        let summary = settlement_of(conn, activity_id)?;
+        audit::created(
+            conn,
+            &audit,
+            "activity.settle",
+            format!("activity:{activity_id}"),
+            &org_path,
+            &summary,
+        )?;
+        Ok(summary)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(settlement))
+}
+
+fn settlement_of(conn: &mut db::Db, activity_id: i64) -> ApiResult<Settlement> {
+    let activity = db::activities::get_activity(conn, activity_id)?;
+    let rows = db::attendance::list_attendance(conn, activity_id)?;
+    let paid: Vec<&AttendanceRow> = rows
+        .iter()
+        .map(|(row, _)| row)
+        .filter(|row| row.settled_at.is_some())
+        .collect();
+    Ok(Settlement {
+        activity_id,
+        status: activity.status,
+        settled: paid.len() as i64,
+        points: Amount::from_minor(paid.iter().map(|row| row.points.unwrap_or(0)).sum()),
+        hours: Amount::from_minor(paid.iter().map(|row| row.hours.unwrap_or(0)).sum()),
+    })
+}
