@@ -66,6 +66,7 @@ pub fn start(mut settings: Settings) -> anyhow::Result<Running> {
         metrics.clone(),
         Duration::from_millis(settings.seal_interval_ms),
         settings.idempotency_retention_hours,
+        settings.auto_settle_minutes,
     );
     let listener = TcpListener::bind(&settings.bind)?;
     let port = listener.local_addr()?.port();

@@ -45,6 +45,7 @@ pub struct Settings {
     pub qr_step_seconds: i64,
     pub scan_grace_minutes: i64,
     pub appeal_window_days: i64,
+    pub auto_settle_minutes: i64,
 }
 
 /// Every setting: (key, environment variable, default, description). The README table is this list.
@@ -191,6 +192,7 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("qr_step_seconds", "PB_QR_STEP_SECONDS", "20", "Default rotation of an activity's dynamic QR code (per activity it can differ)"),
     ("scan_grace_minutes", "PB_SCAN_GRACE_MINUTES", "30", "Default: scans are accepted this long before an activity starts and after it ends; forgotten check-outs are closed after it"),
     ("appeal_window_days", "PB_APPEAL_WINDOW_DAYS", "7", "How long a volunteer may appeal a refused scan"),
+    ("auto_settle_minutes", "PB_AUTO_SETTLE_MINUTES", "1440", "Activities not settled by their organiser are settled automatically this long after their scans close (time to correct forgotten check-outs first); negative turns it off"),
 ];
 
 impl Settings {
@@ -318,6 +320,7 @@ impl Settings {
             qr_step_seconds: number("qr_step_seconds", get("qr_step_seconds"), 20)?,
             scan_grace_minutes: number("scan_grace_minutes", get("scan_grace_minutes"), 30)?,
             appeal_window_days: number("appeal_window_days", get("appeal_window_days"), 7)?,
+            auto_settle_minutes: number("auto_settle_minutes", get("auto_settle_minutes"), 1440)?,
             busy_timeout_ms: number("busy_timeout_ms", get("busy_timeout_ms"), 5000)?,
             seal_interval_ms: number("seal_interval_ms", get("seal_interval_ms"), 1000)?,
             idempotency_retention_hours: number(

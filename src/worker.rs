@@ -19,6 +19,7 @@ impl Upkeep {
         metrics: Arc<Metrics>,
         interval: Duration,
         retention_hours: i64,
+        auto_settle_minutes: i64,
     ) -> Upkeep {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -28,6 +29,9 @@ impl Upkeep {
                 let mut last_purge = Instant::now() - Duration::from_secs(3600);
                 while !flag.load(Ordering::Relaxed) {
                     run_once(&pool, &metrics, retention_hours, &mut last_purge);
+                    if auto_settle_minutes >= 0 {
+                        settle_due(&pool, auto_settle_minutes);
+                    }
                     // Sleep in small steps so shutdown is prompt.
                     let until = Instant::now() + interval;
                     while Instant::now() < until && !flag.load(Ordering::Relaxed) {
@@ -86,6 +90,41 @@ fn run_once(pool: &Pool, metrics: &Metrics, retention_hours: i64, last_purge: &m
         if let Err(err) = db::write_tx(&mut conn, |c| db::idempotency::purge_older_than(c, cutoff))
         {
             tracing::warn!(error = %err, "upkeep: purging idempotency keys failed");
+        }
+    }
+}
+
+/// Settles activities whose organiser has not, `delay_minutes` after their scans closed. One
+/// batch per transaction, like the settlement endpoint, so it is safe next to it and after a crash.
+fn settle_due(pool: &Pool, delay_minutes: i64) {
+    let Ok(mut conn) = pool.get() else {
+        return;
+    };
+    let now = db::now_micros();
+    let due = match db::attendance::due_for_settlement(&mut conn, now - delay_minutes * 60_000_000)
+    {
+        Ok(due) => due,
+        Err(err) => {
+            tracing::warn!(error = %err, "upkeep: finding activities to settle failed");
+            return;
+        }
+    };
+    for activity_id in due {
+        loop {
+            let remaining = db::write_tx(&mut conn, |c| {
+                db::attendance::settle_batch(c, activity_id, "system:auto-settle", db::now_micros())
+            });
+            match remaining {
+                Ok(0) => {
+                    tracing::info!(activity_id, "upkeep: activity settled automatically");
+                    break;
+                }
+                Ok(_) => continue,
+                Err(err) => {
+                    tracing::warn!(activity_id, error = %err, "upkeep: settling failed; will retry");
+                    break;
+                }
+            }
         }
     }
 }

@@ -568,3 +568,44 @@ on_both_backends!(
         assert_eq!(attendance.ok(200).as_array().unwrap().len(), 500);
     }
 );
+
+on_both_backends!(
+    an_activity_nobody_settled_is_settled_automatically_after_the_delay,
+    |backend| async move {
+        let app = spawn_app_with(backend, |settings| {
+            settings.auto_settle_minutes = 0;
+            settings.seal_interval_ms = 100;
+        })
+        .await;
+        let village = app.village().await;
+        let ends_in = Duration::seconds(2);
+        let event = event(&app, &village, Duration::minutes(30), ends_in, json!({})).await;
+        let member = app.member(&village, "张三").await;
+        let code = scan_qr(&app, &event, "dynamic", "check_in").await;
+        check(&app, &member, &code, json!({})).await.ok(201);
+        until_over(ends_in).await;
+        for _ in 0..50 {
+            let activity = app.get(&format!("/api/v1/activities/{}", event.id)).await;
+            if activity.ok(200)["status"] == "settled" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let attendance = app
+            .get(&format!("/api/v1/activities/{}/attendance", event.id))
+            .await;
+        assert!(
+            attendance.ok(200)[0]["settled_at"].is_string(),
+            "not settled: {}",
+            attendance.body
+        );
+        assert_eq!(app.wallet_balance(&village, member.points).await, "10.00");
+        let entry = app
+            .get(&format!(
+                "/api/v1/banks/{}/entries/{}",
+                village.bank, attendance.body[0]["entry_id"]
+            ))
+            .await;
+        assert_eq!(entry.ok(200)["actor"], "system:auto-settle");
+    }
+);

@@ -123,3 +123,17 @@ on_both_backends!(
         }
     }
 );
+
+/// The README's configuration table is the documentation of every setting: none may be missing.
+#[test]
+fn every_setting_is_documented_in_the_readme() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (key, variable, _, _) in pointsbank::config::SETTINGS {
+        let row = format!("| `{variable}` | `{key}` |");
+        assert!(
+            readme.contains(&row),
+            "README.md lacks the row for {key}: {row}"
+        );
+    }
+}
