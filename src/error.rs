@@ -53,6 +53,10 @@ pub enum ApiError {
     CardInvalid,
     #[error("this card was replaced by a newer one; use the member's current card")]
     CardRevoked,
+    #[error(
+        "this is not a pickup code of this shop's orders (forged, mistyped, or another shop's)"
+    )]
+    PickupTokenInvalid,
     #[error("{0}")]
     Wechat(#[from] crate::wechat::WechatError),
     #[error("no member has this phone number and name; ask the village committee to register you")]
@@ -150,6 +154,7 @@ impl ApiError {
             ApiError::BindingRefused => "binding_refused",
             ApiError::CardInvalid => "card_invalid",
             ApiError::CardRevoked => "card_revoked",
+            ApiError::PickupTokenInvalid => "pickup_token_invalid",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Unavailable | ApiError::IdempotencyRace => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -190,6 +195,7 @@ impl ApiError {
             "binding_refused" => "Binding refused",
             "card_invalid" => "Card invalid",
             "card_revoked" => "Card revoked",
+            "pickup_token_invalid" => "Pickup code invalid",
             "payload_too_large" => "Payload too large",
             "service_unavailable" => "Service unavailable",
             _ => "Internal server error",
@@ -255,6 +261,7 @@ impl ResponseError for ApiError {
             ApiError::BindingRefused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CardInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CardRevoked => StatusCode::GONE,
+            ApiError::PickupTokenInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable | ApiError::IdempotencyRace => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -289,6 +296,12 @@ pub const CONFLICT_CODES: &[(&str, &str)] = &[
     ("appeal_not_allowed", "Appeal not allowed"),
     ("appeal_not_pending", "Appeal already decided"),
     ("member_inactive", "Member not active"),
+    ("insufficient_points", "Not enough points"),
+    ("out_of_stock", "Out of stock"),
+    ("limit_exceeded", "Monthly limit reached"),
+    ("not_available_now", "Not available now"),
+    ("order_not_pending", "Order not pending"),
+    ("shop_closed", "Shop closed"),
 ];
 
 fn conflict_title(code: &str) -> &'static str {

@@ -41,6 +41,8 @@ and resend the same key when retrying after a timeout: the points move once.\n\n
         (name = "awards", description = "Awards and deductions under a rule, for one member or a batch"),
         (name = "claims", description = "Claims (申报), back-filled records (补录) and awards waiting for a second approver"),
         (name = "activities", description = "Volunteer activities: lifecycle, sign-up with waiting list, attendance and settlement"),
+        (name = "shops", description = "The points supermarket (积分超市): shops, goods, stock-in, donations, write-offs"),
+        (name = "counter", description = "The supermarket counter: orders for members, pickups, cancellations, the end-of-day list"),
         (name = "checkin", description = "QR check-in and check-out: dynamic screen QR, printed poster, staff scanning a member's card; refused scans and appeals"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),

@@ -70,6 +70,10 @@ fn run_once(pool: &Pool, metrics: &Metrics, retention_hours: i64, last_purge: &m
         }
         Err(err) => tracing::warn!(error = %err, "upkeep: sealing failed; will retry"),
     }
+    // Orders first: expiring an order releases its hold, which outlives the order by a day.
+    if let Err(err) = db::write_tx(&mut conn, |c| db::orders::expire_due(c, now, 200)) {
+        tracing::warn!(error = %err, "upkeep: expiring orders failed; will retry");
+    }
     match db::write_tx(&mut conn, |c| db::holds::expire_due(c, now, 500)) {
         Ok(expired) => {
             metrics

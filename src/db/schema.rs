@@ -170,6 +170,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     signups,
     attendances,
     refused_scans,
+    shops,
+    goods,
+    stock_movements,
+    orders,
+    order_lines,
 );
 
 diesel::table! {
@@ -382,3 +387,95 @@ diesel::joinable!(activities -> orgs (org_id));
 diesel::joinable!(attendances -> members (member_id));
 diesel::joinable!(attendances -> activities (activity_id));
 diesel::joinable!(signups -> members (member_id));
+
+diesel::table! {
+    shops (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        org_id -> BigInt,
+        name -> Text,
+        address -> Text,
+        redemption_days -> Nullable<Text>,
+        allows_cash_topup -> Bool,
+        pickup_hours -> BigInt,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    goods (id) {
+        id -> BigInt,
+        shop_id -> BigInt,
+        bank_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        image_url -> Nullable<Text>,
+        category -> Text,
+        price -> BigInt,
+        stock -> BigInt,
+        reserved -> BigInt,
+        monthly_limit -> Nullable<BigInt>,
+        available_from -> Nullable<BigInt>,
+        available_until -> Nullable<BigInt>,
+        low_stock_threshold -> BigInt,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    stock_movements (id) {
+        id -> BigInt,
+        goods_id -> BigInt,
+        shop_id -> BigInt,
+        kind -> Text,
+        quantity -> BigInt,
+        donor_name -> Nullable<Text>,
+        donor_value_fen -> Nullable<BigInt>,
+        note -> Text,
+        order_id -> Nullable<BigInt>,
+        actor -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        bank_id -> BigInt,
+        shop_id -> BigInt,
+        member_id -> BigInt,
+        status -> Text,
+        total_points -> BigInt,
+        cash_points -> BigInt,
+        cash_fen -> BigInt,
+        hold_id -> Nullable<BigInt>,
+        entry_id -> Nullable<BigInt>,
+        pickup_code -> Text,
+        placed_by -> Text,
+        on_behalf -> Bool,
+        expires_at -> BigInt,
+        closed_by -> Nullable<Text>,
+        closed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    order_lines (order_id, goods_id) {
+        order_id -> BigInt,
+        goods_id -> BigInt,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        created_at -> BigInt,
+        member_id -> BigInt,
+    }
+}
+
+diesel::joinable!(goods -> shops (shop_id));
+diesel::joinable!(stock_movements -> goods (goods_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_lines -> goods (goods_id));
+diesel::joinable!(orders -> members (member_id));
+diesel::joinable!(shops -> orgs (org_id));

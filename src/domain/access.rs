@@ -38,6 +38,10 @@ pub enum Action {
     /// Create and run activities: publish, show check-in QR codes, scan cards, correct
     /// attendance, settle, decide appeals; sign members up on their behalf.
     RunActivities,
+    /// Open shops and define their goods.
+    ManageShops,
+    /// Work the supermarket counter: stock in, donations, orders for members, pickups, day lists.
+    ServeCounter,
 }
 
 impl Role {
@@ -46,7 +50,7 @@ impl Role {
         match self {
             Role::PlatformAdmin | Role::OrgAdmin => true,
             Role::Auditor => matches!(action, ReadLedger | ReadAudit),
-            Role::Clerk => matches!(action, ReadLedger | ManageHolds),
+            Role::Clerk => matches!(action, ReadLedger | ManageHolds | ServeCounter),
             Role::Organiser => matches!(action, ReadLedger | OpenAccounts | RunActivities),
         }
     }

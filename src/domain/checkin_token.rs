@@ -7,14 +7,9 @@
 //!   token every step, so a photo of it is useless a minute later.
 //! - *poster*: the counter is the activity's poster version; raising it voids printed posters.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use super::activity::Purpose;
+use super::signed_token::{put_varint, take_varint, TokenSigner};
 
-const MAC_BYTES: usize = 10;
 const DOMAIN: &[u8] = b"pointsbank-checkin-v1";
 /// Longer input is not a token of ours; refused before any decoding work.
 pub const MAX_TOKEN_CHARS: usize = 200;
@@ -44,17 +39,13 @@ pub enum TokenError {
 /// Signs and reads check-in tokens with one secret.
 #[derive(Clone)]
 pub struct CheckinSigner {
-    key: Vec<u8>,
+    signer: TokenSigner,
 }
 
 impl CheckinSigner {
-    /// The key is derived from `secret`, so the card secret can serve both without the two kinds
-    /// of token ever being interchangeable.
     pub fn new(secret: &[u8]) -> CheckinSigner {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any size");
-        mac.update(DOMAIN);
         CheckinSigner {
-            key: mac.finalize().into_bytes().to_vec(),
+            signer: TokenSigner::new(secret, DOMAIN),
         }
     }
 
@@ -71,9 +62,7 @@ impl CheckinSigner {
         bytes.push(kind_bit | purpose_bit);
         put_varint(&mut bytes, token.activity_id as u64);
         put_varint(&mut bytes, token.counter);
-        let mac = self.mac(&bytes);
-        bytes.extend_from_slice(&mac);
-        URL_SAFE_NO_PAD.encode(bytes)
+        self.signer.seal(bytes)
     }
 
     /// Reads a token, or the scanned URL that ends in `/q/<token>`.
@@ -83,17 +72,11 @@ impl CheckinSigner {
             return Err(TokenError::Invalid);
         }
         let text = text.rsplit_once("/q/").map_or(text, |(_, token)| token);
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| TokenError::Invalid)?;
-        if bytes.len() <= MAC_BYTES {
-            return Err(TokenError::Invalid);
-        }
-        let (body, mac) = bytes.split_at(bytes.len() - MAC_BYTES);
-        if !constant_time_eq(&self.mac(body), mac) {
-            return Err(TokenError::Invalid);
-        }
+        let body = self.signer.open(text).ok_or(TokenError::Invalid)?;
         let (&flags, rest) = body.split_first().ok_or(TokenError::Invalid)?;
+        if flags > 3 {
+            return Err(TokenError::Invalid);
+        }
         let kind = match flags & 2 {
             0 => TokenKind::Dynamic,
             _ => TokenKind::Poster,
@@ -102,9 +85,6 @@ impl CheckinSigner {
             0 => Purpose::CheckIn,
             _ => Purpose::CheckOut,
         };
-        if flags > 3 {
-            return Err(TokenError::Invalid);
-        }
         let (activity_id, rest) = take_varint(rest).ok_or(TokenError::Invalid)?;
         let (counter, rest) = take_varint(rest).ok_or(TokenError::Invalid)?;
         if !rest.is_empty() || activity_id > i64::MAX as u64 {
@@ -117,16 +97,6 @@ impl CheckinSigner {
             counter,
         })
     }
-
-    fn mac(&self, body: &[u8]) -> [u8; MAC_BYTES] {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any size");
-        mac.update(body);
-        let full = mac.finalize().into_bytes();
-        let mut out = [0u8; MAC_BYTES];
-        out.copy_from_slice(&full[..MAC_BYTES]);
-        out
-    }
 }
 
 /// The time step of a dynamic QR at `now` (microseconds).
@@ -137,33 +107,6 @@ pub fn time_step(now_micros: i64, step_seconds: i64) -> u64 {
 /// A dynamic token is good in its own step and the steps either side (clock skew, scan delay).
 pub fn step_is_current(token_step: u64, now_step: u64) -> bool {
     token_step.abs_diff(now_step) <= 1
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn take_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value = 0u64;
-    for (i, &byte) in bytes.iter().enumerate().take(10) {
-        value |= u64::from(byte & 0x7f).checked_shl(7 * i as u32)?;
-        if byte & 0x80 == 0 {
-            return Some((value, &bytes[i + 1..]));
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -210,6 +153,8 @@ mod tests {
 
     #[test]
     fn any_change_to_a_token_is_refused() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
         let text = signer().sign(token(TokenKind::Dynamic, Purpose::CheckIn));
         let bytes = URL_SAFE_NO_PAD.decode(&text).unwrap();
         for i in 0..bytes.len() {

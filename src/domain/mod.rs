@@ -13,4 +13,6 @@ pub mod money;
 pub mod privacy;
 pub mod rules;
 pub mod seal;
+pub mod shop;
+pub mod signed_token;
 pub mod verify;

@@ -116,6 +116,17 @@ pub fn period_start(now_micros: i64, period: Period, offset_seconds: i64) -> i64
     (first_day * SECONDS_PER_DAY - offset_seconds) * MICROS_PER_SECOND
 }
 
+/// The local calendar date (year, month, day) at `now`.
+pub fn local_date(now_micros: i64, offset_seconds: i64) -> (i64, i64, i64) {
+    let local_seconds = now_micros.div_euclid(MICROS_PER_SECOND) + offset_seconds;
+    civil_from_days(local_seconds.div_euclid(SECONDS_PER_DAY))
+}
+
+/// The first microsecond of a local calendar day.
+pub fn day_start(year: i64, month: i64, day: i64, offset_seconds: i64) -> i64 {
+    (days_from_civil(year, month, day) * SECONDS_PER_DAY - offset_seconds) * MICROS_PER_SECOND
+}
+
 // Howard Hinnant's algorithms: days since 1970-01-01 <-> proleptic Gregorian dates.
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };

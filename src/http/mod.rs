@@ -17,9 +17,11 @@ pub mod holds;
 pub mod me;
 pub mod members;
 pub mod ops;
+pub mod orders;
 pub mod orgs;
 pub mod paging;
 pub mod rules;
+pub mod shops;
 pub mod staff;
 pub mod types;
 pub mod verify;
@@ -119,7 +121,24 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(appeals::activity_refused_scans)
         .service(appeals::decide_appeal)
         .service(appeals::my_refused_scans)
-        .service(appeals::appeal_refused_scan);
+        .service(appeals::appeal_refused_scan)
+        .service(shops::create_shop)
+        .service(shops::my_shops)
+        .service(shops::create_goods)
+        .service(shops::update_goods)
+        .service(shops::list_goods)
+        .service(shops::browse_goods)
+        .service(shops::record_movement)
+        .service(shops::list_movements)
+        .service(orders::place_my_order)
+        .service(orders::my_orders)
+        .service(orders::cancel_my_order)
+        .service(orders::pickup_qr)
+        .service(orders::counter_order)
+        .service(orders::shop_orders)
+        .service(orders::fulfil_pickup)
+        .service(orders::cancel_order)
+        .service(orders::day_report);
 }
 
 /// Runs blocking database work on the blocking pool, never on the event loop.

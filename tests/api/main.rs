@@ -19,6 +19,7 @@ mod model;
 mod restart;
 mod rules;
 mod sessions;
+mod supermarket;
 mod tamper;
 mod wechat;
 

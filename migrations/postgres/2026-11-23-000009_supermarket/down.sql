@@ -1,0 +1,5 @@
+DROP TABLE order_lines;
+DROP TABLE orders;
+DROP TABLE stock_movements;
+DROP TABLE goods;
+DROP TABLE shops;

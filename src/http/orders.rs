@@ -1,0 +1,820 @@
+//! Redemption orders: placed by members (mini-program) or by a clerk for a member, picked up at
+//! the counter by pickup QR or code, cancelled, expired; counter sales and the end-of-day list.
+
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::access::{MemberAuth, Staff};
+use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
+use super::shops::shop_in_scope;
+use super::types::{timestamp, Entry};
+use super::{in_write_tx, with_db, AppState};
+use crate::db::idempotency;
+use crate::db::orders::{NewOrder, OrderFilter, OrderRecord};
+use crate::db::{self, audit, Db};
+use crate::domain::access::Action;
+use crate::domain::card::{parse_card_number, verify_card};
+use crate::domain::money::Amount;
+use crate::domain::rules::{day_start, local_date};
+use crate::domain::shop::{sign_pickup, verify_pickup, OrderStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::qr;
+
+const MAX_LINES: usize = 20;
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineBody {
+    pub goods_id: i64,
+    /// 1–99.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"shop_id": 2, "lines": [{"goods_id": 7, "quantity": 1}, {"goods_id": 9, "quantity": 2}]}))]
+pub struct PlaceOrderBody {
+    pub shop_id: i64,
+    /// 1–20 lines, each goods once.
+    pub lines: Vec<OrderLineBody>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub goods_id: i64,
+    pub name: String,
+    pub quantity: i64,
+    /// Points per item when the order was placed.
+    pub unit_price: Amount,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 31, "shop_id": 2, "member_id": 42, "status": "pending", "total_points": "60.00",
+    "cash_points": "0.00", "cash": "0.00", "lines": [{"goods_id": 7, "name": "洗衣液 2kg", "quantity": 2, "unit_price": "30.00"}],
+    "pickup_code": "042917", "pickup_token": "PBO.AR8YbHZ3kq1mA2Tc", "placed_by": "member:42", "on_behalf": false,
+    "expires_at": "2026-11-26T08:00:00.000000Z", "closed_by": null, "closed_at": null, "entry_id": null,
+    "created_at": "2026-11-23T08:00:00.000000Z"
+}))]
+pub struct Order {
+    pub id: i64,
+    pub shop_id: i64,
+    pub member_id: i64,
+    /// `pending` (points held, goods set aside), `fulfilled`, `cancelled` or `expired`.
+    pub status: String,
+    pub total_points: Amount,
+    /// Points of the total paid in cash at the counter instead.
+    pub cash_points: Amount,
+    /// Cash taken, in yuan.
+    pub cash: Amount,
+    pub lines: Vec<OrderLine>,
+    /// Six digits the member reads out at the counter.
+    pub pickup_code: String,
+    /// What the pickup QR code encodes (`GET /me/orders/{id}/pickup-qr` draws it).
+    pub pickup_token: String,
+    pub placed_by: String,
+    /// Placed by a clerk for the member ("by `placed_by` on behalf of the member").
+    pub on_behalf: bool,
+    pub expires_at: String,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<String>,
+    /// The `redeem` entry of a fulfilled order.
+    pub entry_id: Option<i64>,
+    pub created_at: String,
+}
+
+impl Order {
+    fn of(record: OrderRecord, secret: &[u8]) -> Order {
+        let order = record.order;
+        Order {
+            id: order.id,
+            shop_id: order.shop_id,
+            member_id: order.member_id,
+            status: order.status,
+            total_points: Amount::from_minor(order.total_points),
+            cash_points: Amount::from_minor(order.cash_points),
+            cash: Amount::from_minor(order.cash_fen),
+            lines: record
+                .lines
+                .into_iter()
+                .map(|(line, name)| OrderLine {
+                    goods_id: line.goods_id,
+                    name,
+                    quantity: line.quantity,
+                    unit_price: Amount::from_minor(line.unit_price),
+                })
+                .collect(),
+            pickup_code: order.pickup_code,
+            pickup_token: sign_pickup(secret, order.id),
+            placed_by: order.placed_by,
+            on_behalf: order.on_behalf,
+            expires_at: timestamp(order.expires_at),
+            closed_by: order.closed_by,
+            closed_at: order.closed_at.map(timestamp),
+            entry_id: order.entry_id,
+            created_at: timestamp(order.created_at),
+        }
+    }
+}
+
+fn checked_lines(lines: &[OrderLineBody]) -> ApiResult<Vec<(i64, i64)>> {
+    if lines.is_empty() || lines.len() > MAX_LINES {
+        return Err(ApiError::validation(
+            "lines",
+            format!("1–{MAX_LINES} lines"),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| {
+            if !(1..=99).contains(&line.quantity) {
+                return Err(ApiError::validation(
+                    format!("lines[{index}].quantity"),
+                    "must be 1–99",
+                ));
+            }
+            if !seen.insert(line.goods_id) {
+                return Err(ApiError::validation(
+                    format!("lines[{index}].goods_id"),
+                    "listed twice",
+                ));
+            }
+            Ok((line.goods_id, line.quantity))
+        })
+        .collect()
+}
+
+const ORDER_REFUSALS: &str = "`insufficient_points`: not enough available points; `out_of_stock`: not enough left; `limit_exceeded`: the member's monthly limit for a goods; `not_available_now`: not a redemption day or the goods are out of their window; `shop_closed`; `member_inactive`";
+
+/// Place an order
+///
+/// Sets the goods aside and holds the points (they show as held, not spent). Pick up at the
+/// counter with the pickup QR or code before `expires_at`; an order not picked up expires and
+/// gives both back. Send an `Idempotency-Key` so that a retried tap does not order twice.
+#[utoipa::path(
+    tag = "me",
+    request_body = PlaceOrderBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per order")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The pending order", body = Order),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 404, description = "`not_found`: no such shop or goods in your bank"),
+        (status = 409, description = ORDER_REFUSALS),
+        (status = 422, description = "`validation_failed`: empty order, bad quantity, a goods twice; `idempotency_conflict`"),
+    )
+)]
+#[post("/me/orders")]
+pub async fn place_my_order(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    key: IdempotencyKey,
+    body: ApiJson<PlaceOrderBody>,
+) -> ApiResult<HttpResponse> {
+    let fingerprint = request_fingerprint(&req, &body.0);
+    let lines = checked_lines(&body.0.lines)?;
+    let shop_id = body.0.shop_id;
+    let member_id = member.0;
+    let offset = state.settings.utc_offset_seconds();
+    let secret = state.settings.card_secret.clone();
+    let (order, _) = in_write_tx(&state, move |conn| {
+        let now = db::now_micros();
+        let shop = db::shop::get_shop(conn, shop_id)?;
+        if db::members::bank_of(conn, member_id)? != shop.bank_id {
+            return Err(ApiError::NotFound("shop"));
+        }
+        idempotency::once(
+            conn,
+            shop.bank_id,
+            key.0.as_deref(),
+            &fingerprint,
+            now,
+            |conn| {
+                let placed_by = format!("member:{member_id}");
+                let new = NewOrder {
+                    shop: &shop,
+                    member_id,
+                    lines: &lines,
+                    placed_by: &placed_by,
+                    on_behalf: false,
+                    cash_points: 0,
+                    cash_fen: 0,
+                    utc_offset_seconds: offset,
+                };
+                Ok(Order::of(
+                    db::orders::place(conn, new, now)?,
+                    secret.as_bytes(),
+                ))
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(order))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListQuery {
+    /// `pending`, `fulfilled`, `cancelled` or `expired` (default: all).
+    pub status: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderPage {
+    /// Newest first.
+    pub items: Vec<Order>,
+    pub next_cursor: Option<String>,
+}
+
+fn order_filter(query: &OrderListQuery) -> ApiResult<OrderFilter> {
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            OrderStatus::parse(s).ok_or_else(|| {
+                ApiError::validation("status", "must be pending, fulfilled, cancelled or expired")
+            })
+        })
+        .transpose()?;
+    Ok(OrderFilter {
+        shop_id: None,
+        member_id: None,
+        status,
+        closed_between: None,
+        before_id: super::paging::parse_cursor(query.cursor.as_deref())?,
+        limit: super::paging::page_limit(query.limit)?,
+    })
+}
+
+fn order_page(records: Vec<OrderRecord>, limit: i64, secret: &[u8]) -> OrderPage {
+    let next_cursor = super::paging::next_cursor(&records, limit, |r| r.order.id);
+    OrderPage {
+        items: records.into_iter().map(|r| Order::of(r, secret)).collect(),
+        next_cursor,
+    }
+}
+
+/// My orders
+#[utoipa::path(
+    tag = "me",
+    params(OrderListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "My orders", body = OrderPage),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 422, description = "`validation_failed`: bad status, cursor or limit"),
+    )
+)]
+#[get("/me/orders")]
+pub async fn my_orders(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    query: web::Query<OrderListQuery>,
+) -> ApiResult<HttpResponse> {
+    let mut filter = order_filter(&query)?;
+    filter.member_id = Some(member.0);
+    let limit = filter.limit;
+    let records = with_db(&state, move |conn| db::orders::list(conn, &filter)).await?;
+    Ok(HttpResponse::Ok().json(order_page(
+        records,
+        limit,
+        state.settings.card_secret.as_bytes(),
+    )))
+}
+
+fn my_order(conn: &mut Db, member_id: i64, order_id: i64) -> ApiResult<OrderRecord> {
+    let record = db::orders::get_order(conn, order_id)?;
+    if record.order.member_id != member_id {
+        return Err(ApiError::NotFound("order"));
+    }
+    Ok(record)
+}
+
+/// Cancel my order
+///
+/// Before pickup only. The held points and the goods are released at once.
+#[utoipa::path(
+    tag = "me",
+    params(("order_id" = i64, Path, description = "Order id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled order", body = Order),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 404, description = "`not_found`: no such order of yours"),
+        (status = 409, description = "`order_not_pending`: already picked up, cancelled or expired"),
+    )
+)]
+#[delete("/me/orders/{order_id}")]
+pub async fn cancel_my_order(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let order_id = path.into_inner();
+    let member_id = member.0;
+    let record = in_write_tx(&state, move |conn| {
+        my_order(conn, member_id, order_id)?;
+        db::orders::cancel(
+            conn,
+            order_id,
+            OrderStatus::Cancelled,
+            &format!("member:{member_id}"),
+            db::now_micros(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Order::of(record, state.settings.card_secret.as_bytes())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PickupQrQuery {
+    /// `png` (default) or `svg`.
+    pub format: Option<String>,
+    /// Minimum edge in pixels, 64–2048 (default 384).
+    pub size: Option<u32>,
+}
+
+/// My order's pickup QR code
+///
+/// Show it at the counter; the clerk scans it to hand over the goods.
+#[utoipa::path(
+    tag = "me",
+    params(("order_id" = i64, Path, description = "Order id"), PickupQrQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The QR code", content((Vec<u8> = "image/png"), (String = "image/svg+xml"))),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 404, description = "`not_found`: no such order of yours"),
+        (status = 422, description = "`validation_failed`: bad format or size"),
+    )
+)]
+#[get("/me/orders/{order_id}/pickup-qr")]
+pub async fn pickup_qr(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    path: web::Path<i64>,
+    query: web::Query<PickupQrQuery>,
+) -> ApiResult<HttpResponse> {
+    let order_id = path.into_inner();
+    let member_id = member.0;
+    let format = match query.format.as_deref().unwrap_or("png") {
+        "png" => qr::Format::Png,
+        "svg" => qr::Format::Svg,
+        _ => return Err(ApiError::validation("format", "must be png or svg")),
+    };
+    with_db(&state, move |conn| {
+        my_order(conn, member_id, order_id).map(|_| ())
+    })
+    .await?;
+    let token = sign_pickup(state.settings.card_secret.as_bytes(), order_id);
+    let bytes = qr::render(
+        &token,
+        format,
+        query.size.unwrap_or(384),
+        qrcode::EcLevel::M,
+    )?;
+    let content_type = if format == qr::Format::Png {
+        "image/png"
+    } else {
+        "image/svg+xml"
+    };
+    Ok(HttpResponse::Ok().content_type(content_type).body(bytes))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "card": "8866 0000 0000 0427", "lines": [{"goods_id": 7, "quantity": 1}],
+    "cash_topup": {"points": "5.00", "cash": "5.00"}
+}))]
+pub struct CounterOrderBody {
+    /// The member's scanned card QR or typed card number.
+    pub card: String,
+    pub lines: Vec<OrderLineBody>,
+    /// Shops that allow it: part of the total paid in cash instead of points (recorded on the
+    /// order and the day list, never in the points ledger).
+    pub cash_topup: Option<CashTopup>,
+    /// `true`: hand the goods over at once (a counter sale, one atomic step after the member
+    /// confirmed). `false` (default): a pending order for later pickup.
+    #[serde(default)]
+    pub fulfil_now: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CashTopup {
+    /// Points of the total that the cash replaces.
+    pub points: Amount,
+    /// Cash taken, in yuan.
+    pub cash: Amount,
+}
+
+/// Order for a member at the counter
+///
+/// The clerk scans the member's card and picks the goods: a pending order, or with
+/// `fulfil_now` a counter sale in one atomic step. Recorded as placed by the clerk on behalf of
+/// the member. Send an `Idempotency-Key`.
+#[utoipa::path(
+    tag = "counter",
+    request_body = CounterOrderBody,
+    params(
+        ("shop_id" = i64, Path, description = "Shop id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per order"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The order (fulfilled for a counter sale)", body = Order),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the shops you serve"),
+        (status = 404, description = "`not_found`: no such shop, member or goods"),
+        (status = 409, description = ORDER_REFUSALS),
+        (status = 410, description = "`card_revoked`: an old card that was replaced"),
+        (status = 422, description = "`card_invalid`: not one of our cards; `validation_failed`: bad lines, cash top-up not allowed here or larger than the total; `idempotency_conflict`"),
+    )
+)]
+#[post("/shops/{shop_id}/orders")]
+pub async fn counter_order(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    key: IdempotencyKey,
+    body: ApiJson<CounterOrderBody>,
+) -> ApiResult<HttpResponse> {
+    let shop_id = path.into_inner();
+    let fingerprint = request_fingerprint(&req, &body.0);
+    let body = body.0;
+    let lines = checked_lines(&body.lines)?;
+    let scanned = verify_card(state.settings.card_secret.as_bytes(), &body.card);
+    let member_id = match scanned {
+        Some(claim) => claim.member_id,
+        None => parse_card_number(&body.card).ok_or(ApiError::CardInvalid)?,
+    };
+    let (cash_points, cash_fen) = match body.cash_topup {
+        Some(topup) if topup.points.is_negative() || topup.cash.is_negative() => {
+            return Err(ApiError::validation("cash_topup", "must not be negative"))
+        }
+        Some(topup) => (topup.points.minor(), topup.cash.minor()),
+        None => (0, 0),
+    };
+    let fulfil_now = body.fulfil_now;
+    let guard = staff.guard(Action::ServeCounter);
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let offset = state.settings.utc_offset_seconds();
+    let secret = state.settings.card_secret.clone();
+    let (order, _) = in_write_tx(&state, move |conn| {
+        let now = db::now_micros();
+        let (shop, path) = shop_in_scope(conn, &guard, shop_id)?;
+        let (member, _) = db::members::get_member(conn, member_id)?;
+        if scanned.is_some_and(|claim| claim.version != member.card_version) {
+            return Err(ApiError::CardRevoked);
+        }
+        if cash_points > 0 && !shop.allows_cash_topup {
+            return Err(ApiError::validation(
+                "cash_topup",
+                "this shop does not take cash top-ups",
+            ));
+        }
+        idempotency::once(
+            conn,
+            shop.bank_id,
+            key.0.as_deref(),
+            &fingerprint,
+            now,
+            |conn| {
+                let new = NewOrder {
+                    shop: &shop,
+                    member_id,
+                    lines: &lines,
+                    placed_by: &actor,
+                    on_behalf: true,
+                    cash_points,
+                    cash_fen,
+                    utc_offset_seconds: offset,
+                };
+                let mut record = db::orders::place(conn, new, now)?;
+                if fulfil_now {
+                    record = db::orders::fulfil(conn, record.order.id, &actor, now)?;
+                }
+                let order = Order::of(record, secret.as_bytes());
+                audit::created(
+                    conn,
+                    &audit,
+                    "order.on_behalf",
+                    format!("order:{}", order.id),
+                    &path,
+                    &order,
+                )?;
+                Ok(order)
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(order))
+}
+
+/// A shop's orders (counter view)
+///
+/// `status=pending` is the list of orders waiting for pickup.
+#[utoipa::path(
+    tag = "counter",
+    params(("shop_id" = i64, Path, description = "Shop id"), OrderListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Orders, newest first", body = OrderPage),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside your scope"),
+        (status = 404, description = "`not_found`: no such shop"),
+        (status = 422, description = "`validation_failed`: bad status, cursor or limit"),
+    )
+)]
+#[get("/shops/{shop_id}/orders")]
+pub async fn shop_orders(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    query: web::Query<OrderListQuery>,
+) -> ApiResult<HttpResponse> {
+    let shop_id = path.into_inner();
+    let mut filter = order_filter(&query)?;
+    filter.shop_id = Some(shop_id);
+    let limit = filter.limit;
+    let guard = staff.guard(Action::ReadLedger);
+    let records = with_db(&state, move |conn| {
+        shop_in_scope(conn, &guard, shop_id)?;
+        db::orders::list(conn, &filter)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(order_page(
+        records,
+        limit,
+        state.settings.card_secret.as_bytes(),
+    )))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"pickup": "PBO.AR8YbHZ3kq1mA2Tc"}))]
+pub struct PickupBody {
+    /// The scanned pickup QR, or the six-digit pickup code the member reads out.
+    pub pickup: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Pickup {
+    pub order: Order,
+    /// The `redeem` entry (absent when the whole order was paid in cash).
+    pub entry: Option<Entry>,
+}
+
+/// Hand over an order (pickup)
+///
+/// Scans the member's pickup QR (or takes the code): the held points become a `redeem` entry and
+/// the goods leave the stock, in one step. A second scan of the same QR is refused.
+#[utoipa::path(
+    tag = "counter",
+    request_body = PickupBody,
+    params(("shop_id" = i64, Path, description = "Shop id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The fulfilled order and its entry", body = Pickup),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the shops you serve"),
+        (status = 404, description = "`not_found`: no such shop"),
+        (status = 409, description = "`order_not_pending`: already picked up, cancelled or expired"),
+        (status = 422, description = "`pickup_token_invalid`: not a pickup code of this shop's orders"),
+    )
+)]
+#[post("/shops/{shop_id}/pickups")]
+pub async fn fulfil_pickup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    body: ApiJson<PickupBody>,
+) -> ApiResult<HttpResponse> {
+    let shop_id = path.into_inner();
+    let text = body.0.pickup.trim().to_string();
+    let by_token = verify_pickup(state.settings.card_secret.as_bytes(), &text);
+    let is_code = text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit());
+    if by_token.is_none() && !is_code {
+        return Err(ApiError::PickupTokenInvalid);
+    }
+    let guard = staff.guard(Action::ServeCounter);
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let secret = state.settings.card_secret.clone();
+    let pickup = in_write_tx(&state, move |conn| {
+        let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
+        let order_id = match by_token {
+            Some(order_id) => order_id,
+            None => db::orders::find_by_code(conn, shop_id, &text)?,
+        };
+        let existing =
+            db::orders::get_order(conn, order_id).map_err(|_| ApiError::PickupTokenInvalid)?;
+        if existing.order.shop_id != shop_id {
+            return Err(ApiError::PickupTokenInvalid);
+        }
+        let record = db::orders::fulfil(conn, order_id, &actor, db::now_micros())?;
+        let entry = match record.order.entry_id {
+            Some(entry_id) => Some(Entry::from(db::ledger::get_entry(
+                conn,
+                record.order.bank_id,
+                entry_id,
+            )?)),
+            None => None,
+        };
+        let pickup = Pickup {
+            order: Order::of(record, secret.as_bytes()),
+            entry,
+        };
+        audit::created(
+            conn,
+            &audit,
+            "order.fulfil",
+            format!("order:{order_id}"),
+            &path,
+            &pickup.order,
+        )?;
+        Ok(pickup)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(pickup))
+}
+
+/// Cancel an order at the counter
+#[utoipa::path(
+    tag = "counter",
+    params(("shop_id" = i64, Path, description = "Shop id"), ("order_id" = i64, Path, description = "Order id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled order", body = Order),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the shops you serve"),
+        (status = 404, description = "`not_found`: no such order in this shop"),
+        (status = 409, description = "`order_not_pending`: already picked up, cancelled or expired"),
+    )
+)]
+#[post("/shops/{shop_id}/orders/{order_id}/cancel")]
+pub async fn cancel_order(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (shop_id, order_id) = path.into_inner();
+    let guard = staff.guard(Action::ServeCounter);
+    let actor = staff.actor().to_string();
+    let audit = staff.audit(&req);
+    let record = in_write_tx(&state, move |conn| {
+        let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
+        if db::orders::get_order(conn, order_id)?.order.shop_id != shop_id {
+            return Err(ApiError::NotFound("order"));
+        }
+        let record = db::orders::cancel(
+            conn,
+            order_id,
+            OrderStatus::Cancelled,
+            &actor,
+            db::now_micros(),
+        )?;
+        audit::created(
+            conn,
+            &audit,
+            "order.cancel",
+            format!("order:{order_id}"),
+            &path,
+            &record.order,
+        )?;
+        Ok(record)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Order::of(record, state.settings.card_secret.as_bytes())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DayQuery {
+    /// The local date, `YYYY-MM-DD` (default: today).
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DayReport {
+    pub shop_id: i64,
+    pub date: String,
+    /// Orders handed over that day (including counter sales).
+    pub fulfilled: Vec<Order>,
+    pub orders: i64,
+    pub points: Amount,
+    /// Cash taken for top-ups, in yuan.
+    pub cash: Amount,
+    /// Items handed over, per goods.
+    pub items: Vec<DayItem>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DayItem {
+    pub goods_id: i64,
+    pub name: String,
+    pub quantity: i64,
+}
+
+/// The end-of-day list (日结)
+///
+/// Every order handed over on a local day, with totals of points, cash and items, for checking
+/// the till and the shelf at closing time.
+#[utoipa::path(
+    tag = "counter",
+    params(("shop_id" = i64, Path, description = "Shop id"), DayQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The day's redemptions", body = DayReport),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside your scope"),
+        (status = 404, description = "`not_found`: no such shop"),
+        (status = 422, description = "`validation_failed`: date not YYYY-MM-DD"),
+    )
+)]
+#[get("/shops/{shop_id}/day-report")]
+pub async fn day_report(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    query: web::Query<DayQuery>,
+) -> ApiResult<HttpResponse> {
+    let shop_id = path.into_inner();
+    let offset = state.settings.utc_offset_seconds();
+    let (year, month, day) = match query.date.as_deref() {
+        None => local_date(db::now_micros(), offset),
+        Some(text) => {
+            parse_date(text).ok_or_else(|| ApiError::validation("date", "must be YYYY-MM-DD"))?
+        }
+    };
+    let from = day_start(year, month, day, offset);
+    let to = from + 86_400_000_000;
+    let guard = staff.guard(Action::ReadLedger);
+    let records = with_db(&state, move |conn| {
+        shop_in_scope(conn, &guard, shop_id)?;
+        db::orders::list(
+            conn,
+            &OrderFilter {
+                shop_id: Some(shop_id),
+                member_id: None,
+                status: Some(OrderStatus::Fulfilled),
+                closed_between: Some((from, to)),
+                before_id: None,
+                limit: 10_000,
+            },
+        )
+    })
+    .await?;
+    let mut items: std::collections::BTreeMap<i64, DayItem> = std::collections::BTreeMap::new();
+    for (line, name) in records.iter().flat_map(|r| r.lines.iter()) {
+        items
+            .entry(line.goods_id)
+            .or_insert_with(|| DayItem {
+                goods_id: line.goods_id,
+                name: name.clone(),
+                quantity: 0,
+            })
+            .quantity += line.quantity;
+    }
+    let points = records
+        .iter()
+        .map(|r| r.order.total_points - r.order.cash_points)
+        .sum();
+    let cash = records.iter().map(|r| r.order.cash_fen).sum();
+    let secret = state.settings.card_secret.as_bytes();
+    Ok(HttpResponse::Ok().json(DayReport {
+        shop_id,
+        date: format!("{year:04}-{month:02}-{day:02}"),
+        orders: records.len() as i64,
+        points: Amount::from_minor(points),
+        cash: Amount::from_minor(cash),
+        items: items.into_values().collect(),
+        fulfilled: records.into_iter().map(|r| Order::of(r, secret)).collect(),
+    }))
+}
+
+fn parse_date(text: &str) -> Option<(i64, i64, i64)> {
+    let mut parts = text.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: i64 = parts.next()?.parse().ok()?;
+    let day: i64 = parts.next()?.parse().ok()?;
+    let valid = parts.next().is_none()
+        && (2000..=2200).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=31).contains(&day);
+    valid.then_some((year, month, day))
+}
