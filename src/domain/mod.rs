@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod card;
+pub mod card_sheet;
 pub mod hold;
 pub mod identity;
 pub mod ledger;

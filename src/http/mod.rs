@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod banks;
+pub mod cards;
 pub mod entries;
 pub mod extract;
 pub mod holds;
@@ -83,6 +84,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(members::card)
         .service(members::reissue_card)
         .service(members::merge_members)
+        .service(cards::member_card_sheet)
         .service(audit::list_audit);
 }
 

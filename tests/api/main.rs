@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod audit;
+mod card_sheet;
 mod cli;
 mod concurrency;
 mod contract;
