@@ -13,6 +13,7 @@ mod errors;
 mod holds;
 mod idempotency;
 mod ledger;
+mod logs;
 mod members;
 mod model;
 mod restart;
