@@ -71,6 +71,11 @@ impl Guard {
         }
     }
 
+    /// Whether the action is allowed on the unit at `path`.
+    pub fn covers(&self, path: &str) -> bool {
+        permits(&self.grants, self.action, path)
+    }
+
     /// Allows the action on a bank's book: the bank's unit must be inside a matching grant.
     /// Returns the unit's path (for the audit log).
     pub fn bank(&self, conn: &mut Db, bank_id: i64) -> ApiResult<String> {

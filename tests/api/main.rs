@@ -4,6 +4,9 @@
 mod helpers;
 
 mod access;
+mod access_lists;
+mod access_matrix;
+mod access_world;
 mod audit;
 mod card_sheet;
 mod cli;
