@@ -51,6 +51,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(auth::change_password)
         .service(wechat::wechat_login)
         .service(wechat::wechat_bind)
+        .service(wechat::unbind_my_wechat)
         .service(me::me)
         .service(me::my_statement)
         .service(me::my_card)
@@ -84,6 +85,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(members::card)
         .service(members::reissue_card)
         .service(members::merge_members)
+        .service(wechat::unbind_member_wechat)
         .service(cards::member_card_sheet)
         .service(audit::list_audit);
 }

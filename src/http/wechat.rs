@@ -1,12 +1,16 @@
 //! Volunteers sign in from the WeChat mini-program.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{delete, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::access::{MemberAuth, Staff};
 use super::extract::ApiJson;
+use super::types::timestamp;
 use super::{in_write_tx, AppState};
 use crate::db;
+use crate::db::audit::{self, AuditContext};
+use crate::domain::access::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::wechat::{code_to_session, WechatConfig};
 
@@ -25,18 +29,17 @@ pub struct MemberSession {
     /// `binding_ticket`, once, to link this WeChat user to the member record).
     pub status: String,
     pub member_id: Option<i64>,
-    /// Member access token for `/api/v1/me…`. When it expires, call `wx.login` and this endpoint again.
+    /// Member access token for `/api/v1/me…`. When it expires, call `wx.login` and this endpoint
+    /// again. It stops working at once when the WeChat binding is undone.
     pub access_token: Option<String>,
     pub expires_in: Option<i64>,
     /// Valid for 10 minutes, once.
     pub binding_ticket: Option<String>,
 }
 
-fn signed_in(state: &AppState, member_id: i64) -> ApiResult<MemberSession> {
+fn signed_in(state: &AppState, member_id: i64, bound_at: i64) -> ApiResult<MemberSession> {
     let now = chrono::Utc::now().timestamp();
-    let token = state
-        .keys
-        .issue(format!("member:{member_id}"), "member", vec![], now)?;
+    let token = state.keys.issue_member(member_id, bound_at, now)?;
     Ok(MemberSession {
         status: "signed_in".into(),
         member_id: Some(member_id),
@@ -81,8 +84,8 @@ pub async fn wechat_login(
     };
     let session = code_to_session(&config, &code).await?;
     let outcome = in_write_tx(&state, move |conn| {
-        match db::wechat::member_of(conn, &session.openid)? {
-            Some(member_id) => Ok(Ok(member_id)),
+        match db::wechat::binding_of_openid(conn, &session.openid)? {
+            Some(binding) => Ok(Ok(binding)),
             None => Ok(Err(db::wechat::issue_ticket(
                 conn,
                 &session,
@@ -92,7 +95,7 @@ pub async fn wechat_login(
     })
     .await?;
     let reply = match outcome {
-        Ok(member_id) => signed_in(&state, member_id)?,
+        Ok((member_id, bound_at)) => signed_in(&state, member_id, bound_at)?,
         Err(ticket) => MemberSession {
             status: "binding_required".into(),
             member_id: None,
@@ -118,8 +121,9 @@ pub struct WechatBind {
 /// Link WeChat to a member
 ///
 /// Binds the WeChat user of a `binding_ticket` to the member registered with this phone number and
-/// name, then signs in. Each member and each WeChat user can be bound once; the village committee
-/// can undo a wrong binding.
+/// name, then signs in. Each member and each WeChat user can be bound once; the member
+/// (`DELETE /me/wechat`) or the village's administrator (`DELETE /members/{member_id}/wechat`) can
+/// undo a binding, after which the next sign-in asks for a binding again.
 #[utoipa::path(
     tag = "auth",
     request_body = WechatBind,
@@ -141,9 +145,91 @@ pub async fn wechat_bind(
         name,
     } = body.0;
     let name = name.trim().to_string();
-    let member_id = in_write_tx(&state, move |conn| {
+    let (member_id, bound_at) = in_write_tx(&state, move |conn| {
         db::wechat::bind(conn, &binding_ticket, phone.trim(), &name, db::now_micros())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(signed_in(&state, member_id)?))
+    Ok(HttpResponse::Ok().json(signed_in(&state, member_id, bound_at)?))
+}
+
+/// Undoes the member's binding in one transaction, audited with before and after.
+async fn unbind(
+    state: &web::Data<AppState>,
+    member_id: i64,
+    audit: AuditContext,
+    guard: Option<super::access::Guard>,
+) -> ApiResult<()> {
+    in_write_tx(state, move |conn| {
+        let (_, path) = db::members::get_member(conn, member_id)?;
+        if let Some(guard) = &guard {
+            guard.at(&path)?;
+        }
+        let bound_at = db::wechat::unbind(conn, member_id)?;
+        audit::changed(
+            conn,
+            &audit,
+            "member.wechat_unbind",
+            format!("member:{member_id}"),
+            &path,
+            &serde_json::json!({"wechat_bound": true, "bound_at": timestamp(bound_at)}),
+            &serde_json::json!({"wechat_bound": false}),
+        )
+    })
+    .await
+}
+
+/// Unlink my WeChat
+///
+/// Unlinks the signed-in member's WeChat user, e.g. before giving a phone away. Member access
+/// tokens are checked against the binding they were issued for, so this token and every other one
+/// of the binding stop working at once. The next `POST /auth/wechat` from that WeChat user answers
+/// `binding_required` again. The member's record, card and points stay as they are.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Unlinked; discard the access token"),
+        (status = 401, description = "`unauthorized`: missing or invalid member token, or the binding was already undone"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+    )
+)]
+#[delete("/me/wechat")]
+pub async fn unbind_my_wechat(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    member: MemberAuth,
+) -> ApiResult<HttpResponse> {
+    unbind(&state, member.0, member.audit(&req), None).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Undo a member's WeChat binding
+///
+/// For a lost phone or a binding made by the wrong person: unlinks the member's WeChat user. Its
+/// next `POST /auth/wechat` answers `binding_required` again (binding needs the registered phone
+/// and name), and the member access tokens issued for the old binding stop working at once (every
+/// member request checks the binding its token was issued for). The member's record, card and
+/// points stay as they are. Needs `org_admin` over the member's unit; audited as
+/// `member.wechat_unbind` with before and after.
+#[utoipa::path(
+    tag = "members",
+    params(("member_id" = i64, Path, description = "Member id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the member's unit is outside your scope, or your role there is not org_admin"),
+        (status = 404, description = "`not_found`: no such member, or the member has no WeChat binding"),
+    )
+)]
+#[delete("/members/{member_id}/wechat")]
+pub async fn unbind_member_wechat(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let guard = staff.guard(Action::ManageMembers);
+    unbind(&state, path.into_inner(), staff.audit(&req), Some(guard)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

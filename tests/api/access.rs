@@ -201,6 +201,7 @@ fn allowed_in_own_village(role: &str, operation: &str) -> bool {
 pub async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: &Value) -> Reply {
     let request = match method {
         "GET" => app.client.get(app.url(path)),
+        "DELETE" => app.client.delete(app.url(path)),
         _ => app.client.post(app.url(path)).json(body),
     };
     read(request.bearer_auth(token).send().await.unwrap()).await

@@ -23,6 +23,7 @@ mod restart;
 mod sessions;
 mod tamper;
 mod wechat;
+mod wechat_unbind;
 
 /// `.ci/run` sets PB_REQUIRE_POSTGRES=1: then a missing PostgreSQL must fail the run, not skip it.
 #[test]

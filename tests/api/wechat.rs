@@ -52,7 +52,7 @@ pub async fn spawn_wechat() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-async fn wechat_app(backend: Backend) -> TestApp {
+pub async fn wechat_app(backend: Backend) -> TestApp {
     let base = spawn_wechat().await;
     spawn_app_with(backend, move |settings| {
         settings.wechat_api_base = base;
@@ -62,7 +62,7 @@ async fn wechat_app(backend: Backend) -> TestApp {
     .await
 }
 
-async fn post_public(app: &TestApp, path: &str, body: serde_json::Value) -> Reply {
+pub async fn post_public(app: &TestApp, path: &str, body: serde_json::Value) -> Reply {
     read(
         app.client
             .post(app.url(path))
