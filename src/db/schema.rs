@@ -162,6 +162,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     wechat_bindings,
     wechat_tickets,
+    member_refresh_tokens,
 );
 
 diesel::table! {
@@ -235,5 +236,19 @@ diesel::table! {
         unionid -> Nullable<Text>,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    member_refresh_tokens (id) {
+        id -> BigInt,
+        member_id -> BigInt,
+        binding -> BigInt,
+        family -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
     }
 }

@@ -38,13 +38,14 @@ pub fn bound_at(conn: &mut Db, member_id: i64) -> ApiResult<Option<i64>> {
         .optional()?)
 }
 
-/// Undoes the member's WeChat binding (a lost phone, a wrong binding). Returns when the binding
-/// had been made, or `not_found` when there was none. The WeChat user's next sign-in asks for a
-/// binding again.
-pub fn unbind(conn: &mut Db, member_id: i64) -> ApiResult<i64> {
+/// Undoes the member's WeChat binding (a lost phone, a wrong binding) and ends the member's
+/// mini-program sessions. Returns when the binding had been made, or `not_found` when there was
+/// none. The WeChat user's next sign-in asks for a binding again.
+pub fn unbind(conn: &mut Db, member_id: i64, now: i64) -> ApiResult<i64> {
     let bound_at = bound_at(conn, member_id)?.ok_or(ApiError::NotFound("WeChat binding"))?;
     diesel::delete(wechat_bindings::table.filter(wechat_bindings::member_id.eq(member_id)))
         .execute(conn)?;
+    super::member_sessions::revoke_member(conn, member_id, now)?;
     Ok(bound_at)
 }
 

@@ -11,6 +11,7 @@ pub mod entries;
 pub mod extract;
 pub mod holds;
 pub mod me;
+pub mod member_sessions;
 pub mod members;
 pub mod ops;
 pub mod orgs;
@@ -51,6 +52,8 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(auth::change_password)
         .service(wechat::wechat_login)
         .service(wechat::wechat_bind)
+        .service(member_sessions::refresh_member_session)
+        .service(member_sessions::member_logout)
         .service(wechat::unbind_my_wechat)
         .service(me::me)
         .service(me::my_statement)

@@ -10,6 +10,8 @@ use super::types::timestamp;
 use super::{in_write_tx, AppState};
 use crate::db;
 use crate::db::audit::{self, AuditContext};
+use crate::db::member_sessions;
+use crate::db::sessions::IssuedRefresh;
 use crate::domain::access::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::wechat::{code_to_session, WechatConfig};
@@ -23,21 +25,34 @@ pub struct WechatLogin {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"status": "signed_in", "member_id": 42, "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0…", "expires_in": 900, "binding_ticket": null}))]
+#[schema(example = json!({"status": "signed_in", "member_id": 42, "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0…", "expires_in": 900, "refresh_token": "mrt_5f0c…", "refresh_expires_in": 2592000, "binding_ticket": null}))]
 pub struct MemberSession {
     /// `signed_in` (use `access_token`) or `binding_required` (call `/auth/wechat/bind` with
     /// `binding_ticket`, once, to link this WeChat user to the member record).
     pub status: String,
     pub member_id: Option<i64>,
-    /// Member access token for `/api/v1/me…`. When it expires, call `wx.login` and this endpoint
-    /// again. It stops working at once when the WeChat binding is undone.
+    /// Member access token for `/api/v1/me…`. When it expires, exchange `refresh_token` at
+    /// `/auth/wechat/refresh` (or call `wx.login` and `/auth/wechat` again). It stops working at
+    /// once when the WeChat binding is undone.
     pub access_token: Option<String>,
     pub expires_in: Option<i64>,
+    /// Single use: `/auth/wechat/refresh` returns new tokens and a new refresh token. Keep it in
+    /// the mini-program's storage, never in a URL. Ends when the WeChat binding is undone.
+    pub refresh_token: Option<String>,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: Option<i64>,
     /// Valid for 10 minutes, once.
     pub binding_ticket: Option<String>,
 }
 
-fn signed_in(state: &AppState, member_id: i64, bound_at: i64) -> ApiResult<MemberSession> {
+/// A signed-in member's answer: an access token for the binding made at `bound_at`, and the
+/// refresh token of the session (issued in the same transaction as the sign-in).
+pub fn signed_in(
+    state: &AppState,
+    member_id: i64,
+    bound_at: i64,
+    refresh: IssuedRefresh,
+) -> ApiResult<MemberSession> {
     let now = chrono::Utc::now().timestamp();
     let token = state.keys.issue_member(member_id, bound_at, now)?;
     Ok(MemberSession {
@@ -45,14 +60,22 @@ fn signed_in(state: &AppState, member_id: i64, bound_at: i64) -> ApiResult<Membe
         member_id: Some(member_id),
         access_token: Some(token),
         expires_in: Some(state.keys.ttl_seconds),
+        refresh_expires_in: Some((refresh.expires_at - db::now_micros()) / 1_000_000),
+        refresh_token: Some(refresh.token),
         binding_ticket: None,
     })
+}
+
+/// Lifetime of a member session, as for staff (`PB_REFRESH_TOKEN_TTL_DAYS`).
+pub fn refresh_ttl(state: &AppState) -> i64 {
+    state.settings.refresh_token_ttl_days * 86_400 * 1_000_000
 }
 
 /// Sign in with WeChat
 ///
 /// Exchanges a `wx.login` code for the user's openid at WeChat (`jscode2session`). If this WeChat
-/// user is bound to a member, returns a member access token; otherwise a binding ticket.
+/// user is bound to a member, returns a member access token and the refresh token of a new
+/// session; otherwise a binding ticket.
 #[utoipa::path(
     tag = "auth",
     request_body = WechatLogin,
@@ -83,24 +106,27 @@ pub async fn wechat_login(
         secret: state.settings.wechat_secret.clone(),
     };
     let session = code_to_session(&config, &code).await?;
+    let ttl = refresh_ttl(&state);
     let outcome = in_write_tx(&state, move |conn| {
+        let now = db::now_micros();
         match db::wechat::binding_of_openid(conn, &session.openid)? {
-            Some(binding) => Ok(Ok(binding)),
-            None => Ok(Err(db::wechat::issue_ticket(
-                conn,
-                &session,
-                db::now_micros(),
-            )?)),
+            Some((member_id, bound_at)) => {
+                let refresh = member_sessions::issue(conn, member_id, bound_at, None, now, ttl)?;
+                Ok(Ok((member_id, bound_at, refresh)))
+            }
+            None => Ok(Err(db::wechat::issue_ticket(conn, &session, now)?)),
         }
     })
     .await?;
     let reply = match outcome {
-        Ok((member_id, bound_at)) => signed_in(&state, member_id, bound_at)?,
+        Ok((member_id, bound_at, refresh)) => signed_in(&state, member_id, bound_at, refresh)?,
         Err(ticket) => MemberSession {
             status: "binding_required".into(),
             member_id: None,
             access_token: None,
             expires_in: None,
+            refresh_token: None,
+            refresh_expires_in: None,
             binding_ticket: Some(ticket),
         },
     };
@@ -145,11 +171,16 @@ pub async fn wechat_bind(
         name,
     } = body.0;
     let name = name.trim().to_string();
-    let (member_id, bound_at) = in_write_tx(&state, move |conn| {
-        db::wechat::bind(conn, &binding_ticket, phone.trim(), &name, db::now_micros())
+    let ttl = refresh_ttl(&state);
+    let (member_id, bound_at, refresh) = in_write_tx(&state, move |conn| {
+        let now = db::now_micros();
+        let (member_id, bound_at) =
+            db::wechat::bind(conn, &binding_ticket, phone.trim(), &name, now)?;
+        let refresh = member_sessions::issue(conn, member_id, bound_at, None, now, ttl)?;
+        Ok((member_id, bound_at, refresh))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(signed_in(&state, member_id, bound_at)?))
+    Ok(HttpResponse::Ok().json(signed_in(&state, member_id, bound_at, refresh)?))
 }
 
 /// Undoes the member's binding in one transaction, audited with before and after.
@@ -164,7 +195,7 @@ async fn unbind(
         if let Some(guard) = &guard {
             guard.at(&path)?;
         }
-        let bound_at = db::wechat::unbind(conn, member_id)?;
+        let bound_at = db::wechat::unbind(conn, member_id, db::now_micros())?;
         audit::changed(
             conn,
             &audit,
@@ -180,9 +211,9 @@ async fn unbind(
 
 /// Unlink my WeChat
 ///
-/// Unlinks the signed-in member's WeChat user, e.g. before giving a phone away. Member access
-/// tokens are checked against the binding they were issued for, so this token and every other one
-/// of the binding stop working at once. The next `POST /auth/wechat` from that WeChat user answers
+/// Unlinks the signed-in member's WeChat user, e.g. before giving a phone away, and ends every
+/// session (refresh token) of the member. Member access tokens are checked against the binding
+/// they were issued for, so this token and every other one of the binding stop working at once. The next `POST /auth/wechat` from that WeChat user answers
 /// `binding_required` again. The member's record, card and points stay as they are.
 #[utoipa::path(
     tag = "me",
@@ -207,8 +238,9 @@ pub async fn unbind_my_wechat(
 ///
 /// For a lost phone or a binding made by the wrong person: unlinks the member's WeChat user. Its
 /// next `POST /auth/wechat` answers `binding_required` again (binding needs the registered phone
-/// and name), and the member access tokens issued for the old binding stop working at once (every
-/// member request checks the binding its token was issued for). The member's record, card and
+/// and name), the member's sessions (refresh tokens) end, and the member access tokens issued for
+/// the old binding stop working at once (every member request checks the binding its token was
+/// issued for). The member's record, card and
 /// points stay as they are. Needs `org_admin` over the member's unit; audited as
 /// `member.wechat_unbind` with before and after.
 #[utoipa::path(

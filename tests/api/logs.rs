@@ -1,6 +1,6 @@
 //! The log carries no personal data and no secrets, even at its most verbose level: the real
-//! binary runs with `PB_LOG=trace` through sign-ins, registrations, WeChat binding and card scans,
-//! and everything it printed is searched for what it was given.
+//! binary runs with `PB_LOG=trace` through sign-ins, refreshes, registrations, WeChat binding and
+//! card scans, and everything it printed is searched for what it was given.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -251,7 +251,28 @@ on_both_backends!(
             json!({"code": code}),
         )
         .await;
-        let member_token = text_of(&again.ok(200)["access_token"]);
+        let again = again.ok(200).clone();
+        keep(
+            "member refresh token at binding",
+            text_of(&bound.body["refresh_token"]),
+        );
+        keep("member refresh token", text_of(&again["refresh_token"]));
+        let renewed = send(
+            &client,
+            &base,
+            "POST",
+            "/api/v1/auth/wechat/refresh",
+            None,
+            json!({"refresh_token": again["refresh_token"]}),
+        )
+        .await;
+        let renewed = renewed.ok(200).clone();
+        keep(
+            "renewed member refresh token",
+            text_of(&renewed["refresh_token"]),
+        );
+        keep("renewed member token", text_of(&renewed["access_token"]));
+        let member_token = text_of(&again["access_token"]);
         keep("member token", member_token.clone());
         send(
             &client,

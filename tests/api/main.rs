@@ -17,6 +17,7 @@ mod holds;
 mod idempotency;
 mod ledger;
 mod logs;
+mod member_sessions;
 mod members;
 mod model;
 mod restart;
