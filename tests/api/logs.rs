@@ -65,16 +65,18 @@ fn pointsbank(database: &TestDatabase, wechat: &str) -> Command {
 }
 
 fn serve(database: &TestDatabase, wechat: &str, output: Arc<Mutex<String>>) -> Server {
-    let mut child = pointsbank(database, wechat)
+    let child = pointsbank(database, wechat)
         .arg("serve")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("pointsbank serve starts");
-    collect(child.stdout.take().unwrap(), output.clone());
-    collect(child.stderr.take().unwrap(), output.clone());
+    // Owned by the guard at once: a failed start below still stops the process.
+    let mut server = Server { child, port: 0 };
+    collect(server.child.stdout.take().unwrap(), output.clone());
+    collect(server.child.stderr.take().unwrap(), output.clone());
     let started = Instant::now();
-    let port = loop {
+    server.port = loop {
         let text = output.lock().unwrap().clone();
         // `points bank listening` carries `port=<n>`.
         if let Some(line) = text.lines().find(|l| l.contains("points bank listening")) {
@@ -90,7 +92,7 @@ fn serve(database: &TestDatabase, wechat: &str, output: Arc<Mutex<String>>) -> S
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    Server { child, port }
+    server
 }
 
 async fn send(
