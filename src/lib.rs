@@ -12,5 +12,6 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
+pub mod sheet;
 pub mod wechat;
 pub mod worker;

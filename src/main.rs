@@ -18,6 +18,8 @@ fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into()),
         )
         .with_target(false)
+        // Colour codes only for a person at a terminal, not in journald, files or pipes.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     match cli.command {
         Command::Serve => actix_web::rt::System::new().block_on(pointsbank::app::serve(settings)),

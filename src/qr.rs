@@ -56,3 +56,38 @@ pub fn render(data: &str, format: Format, size: u32, level: EcLevel) -> ApiResul
         }
     }
 }
+
+/// Modules of quiet zone around a code, as the standard asks.
+const QUIET_ZONE: usize = 4;
+
+/// The dark modules of `data`'s code as SVG path data: the code with its quiet zone fills the
+/// square of side `side` at (`x`, `y`), in the caller's units. Each run of dark modules in a row is
+/// one rectangle (`M x y h w v m h -w z`), so the sheet stays small and prints sharp at any size.
+pub fn svg_path(data: &str, level: EcLevel, x: f64, y: f64, side: f64) -> ApiResult<String> {
+    let code = QrCode::with_error_correction_level(data.as_bytes(), level)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("QR encoding failed: {e}")))?;
+    let width = code.width();
+    let module = side / (width + 2 * QUIET_ZONE) as f64;
+    let colors = code.to_colors();
+    let mut path = String::new();
+    for (row, line) in colors.chunks(width).enumerate() {
+        let mut column = 0;
+        while column < width {
+            if line[column] != qrcode::Color::Dark {
+                column += 1;
+                continue;
+            }
+            let start = column;
+            while column < width && line[column] == qrcode::Color::Dark {
+                column += 1;
+            }
+            let run = (column - start) as f64 * module;
+            path.push_str(&format!(
+                "M{:.3} {:.3}h{run:.3}v{module:.3}h-{run:.3}z",
+                x + (QUIET_ZONE + start) as f64 * module,
+                y + (QUIET_ZONE + row) as f64 * module,
+            ));
+        }
+    }
+    Ok(path)
+}

@@ -16,6 +16,10 @@ pub struct Claims {
     /// Role grants with the subtree each covers; checked on every request.
     #[serde(default)]
     pub scopes: Vec<Grant>,
+    /// Member tokens: when the WeChat binding they were issued for was made (µs). Undoing the
+    /// binding (or binding anew) makes the token stop working at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<i64>,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -68,15 +72,38 @@ impl TokenKeys {
         scopes: Vec<Grant>,
         now_seconds: i64,
     ) -> anyhow::Result<String> {
-        let claims = Claims {
+        self.sign(Claims {
             sub,
             kind: kind.into(),
             scopes,
+            binding: None,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now_seconds,
             exp: now_seconds + self.ttl_seconds,
-        };
+        })
+    }
+
+    /// A member access token, valid while the WeChat binding made at `bound_at` stands.
+    pub fn issue_member(
+        &self,
+        member_id: i64,
+        bound_at: i64,
+        now_seconds: i64,
+    ) -> anyhow::Result<String> {
+        self.sign(Claims {
+            sub: format!("member:{member_id}"),
+            kind: "member".into(),
+            scopes: vec![],
+            binding: Some(bound_at),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now_seconds,
+            exp: now_seconds + self.ttl_seconds,
+        })
+    }
+
+    fn sign(&self, claims: Claims) -> anyhow::Result<String> {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.key_id.clone());
         Ok(encode(&header, &claims, &self.encoding)?)
@@ -118,6 +145,22 @@ mod tests {
             .unwrap();
         assert!(keys.verify(&expired).is_none());
         assert!(keys.verify("not.a.token").is_none());
+    }
+
+    #[test]
+    fn member_tokens_name_the_binding_they_were_issued_for() {
+        let keys = TokenKeys::new(b"secret-one-that-is-long-enough!!", "pb", "api", 60);
+        let now = chrono::Utc::now().timestamp();
+        let claims = keys
+            .verify(&keys.issue_member(7, 1234, now).unwrap())
+            .unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.kind.as_str()),
+            ("member:7", "member")
+        );
+        assert_eq!(claims.binding, Some(1234));
+        let staff = keys.issue("staff:1".into(), "staff", vec![], now).unwrap();
+        assert_eq!(keys.verify(&staff).unwrap().binding, None);
     }
 
     #[test]

@@ -35,16 +35,34 @@ pub struct NewMember<'a> {
     pub allow_proxy: bool,
 }
 
+/// A bank with the path of its unit.
+#[derive(Debug, Clone, Queryable)]
+pub struct BankAt {
+    pub id: i64,
+    pub name: String,
+    pub path: String,
+}
+
+/// Every bank with its unit's path (a handful per township).
+pub fn banks_at(conn: &mut Db) -> ApiResult<Vec<BankAt>> {
+    Ok(banks::table
+        .inner_join(orgs::table)
+        .select((banks::id, banks::name, orgs::path))
+        .load(conn)?)
+}
+
+/// The bank that keeps the books of the unit at `path`: the nearest one at or above it.
+pub fn nearest_bank<'a>(banks: &'a [BankAt], path: &str) -> Option<&'a BankAt> {
+    banks
+        .iter()
+        .filter(|bank| path.starts_with(bank.path.as_str()))
+        .max_by_key(|bank| (bank.path.len(), -bank.id))
+}
+
 /// The bank that keeps the books of a unit: the nearest one at or above it.
 pub fn bank_for_path(conn: &mut Db, path: &str) -> ApiResult<Option<(i64, String)>> {
-    let candidates: Vec<(i64, String)> = banks::table
-        .inner_join(orgs::table)
-        .select((banks::id, orgs::path))
-        .load(conn)?;
-    Ok(candidates
-        .into_iter()
-        .filter(|(_, bank_path)| path.starts_with(bank_path.as_str()))
-        .max_by_key(|(id, bank_path)| (bank_path.len(), -id)))
+    let banks = banks_at(conn)?;
+    Ok(nearest_bank(&banks, path).map(|bank| (bank.id, bank.path.clone())))
 }
 
 /// Registers a member and opens their POINTS and HOURS wallets in the bank of their unit.
@@ -148,6 +166,35 @@ pub fn list_under(
     }
     found.truncate(limit as usize);
     Ok(found)
+}
+
+/// How many active members have their home unit at or below `path`.
+pub fn count_active_under(conn: &mut Db, path: &str) -> ApiResult<i64> {
+    Ok(members::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.like(format!("{path}%")))
+        .filter(members::status.eq("active"))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Active members at or below `path` in card-number order (card numbers follow ids), `limit`
+/// of them after skipping `skip`, each with their home unit's name and path.
+pub fn active_under(
+    conn: &mut Db,
+    path: &str,
+    skip: i64,
+    limit: i64,
+) -> ApiResult<Vec<(MemberRow, String, String)>> {
+    Ok(members::table
+        .inner_join(orgs::table)
+        .filter(orgs::path.like(format!("{path}%")))
+        .filter(members::status.eq("active"))
+        .order(members::id)
+        .offset(skip)
+        .limit(limit)
+        .select((MemberRow::as_select(), orgs::name, orgs::path))
+        .load(conn)?)
 }
 
 /// Issues a new card: the old card's QR code stops working at once.

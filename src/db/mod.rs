@@ -12,6 +12,7 @@ pub mod connection;
 pub mod holds;
 pub mod idempotency;
 pub mod ledger;
+pub mod member_sessions;
 pub mod members;
 pub mod orders;
 pub mod orgs;

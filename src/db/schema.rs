@@ -175,6 +175,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stock_movements,
     orders,
     order_lines,
+    member_refresh_tokens,
 );
 
 diesel::table! {
@@ -479,3 +480,17 @@ diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(order_lines -> goods (goods_id));
 diesel::joinable!(orders -> members (member_id));
 diesel::joinable!(shops -> orgs (org_id));
+
+diesel::table! {
+    member_refresh_tokens (id) {
+        id -> BigInt,
+        member_id -> BigInt,
+        binding -> BigInt,
+        family -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}

@@ -14,7 +14,7 @@ pub struct IssuedRefresh {
     pub expires_at: i64,
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

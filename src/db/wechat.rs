@@ -17,11 +17,36 @@ fn hash(ticket: &str) -> String {
 }
 
 pub fn member_of(conn: &mut Db, openid: &str) -> ApiResult<Option<i64>> {
+    Ok(binding_of_openid(conn, openid)?.map(|(member_id, _)| member_id))
+}
+
+/// The member a WeChat user is bound to, and when the binding was made.
+pub fn binding_of_openid(conn: &mut Db, openid: &str) -> ApiResult<Option<(i64, i64)>> {
     Ok(wechat_bindings::table
         .find(openid)
-        .select(wechat_bindings::member_id)
+        .select((wechat_bindings::member_id, wechat_bindings::bound_at))
         .first(conn)
         .optional()?)
+}
+
+/// When the member's current WeChat binding was made (`None`: not bound).
+pub fn bound_at(conn: &mut Db, member_id: i64) -> ApiResult<Option<i64>> {
+    Ok(wechat_bindings::table
+        .filter(wechat_bindings::member_id.eq(member_id))
+        .select(wechat_bindings::bound_at)
+        .first(conn)
+        .optional()?)
+}
+
+/// Undoes the member's WeChat binding (a lost phone, a wrong binding) and ends the member's
+/// mini-program sessions. Returns when the binding had been made, or `not_found` when there was
+/// none. The WeChat user's next sign-in asks for a binding again.
+pub fn unbind(conn: &mut Db, member_id: i64, now: i64) -> ApiResult<i64> {
+    let bound_at = bound_at(conn, member_id)?.ok_or(ApiError::NotFound("WeChat binding"))?;
+    diesel::delete(wechat_bindings::table.filter(wechat_bindings::member_id.eq(member_id)))
+        .execute(conn)?;
+    super::member_sessions::revoke_member(conn, member_id, now)?;
+    Ok(bound_at)
 }
 
 pub fn issue_ticket(conn: &mut Db, session: &WechatSession, now: i64) -> ApiResult<String> {
@@ -40,7 +65,14 @@ pub fn issue_ticket(conn: &mut Db, session: &WechatSession, now: i64) -> ApiResu
 }
 
 /// Binds the ticket's openid to the member with this phone and name. The ticket works once.
-pub fn bind(conn: &mut Db, ticket: &str, phone: &str, name: &str, now: i64) -> ApiResult<i64> {
+/// Returns the member and the binding's time (`now`).
+pub fn bind(
+    conn: &mut Db,
+    ticket: &str,
+    phone: &str,
+    name: &str,
+    now: i64,
+) -> ApiResult<(i64, i64)> {
     let found: Option<(String, Option<String>)> = wechat_tickets::table
         .find(hash(ticket))
         .filter(wechat_tickets::used_at.is_null())
@@ -75,7 +107,7 @@ pub fn bind(conn: &mut Db, ticket: &str, phone: &str, name: &str, now: i64) -> A
             wechat_bindings::bound_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(member_id)
+    Ok((member_id, now))
 }
 
 pub fn is_bound(conn: &mut Db, member_id: i64) -> ApiResult<bool> {

@@ -42,6 +42,8 @@ pub enum Action {
     ManageShops,
     /// Work the supermarket counter: stock in, donations, orders for members, pickups, day lists.
     ServeCounter,
+    /// Change how members sign in: undo a WeChat binding.
+    ManageMembers,
 }
 
 impl Role {
@@ -114,6 +116,14 @@ mod tests {
         let clerk = [grant(Role::Clerk, here)];
         assert!(permits(&clerk, Action::ManageHolds, here));
         assert!(!permits(&clerk, Action::PostEntries, here));
+        let organiser = [grant(Role::Organiser, here)];
+        assert!(permits(&organiser, Action::OpenAccounts, here));
+        assert!(!permits(&organiser, Action::ManageMembers, here));
+        assert!(permits(
+            &[grant(Role::OrgAdmin, here)],
+            Action::ManageMembers,
+            here
+        ));
         let platform = [grant(Role::PlatformAdmin, "/")];
         assert!(permits(&platform, Action::ManageStaff, "/9/9/"));
         assert!(!permits(

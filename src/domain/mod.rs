@@ -4,6 +4,7 @@
 pub mod access;
 pub mod activity;
 pub mod card;
+pub mod card_sheet;
 pub mod checkin;
 pub mod checkin_token;
 pub mod hold;

@@ -1,9 +1,12 @@
 //! The signed-in staff member and the scope checks every handler makes.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use super::AppState;
+use super::{with_db, AppState};
 use crate::auth::jwt::Claims;
 use crate::db::audit::AuditContext;
 use crate::db::{self, Db};
@@ -29,11 +32,7 @@ impl Staff {
 
     /// Who is acting and from where, for the audit log.
     pub fn audit(&self, req: &HttpRequest) -> AuditContext {
-        AuditContext {
-            actor: self.0.sub.clone(),
-            client_ip: req.peer_addr().map(|a| a.ip().to_string()),
-            request_id: req.extensions().get::<RequestId>().map(|id| id.0.clone()),
-        }
+        audit_context(self.0.sub.clone(), req)
     }
 
     /// A check for `action` that can travel into a database closure.
@@ -69,6 +68,11 @@ impl Guard {
         } else {
             Err(ApiError::Forbidden)
         }
+    }
+
+    /// Whether the action is allowed on the unit at `path`.
+    pub fn covers(&self, path: &str) -> bool {
+        permits(&self.grants, self.action, path)
     }
 
     /// Allows the action on a bank's book: the bank's unit must be inside a matching grant.
@@ -122,24 +126,61 @@ fn verified_claims(req: &HttpRequest) -> Result<Claims, ApiError> {
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// A signed-in member (bearer access token of kind `member`, from WeChat sign-in).
+fn audit_context(actor: String, req: &HttpRequest) -> AuditContext {
+    AuditContext {
+        actor,
+        client_ip: req.peer_addr().map(|a| a.ip().to_string()),
+        request_id: req.extensions().get::<RequestId>().map(|id| id.0.clone()),
+    }
+}
+
+/// A signed-in member (bearer access token of kind `member`, from WeChat sign-in). The token is
+/// held against the WeChat binding it was issued for: once that binding is undone (or replaced),
+/// the token stops working, before it expires.
 pub struct MemberAuth(pub i64);
+
+impl MemberAuth {
+    /// The member acting on their own record, for the audit log.
+    pub fn audit(&self, req: &HttpRequest) -> AuditContext {
+        audit_context(format!("member:{}", self.0), req)
+    }
+}
+
+/// The member id and binding time a member token names.
+fn member_claims(claims: Claims) -> Result<(i64, i64), ApiError> {
+    if claims.kind != "member" {
+        return Err(ApiError::Forbidden);
+    }
+    let member_id = claims
+        .sub
+        .strip_prefix("member:")
+        .and_then(|id| id.parse().ok())
+        .ok_or(ApiError::Unauthorized("invalid member token"))?;
+    let binding = claims
+        .binding
+        .ok_or(ApiError::Unauthorized("member token without a binding"))?;
+    Ok((member_id, binding))
+}
 
 impl FromRequest for MemberAuth {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(verified_claims(req).and_then(|claims| {
-            if claims.kind != "member" {
-                return Err(ApiError::Forbidden);
+        let claimed = verified_claims(req).and_then(member_claims);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let (member_id, binding) = claimed?;
+            let state =
+                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
+            let current =
+                with_db(&state, move |conn| db::wechat::bound_at(conn, member_id)).await?;
+            if current != Some(binding) {
+                return Err(ApiError::Unauthorized(
+                    "the WeChat binding of this token was undone; sign in again",
+                ));
             }
-            claims
-                .sub
-                .strip_prefix("member:")
-                .and_then(|id| id.parse().ok())
-                .map(MemberAuth)
-                .ok_or(ApiError::Unauthorized("invalid member token"))
-        }))
+            Ok(MemberAuth(member_id))
+        })
     }
 }

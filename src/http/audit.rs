@@ -40,7 +40,8 @@ pub struct AuditRecord {
     pub actor: String,
     /// What was done: `org.create`, `org.move`, `bank.create`, `staff.create`, `staff.grant`,
     /// `staff.revoke`, `account.open`, `entry.post`, `entry.reverse`, `hold.create`,
-    /// `hold.capture`, `hold.release`, `member.create`, `member.card_reissue`, `member.merge`.
+    /// `hold.capture`, `hold.release`, `member.create`, `member.card_reissue`, `member.merge`,
+    /// `member.wechat_unbind` (by the member themselves, actor `member:<id>`, or by staff).
     pub action: String,
     /// What it was done to, e.g. `entry:31`.
     pub target: String,

@@ -5,13 +5,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::access::MemberAuth;
-use super::members::{detail_of, MemberDetail};
+use super::members::{card_token, detail_of, MemberDetail};
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{Statement, StatementLine};
 use super::{with_db, AppState};
 use crate::db;
 use crate::db::accounts::StatementFilter;
-use crate::domain::card::{sign_card, CardClaim};
 use crate::domain::ledger::Asset;
 use crate::error::{ApiError, ApiResult};
 use crate::qr;
@@ -113,13 +112,7 @@ pub async fn my_statement(
 #[get("/me/card")]
 pub async fn my_card(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<HttpResponse> {
     let (row, _) = with_db(&state, move |conn| db::members::get_member(conn, member.0)).await?;
-    let token = sign_card(
-        state.settings.card_secret.as_bytes(),
-        CardClaim {
-            member_id: row.id,
-            version: row.card_version,
-        },
-    );
+    let token = card_token(&state, &row);
     let png = web::block(move || qr::render(&token, qr::Format::Png, 512, qrcode::EcLevel::M))
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;

@@ -352,11 +352,7 @@ pub async fn card(
         Ok(found)
     })
     .await?;
-    let claim = CardClaim {
-        member_id: member.id,
-        version: member.card_version,
-    };
-    let token = sign_card(state.settings.card_secret.as_bytes(), claim);
+    let token = card_token(&state, &member);
     let Some(format) = format else {
         return Ok(HttpResponse::Ok().json(CardPayload {
             member_id: member.id,
@@ -372,6 +368,15 @@ pub async fn card(
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
     Ok(HttpResponse::Ok().content_type(content_type).body(body))
+}
+
+/// What the member's card QR code carries: a signed token naming the current issue of the card.
+pub fn card_token(state: &AppState, member: &MemberRow) -> String {
+    let claim = CardClaim {
+        member_id: member.id,
+        version: member.card_version,
+    };
+    sign_card(state.settings.card_secret.as_bytes(), claim)
 }
 
 /// Re-issue a member's card

@@ -9,12 +9,14 @@ pub mod audit;
 pub mod auth;
 pub mod awards;
 pub mod banks;
+pub mod cards;
 pub mod checkin;
 pub mod claims;
 pub mod entries;
 pub mod extract;
 pub mod holds;
 pub mod me;
+pub mod member_sessions;
 pub mod members;
 pub mod ops;
 pub mod orders;
@@ -58,6 +60,9 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(auth::change_password)
         .service(wechat::wechat_login)
         .service(wechat::wechat_bind)
+        .service(member_sessions::refresh_member_session)
+        .service(member_sessions::member_logout)
+        .service(wechat::unbind_my_wechat)
         .service(me::me)
         .service(me::my_statement)
         .service(me::my_card)
@@ -91,6 +96,8 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(members::card)
         .service(members::reissue_card)
         .service(members::merge_members)
+        .service(wechat::unbind_member_wechat)
+        .service(cards::member_card_sheet)
         .service(audit::list_audit)
         .service(rules::create_rule)
         .service(rules::list_rules)

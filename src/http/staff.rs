@@ -4,7 +4,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::access::Staff;
+use super::access::{Guard, Staff};
 use super::extract::ApiJson;
 use super::types::{required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
@@ -55,13 +55,34 @@ pub struct StaffView {
     pub grants: Vec<GrantView>,
 }
 
-fn staff_view(row: StaffRow, grants: Vec<(GrantRow, String)>) -> StaffView {
+/// A staff member as seen by someone who manages `visible` units: grants elsewhere (another
+/// village's roles of the same person) are not theirs to see.
+fn staff_view(
+    row: StaffRow,
+    grants: Vec<(GrantRow, String)>,
+    visible: impl Fn(&str) -> bool,
+) -> StaffView {
     StaffView {
         id: row.id,
         phone: mask_phone(&row.phone),
         name: row.name,
         active: row.active,
-        grants: grants.into_iter().map(grant_view).collect(),
+        grants: grants
+            .into_iter()
+            .filter(|(_, path)| visible(path))
+            .map(grant_view)
+            .collect(),
+    }
+}
+
+/// A staff member whose roles all lie outside the granter's units is another unit's staff: their
+/// account is not the granter's to extend (nor to learn about by guessing ids). A new account
+/// without any role yet is anyone's to start.
+fn check_manageable(guard: &Guard, grants: &[(GrantRow, String)]) -> ApiResult<()> {
+    if grants.is_empty() || grants.iter().any(|(_, path)| guard.covers(path)) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
     }
 }
 
@@ -122,7 +143,7 @@ pub async fn create_staff(
         db::write_tx(conn, |conn| {
             let row =
                 db::staff::create_staff(conn, &phone, &name, &hash, "staff", db::now_micros())?;
-            let view = staff_view(row, vec![]);
+            let view = staff_view(row, vec![], |_| true);
             audit::created(
                 conn,
                 &audit,
@@ -140,7 +161,8 @@ pub async fn create_staff(
 
 /// List staff
 ///
-/// Staff holding a role in the units you manage.
+/// Staff holding a role in the units you manage, each with only the grants inside those units
+/// (the same person's roles elsewhere are not shown). Empty for roles that manage no staff.
 #[utoipa::path(
     tag = "staff",
     security(("bearer" = [])),
@@ -152,10 +174,11 @@ pub async fn create_staff(
 #[get("/staff")]
 pub async fn list_staff(state: web::Data<AppState>, staff: Staff) -> ApiResult<HttpResponse> {
     let paths = staff.paths_for(Action::ManageStaff);
+    let guard = staff.guard(Action::ManageStaff);
     let listed = with_db(&state, move |conn| db::staff::list_under(conn, &paths)).await?;
     let views: Vec<StaffView> = listed
         .into_iter()
-        .map(|(row, grants)| staff_view(row, grants))
+        .map(|(row, grants)| staff_view(row, grants, |path| guard.covers(path)))
         .collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -173,7 +196,9 @@ pub struct GrantRole {
 /// Grant a role
 ///
 /// Gives a staff member a role on a unit and everything below it. Needs `org_admin` over that
-/// unit. Takes effect at the member's next sign-in (access tokens carry their grants).
+/// unit, and the staff member must be new (no role yet) or already hold a role in your units:
+/// another unit's staff are that unit's to manage. The answer shows only the grants in your
+/// units. Takes effect at the staff member's next sign-in (access tokens carry their grants).
 #[utoipa::path(
     tag = "staff",
     request_body = GrantRole,
@@ -182,7 +207,7 @@ pub struct GrantRole {
     responses(
         (status = 201, description = "The staff member with the new grant", body = StaffView),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
-        (status = 403, description = "`forbidden`: the unit is outside your scope"),
+        (status = 403, description = "`forbidden`: the unit is outside your scope, or the staff member holds roles only outside it"),
         (status = 404, description = "`not_found`: no such staff member or unit"),
         (status = 422, description = "`validation_failed`: unknown role, or org_id missing/present where it must not be"),
     )
@@ -215,9 +240,12 @@ pub async fn grant_role(
             None => "/".to_string(),
         };
         guard.at(&path)?;
-        let before = staff_view(target.clone(), db::staff::active_grants(conn, staff_id)?);
+        let grants = db::staff::active_grants(conn, staff_id)?;
+        check_manageable(&guard, &grants)?;
+        let before = staff_view(target.clone(), grants, |p| guard.covers(p));
         db::staff::add_grant(conn, staff_id, role, org_id, &actor, db::now_micros())?;
-        let after = staff_view(target, db::staff::active_grants(conn, staff_id)?);
+        let grants = db::staff::active_grants(conn, staff_id)?;
+        let after = staff_view(target, grants, |p| guard.covers(p));
         audit::changed(
             conn,
             &audit,
@@ -235,7 +263,8 @@ pub async fn grant_role(
 
 /// Revoke a role
 ///
-/// Ends a grant. Needs `org_admin` over the unit the grant covers. Access tokens already issued
+/// Ends a grant. Needs `org_admin` over the unit the grant covers; the answer shows only the grants
+/// in your units. Access tokens already issued
 /// keep working until they expire (`PB_ACCESS_TOKEN_TTL_SECONDS`, 15 minutes by default).
 #[utoipa::path(
     tag = "staff",
@@ -262,9 +291,11 @@ pub async fn revoke_role(
         let target = db::staff::get_staff(conn, staff_id)?;
         let (_, path) = db::staff::get_grant(conn, staff_id, grant_id)?;
         guard.at(&path)?;
-        let before = staff_view(target.clone(), db::staff::active_grants(conn, staff_id)?);
+        let grants = db::staff::active_grants(conn, staff_id)?;
+        let before = staff_view(target.clone(), grants, |p| guard.covers(p));
         db::staff::revoke_grant(conn, grant_id, db::now_micros())?;
-        let after = staff_view(target, db::staff::active_grants(conn, staff_id)?);
+        let grants = db::staff::active_grants(conn, staff_id)?;
+        let after = staff_view(target, grants, |p| guard.covers(p));
         audit::changed(
             conn,
             &audit,

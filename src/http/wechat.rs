@@ -1,12 +1,18 @@
 //! Volunteers sign in from the WeChat mini-program.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{delete, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::access::{MemberAuth, Staff};
 use super::extract::ApiJson;
+use super::types::timestamp;
 use super::{in_write_tx, AppState};
 use crate::db;
+use crate::db::audit::{self, AuditContext};
+use crate::db::member_sessions;
+use crate::db::sessions::IssuedRefresh;
+use crate::domain::access::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::wechat::{code_to_session, WechatConfig};
 
@@ -19,37 +25,57 @@ pub struct WechatLogin {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"status": "signed_in", "member_id": 42, "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0…", "expires_in": 900, "binding_ticket": null}))]
+#[schema(example = json!({"status": "signed_in", "member_id": 42, "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0…", "expires_in": 900, "refresh_token": "mrt_5f0c…", "refresh_expires_in": 2592000, "binding_ticket": null}))]
 pub struct MemberSession {
     /// `signed_in` (use `access_token`) or `binding_required` (call `/auth/wechat/bind` with
     /// `binding_ticket`, once, to link this WeChat user to the member record).
     pub status: String,
     pub member_id: Option<i64>,
-    /// Member access token for `/api/v1/me…`. When it expires, call `wx.login` and this endpoint again.
+    /// Member access token for `/api/v1/me…`. When it expires, exchange `refresh_token` at
+    /// `/auth/wechat/refresh` (or call `wx.login` and `/auth/wechat` again). It stops working at
+    /// once when the WeChat binding is undone.
     pub access_token: Option<String>,
     pub expires_in: Option<i64>,
+    /// Single use: `/auth/wechat/refresh` returns new tokens and a new refresh token. Keep it in
+    /// the mini-program's storage, never in a URL. Ends when the WeChat binding is undone.
+    pub refresh_token: Option<String>,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: Option<i64>,
     /// Valid for 10 minutes, once.
     pub binding_ticket: Option<String>,
 }
 
-fn signed_in(state: &AppState, member_id: i64) -> ApiResult<MemberSession> {
+/// A signed-in member's answer: an access token for the binding made at `bound_at`, and the
+/// refresh token of the session (issued in the same transaction as the sign-in).
+pub fn signed_in(
+    state: &AppState,
+    member_id: i64,
+    bound_at: i64,
+    refresh: IssuedRefresh,
+) -> ApiResult<MemberSession> {
     let now = chrono::Utc::now().timestamp();
-    let token = state
-        .keys
-        .issue(format!("member:{member_id}"), "member", vec![], now)?;
+    let token = state.keys.issue_member(member_id, bound_at, now)?;
     Ok(MemberSession {
         status: "signed_in".into(),
         member_id: Some(member_id),
         access_token: Some(token),
         expires_in: Some(state.keys.ttl_seconds),
+        refresh_expires_in: Some((refresh.expires_at - db::now_micros()) / 1_000_000),
+        refresh_token: Some(refresh.token),
         binding_ticket: None,
     })
+}
+
+/// Lifetime of a member session, as for staff (`PB_REFRESH_TOKEN_TTL_DAYS`).
+pub fn refresh_ttl(state: &AppState) -> i64 {
+    state.settings.refresh_token_ttl_days * 86_400 * 1_000_000
 }
 
 /// Sign in with WeChat
 ///
 /// Exchanges a `wx.login` code for the user's openid at WeChat (`jscode2session`). If this WeChat
-/// user is bound to a member, returns a member access token; otherwise a binding ticket.
+/// user is bound to a member, returns a member access token and the refresh token of a new
+/// session; otherwise a binding ticket.
 #[utoipa::path(
     tag = "auth",
     request_body = WechatLogin,
@@ -80,24 +106,27 @@ pub async fn wechat_login(
         secret: state.settings.wechat_secret.clone(),
     };
     let session = code_to_session(&config, &code).await?;
+    let ttl = refresh_ttl(&state);
     let outcome = in_write_tx(&state, move |conn| {
-        match db::wechat::member_of(conn, &session.openid)? {
-            Some(member_id) => Ok(Ok(member_id)),
-            None => Ok(Err(db::wechat::issue_ticket(
-                conn,
-                &session,
-                db::now_micros(),
-            )?)),
+        let now = db::now_micros();
+        match db::wechat::binding_of_openid(conn, &session.openid)? {
+            Some((member_id, bound_at)) => {
+                let refresh = member_sessions::issue(conn, member_id, bound_at, None, now, ttl)?;
+                Ok(Ok((member_id, bound_at, refresh)))
+            }
+            None => Ok(Err(db::wechat::issue_ticket(conn, &session, now)?)),
         }
     })
     .await?;
     let reply = match outcome {
-        Ok(member_id) => signed_in(&state, member_id)?,
+        Ok((member_id, bound_at, refresh)) => signed_in(&state, member_id, bound_at, refresh)?,
         Err(ticket) => MemberSession {
             status: "binding_required".into(),
             member_id: None,
             access_token: None,
             expires_in: None,
+            refresh_token: None,
+            refresh_expires_in: None,
             binding_ticket: Some(ticket),
         },
     };
@@ -118,8 +147,9 @@ pub struct WechatBind {
 /// Link WeChat to a member
 ///
 /// Binds the WeChat user of a `binding_ticket` to the member registered with this phone number and
-/// name, then signs in. Each member and each WeChat user can be bound once; the village committee
-/// can undo a wrong binding.
+/// name, then signs in. Each member and each WeChat user can be bound once; the member
+/// (`DELETE /me/wechat`) or the village's administrator (`DELETE /members/{member_id}/wechat`) can
+/// undo a binding, after which the next sign-in asks for a binding again.
 #[utoipa::path(
     tag = "auth",
     request_body = WechatBind,
@@ -141,9 +171,97 @@ pub async fn wechat_bind(
         name,
     } = body.0;
     let name = name.trim().to_string();
-    let member_id = in_write_tx(&state, move |conn| {
-        db::wechat::bind(conn, &binding_ticket, phone.trim(), &name, db::now_micros())
+    let ttl = refresh_ttl(&state);
+    let (member_id, bound_at, refresh) = in_write_tx(&state, move |conn| {
+        let now = db::now_micros();
+        let (member_id, bound_at) =
+            db::wechat::bind(conn, &binding_ticket, phone.trim(), &name, now)?;
+        let refresh = member_sessions::issue(conn, member_id, bound_at, None, now, ttl)?;
+        Ok((member_id, bound_at, refresh))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(signed_in(&state, member_id)?))
+    Ok(HttpResponse::Ok().json(signed_in(&state, member_id, bound_at, refresh)?))
+}
+
+/// Undoes the member's binding in one transaction, audited with before and after.
+async fn unbind(
+    state: &web::Data<AppState>,
+    member_id: i64,
+    audit: AuditContext,
+    guard: Option<super::access::Guard>,
+) -> ApiResult<()> {
+    in_write_tx(state, move |conn| {
+        let (_, path) = db::members::get_member(conn, member_id)?;
+        if let Some(guard) = &guard {
+            guard.at(&path)?;
+        }
+        let bound_at = db::wechat::unbind(conn, member_id, db::now_micros())?;
+        audit::changed(
+            conn,
+            &audit,
+            "member.wechat_unbind",
+            format!("member:{member_id}"),
+            &path,
+            &serde_json::json!({"wechat_bound": true, "bound_at": timestamp(bound_at)}),
+            &serde_json::json!({"wechat_bound": false}),
+        )
+    })
+    .await
+}
+
+/// Unlink my WeChat
+///
+/// Unlinks the signed-in member's WeChat user, e.g. before giving a phone away, and ends every
+/// session (refresh token) of the member. Member access tokens are checked against the binding
+/// they were issued for, so this token and every other one of the binding stop working at once. The next `POST /auth/wechat` from that WeChat user answers
+/// `binding_required` again. The member's record, card and points stay as they are.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Unlinked; discard the access token"),
+        (status = 401, description = "`unauthorized`: missing or invalid member token, or the binding was already undone"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+    )
+)]
+#[delete("/me/wechat")]
+pub async fn unbind_my_wechat(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    member: MemberAuth,
+) -> ApiResult<HttpResponse> {
+    unbind(&state, member.0, member.audit(&req), None).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Undo a member's WeChat binding
+///
+/// For a lost phone or a binding made by the wrong person: unlinks the member's WeChat user. Its
+/// next `POST /auth/wechat` answers `binding_required` again (binding needs the registered phone
+/// and name), the member's sessions (refresh tokens) end, and the member access tokens issued for
+/// the old binding stop working at once (every member request checks the binding its token was
+/// issued for). The member's record, card and
+/// points stay as they are. Needs `org_admin` over the member's unit; audited as
+/// `member.wechat_unbind` with before and after.
+#[utoipa::path(
+    tag = "members",
+    params(("member_id" = i64, Path, description = "Member id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the member's unit is outside your scope, or your role there is not org_admin"),
+        (status = 404, description = "`not_found`: no such member, or the member has no WeChat binding"),
+    )
+)]
+#[delete("/members/{member_id}/wechat")]
+pub async fn unbind_member_wechat(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let guard = staff.guard(Action::ManageMembers);
+    unbind(&state, path.into_inner(), staff.audit(&req), Some(guard)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

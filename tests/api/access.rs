@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 use crate::on_both_backends;
 
-const PASSWORD: &str = "staff-password-1";
+pub const PASSWORD: &str = "staff-password-1";
 
 struct Book {
     bank: i64,
@@ -17,7 +17,7 @@ struct Book {
     org: i64,
 }
 
-async fn org(app: &TestApp, code: &str, kind: &str, parent: Option<i64>) -> i64 {
+pub async fn org(app: &TestApp, code: &str, kind: &str, parent: Option<i64>) -> i64 {
     let reply = app
         .post(
             "/api/v1/orgs",
@@ -60,7 +60,7 @@ async fn book(app: &TestApp, org_id: i64) -> Book {
 }
 
 /// Creates a staff member with one grant and returns their access token.
-async fn staff_token(app: &TestApp, phone: &str, role: &str, org_id: i64) -> String {
+pub async fn staff_token(app: &TestApp, phone: &str, role: &str, org_id: i64) -> String {
     let created = app
         .post(
             "/api/v1/staff",
@@ -198,9 +198,10 @@ fn allowed_in_own_village(role: &str, operation: &str) -> bool {
     }
 }
 
-async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: &Value) -> Reply {
+pub async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: &Value) -> Reply {
     let request = match method {
         "GET" => app.client.get(app.url(path)),
+        "DELETE" => app.client.delete(app.url(path)),
         _ => app.client.post(app.url(path)).json(body),
     };
     read(request.bearer_auth(token).send().await.unwrap()).await

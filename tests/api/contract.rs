@@ -48,6 +48,8 @@ fn every_operation_is_documented_with_examples_and_problem_responses() {
                 "/api/v1/auth/logout",
                 "/api/v1/auth/wechat",
                 "/api/v1/auth/wechat/bind",
+                "/api/v1/auth/wechat/refresh",
+                "/api/v1/auth/wechat/logout",
             ];
             if path.starts_with("/api/v1/") && !public.contains(&path.as_str()) {
                 assert!(

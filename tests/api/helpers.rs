@@ -433,11 +433,29 @@ impl TestApp {
         }
     }
 
+    /// A member access token as WeChat sign-in issues it: for a binding of the member's WeChat
+    /// account (recorded here directly; the WeChat flow itself is tested in `wechat`).
     pub fn member_token(&self, member_id: i64) -> String {
+        use diesel::prelude::*;
+        use pointsbank::db::schema::wechat_bindings;
+        let mut conn = self.pool.get().unwrap();
+        let bound_at = match db::wechat::bound_at(&mut conn, member_id).unwrap() {
+            Some(at) => at,
+            None => {
+                let now = db::now_micros();
+                diesel::insert_into(wechat_bindings::table)
+                    .values((
+                        wechat_bindings::openid.eq(format!("o-test-{member_id}")),
+                        wechat_bindings::member_id.eq(member_id),
+                        wechat_bindings::bound_at.eq(now),
+                    ))
+                    .execute(&mut *conn)
+                    .unwrap();
+                now
+            }
+        };
         let now = chrono::Utc::now().timestamp();
-        self.keys
-            .issue(format!("member:{member_id}"), "member", vec![], now)
-            .unwrap()
+        self.keys.issue_member(member_id, bound_at, now).unwrap()
     }
 
     /// A request with another bearer token (a member's, or another staff member's).

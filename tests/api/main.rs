@@ -4,8 +4,12 @@
 mod helpers;
 
 mod access;
+mod access_lists;
+mod access_matrix;
+mod access_world;
 mod activities;
 mod audit;
+mod card_sheet;
 mod checkin;
 mod cli;
 mod concurrency;
@@ -14,6 +18,8 @@ mod errors;
 mod holds;
 mod idempotency;
 mod ledger;
+mod logs;
+mod member_sessions;
 mod members;
 mod model;
 mod restart;
@@ -22,6 +28,7 @@ mod sessions;
 mod supermarket;
 mod tamper;
 mod wechat;
+mod wechat_unbind;
 
 /// `.ci/run` sets PB_REQUIRE_POSTGRES=1: then a missing PostgreSQL must fail the run, not skip it.
 #[test]

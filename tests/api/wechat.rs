@@ -8,8 +8,8 @@ use crate::helpers::*;
 use crate::members::decode_qr;
 use crate::on_both_backends;
 
-const APPID: &str = "wx-test-app";
-const SECRET: &str = "wx-test-secret";
+pub const APPID: &str = "wx-test-app";
+pub const SECRET: &str = "wx-test-secret";
 
 /// `GET /sns/jscode2session?appid&secret&js_code&grant_type=authorization_code`, answered as
 /// WeChat does: HTTP 200 with either the session or an `errcode` (and a text/plain content type).
@@ -41,7 +41,7 @@ async fn jscode2session(
         .body(body.to_string())
 }
 
-async fn spawn_wechat() -> String {
+pub async fn spawn_wechat() -> String {
     let server =
         HttpServer::new(|| App::new().route("/sns/jscode2session", web::get().to(jscode2session)))
             .workers(1)
@@ -52,7 +52,7 @@ async fn spawn_wechat() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-async fn wechat_app(backend: Backend) -> TestApp {
+pub async fn wechat_app(backend: Backend) -> TestApp {
     let base = spawn_wechat().await;
     spawn_app_with(backend, move |settings| {
         settings.wechat_api_base = base;
@@ -62,7 +62,7 @@ async fn wechat_app(backend: Backend) -> TestApp {
     .await
 }
 
-async fn post_public(app: &TestApp, path: &str, body: serde_json::Value) -> Reply {
+pub async fn post_public(app: &TestApp, path: &str, body: serde_json::Value) -> Reply {
     read(
         app.client
             .post(app.url(path))

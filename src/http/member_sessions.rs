@@ -1,0 +1,77 @@
+//! Members' mini-program sessions: refresh without another `wx.login`, and sign out.
+
+use actix_web::{post, web, HttpResponse};
+
+use super::auth::RefreshRequest;
+use super::extract::ApiJson;
+use super::wechat::{refresh_ttl, signed_in, MemberSession};
+use super::{in_write_tx, AppState};
+use crate::db;
+use crate::db::member_sessions::{self, MemberRotation};
+use crate::error::{ApiError, ApiResult};
+
+/// Refresh a member's tokens
+///
+/// Spends a member refresh token (from `/auth/wechat` or `/auth/wechat/bind`) and returns a new
+/// member access token and a new refresh token, so the mini-program need not call `wx.login`
+/// every time the access token expires. A refresh token works once: presenting a spent one means
+/// it was copied, so the whole session ends (`refresh_token_reused`). A session also ends when the
+/// member's WeChat binding is undone. Access tokens already issued are not revoked by a reuse;
+/// they expire after `expires_in` seconds (or at once, when the binding is undone).
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = MemberSession),
+        (status = 401, description = "`invalid_refresh_token`: unknown, expired, signed out, or its WeChat binding was undone; `refresh_token_reused`: already spent, the session is now ended"),
+        (status = 422, description = "`validation_failed`: the field is missing"),
+    )
+)]
+#[post("/auth/wechat/refresh")]
+pub async fn refresh_member_session(
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let token = body.0.refresh_token;
+    let ttl = refresh_ttl(&state);
+    let rotation = in_write_tx(&state, move |conn| {
+        member_sessions::rotate(conn, &token, db::now_micros(), ttl)
+    })
+    .await?;
+    // A reuse's family revocation is committed by now; only then is it an error.
+    match rotation {
+        MemberRotation::Rotated {
+            member_id,
+            binding,
+            next,
+        } => Ok(HttpResponse::Ok().json(signed_in(&state, member_id, binding, next)?)),
+        MemberRotation::Reused => Err(ApiError::RefreshTokenReused),
+        MemberRotation::Invalid => Err(ApiError::InvalidRefreshToken),
+    }
+}
+
+/// Sign a member out
+///
+/// Ends the mini-program session the refresh token belongs to (every refresh token of that
+/// sign-in). The access token stays valid until it expires (at most `expires_in` seconds);
+/// discard it. To end every session and unlink WeChat, use `DELETE /me/wechat`.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Signed out (also for unknown tokens)"),
+        (status = 422, description = "`validation_failed`: the field is missing"),
+    )
+)]
+#[post("/auth/wechat/logout")]
+pub async fn member_logout(
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
+    let token = body.0.refresh_token;
+    in_write_tx(&state, move |conn| {
+        member_sessions::sign_out(conn, &token, db::now_micros())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
