@@ -24,6 +24,7 @@ mod members;
 mod model;
 mod restart;
 mod rules;
+mod scopes;
 mod sessions;
 mod supermarket;
 mod tamper;
