@@ -136,6 +136,95 @@ fn draw_card(svg: &mut String, card: &PrintedCard, slot: &Rect) -> ApiResult<()>
     Ok(())
 }
 
+/// What a printed activity poster shows.
+pub struct Poster<'a> {
+    pub title: &'a str,
+    /// e.g. `2026-11-28 08:00–10:00`, in local time.
+    pub when: &'a str,
+    pub address: &'a str,
+    pub check_in_url: &'a str,
+    pub check_out_url: &'a str,
+}
+
+/// One A4 page for a notice board: the activity's title, time and place, and its two poster QR
+/// codes (签到 and 签退) large enough to scan from a step away.
+pub fn render_poster(poster: &Poster<'_>) -> ApiResult<String> {
+    let mut svg = String::with_capacity(64 * 1024);
+    svg.push_str(concat!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+        "\n",
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297">"#,
+        "\n",
+        r##"<rect width="210" height="297" fill="#fff"/>"##,
+        "\n"
+    ));
+    text(
+        &mut svg,
+        15.0,
+        35.0,
+        11.0,
+        "#111",
+        FONT,
+        r#" font-weight="bold""#,
+        poster.title,
+        180.0,
+    );
+    text(
+        &mut svg,
+        15.0,
+        52.0,
+        6.0,
+        "#333",
+        FONT,
+        "",
+        &format!("时间：{}", poster.when),
+        180.0,
+    );
+    text(
+        &mut svg,
+        15.0,
+        62.0,
+        6.0,
+        "#333",
+        FONT,
+        "",
+        &format!("地点：{}", poster.address),
+        180.0,
+    );
+    for (x, label, url) in [
+        (12.0, "签到 Check in", poster.check_in_url),
+        (108.0, "签退 Check out", poster.check_out_url),
+    ] {
+        let path = qr::svg_path(url, EcLevel::M, x, 90.0, 90.0)?;
+        let _ = writeln!(svg, r##"<path class="qr" fill="#000" d="{path}"/>"##);
+        text(
+            &mut svg,
+            x + 22.0,
+            192.0,
+            7.0,
+            "#111",
+            FONT,
+            r#" font-weight="bold""#,
+            label,
+            60.0,
+        );
+    }
+    text(
+        &mut svg,
+        15.0,
+        215.0,
+        5.0,
+        "#555",
+        FONT,
+        "",
+        "用微信扫一扫，在小程序中完成签到/签退。仅在活动时间内有效。",
+        180.0,
+    );
+    text(&mut svg, 15.0, 224.0, 4.0, "#777", FONT, "", "Scan with WeChat during the activity. Printed copies stop working when the organiser replaces the poster.", 180.0);
+    svg.push_str("</svg>\n");
+    Ok(svg)
+}
+
 /// One line of text; squeezed to `room` millimetres when it would run longer (a long name must
 /// not run into the QR code).
 #[allow(clippy::too_many_arguments)]

@@ -166,6 +166,62 @@ pub async fn activity_qr(
     }
 }
 
+/// Print the activity's poster
+///
+/// One A4 page (SVG) with the title, time and place and the two poster QR codes (签到 and 签退),
+/// for the village notice board. Times are in the banks' local time (`PB_UTC_OFFSET_HOURS`).
+#[utoipa::path(
+    tag = "checkin",
+    params(("activity_id" = i64, Path, description = "Activity id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The poster", content((String = "image/svg+xml"))),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise"),
+        (status = 404, description = "`not_found`: no such activity"),
+    )
+)]
+#[get("/activities/{activity_id}/poster.svg")]
+pub async fn activity_poster(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let activity_id = path.into_inner();
+    let guard = staff.guard(Action::RunActivities);
+    let activity = with_db(&state, move |conn| {
+        Ok(activity_in_scope(conn, &guard, activity_id)?.0)
+    })
+    .await?;
+    let now = db::now_micros();
+    let in_code = qr_payload(&state, &activity, TokenKind::Poster, Purpose::CheckIn, now);
+    let out_code = qr_payload(&state, &activity, TokenKind::Poster, Purpose::CheckOut, now);
+    let offset = state.settings.utc_offset_seconds();
+    let local = |micros: i64, pattern: &str| {
+        chrono::DateTime::from_timestamp_micros(micros)
+            .unwrap_or_default()
+            .with_timezone(
+                &chrono::FixedOffset::east_opt(offset as i32)
+                    .unwrap_or(chrono::FixedOffset::east_opt(0).expect("UTC")),
+            )
+            .format(pattern)
+            .to_string()
+    };
+    let when = format!(
+        "{}–{}",
+        local(activity.starts_at, "%Y-%m-%d %H:%M"),
+        local(activity.ends_at, "%m-%d %H:%M")
+    );
+    let svg = crate::sheet::render_poster(&crate::sheet::Poster {
+        title: &activity.title,
+        when: &when,
+        address: &activity.address,
+        check_in_url: &in_code.url,
+        check_out_url: &out_code.url,
+    })?;
+    Ok(HttpResponse::Ok().content_type("image/svg+xml").body(svg))
+}
+
 /// Replace the activity's posters
 ///
 /// Voids every printed poster QR of the activity (e.g. a photo of it is being shared); print

@@ -120,6 +120,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(activities::cancel_my_signup)
         .service(checkin::activity_qr)
         .service(checkin::replace_posters)
+        .service(checkin::activity_poster)
         .service(checkin::check_in)
         .service(checkin::card_scan)
         .service(checkin::list_attendance)

@@ -88,7 +88,7 @@ fn qr_rectangles(svg: &str) -> Vec<(f64, f64, f64, f64)> {
 
 /// Prints the sheet's QR modules on a white A4 image and decodes every code on it, the way a
 /// scanner would see the printed page.
-fn scan_sheet(svg: &str) -> Vec<String> {
+pub fn scan_sheet(svg: &str) -> Vec<String> {
     let (width, height) = ((210.0 * PX_PER_MM) as u32, (297.0 * PX_PER_MM) as u32);
     let mut page = image::GrayImage::from_pixel(width, height, image::Luma([255]));
     for (x, y, w, h) in qr_rectangles(svg) {

@@ -609,3 +609,47 @@ on_both_backends!(
         assert_eq!(entry.ok(200)["actor"], "system:auto-settle");
     }
 );
+
+on_both_backends!(
+    a_printed_poster_shows_the_activity_and_both_of_its_codes_scan,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let event = event(
+            &app,
+            &village,
+            Duration::minutes(5),
+            Duration::hours(1),
+            json!({"title": "河道清理 <第3期>"}),
+        )
+        .await;
+        let poster = app
+            .client
+            .get(app.url(&format!("/api/v1/activities/{}/poster.svg", event.id)))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(poster.headers()["content-type"], "image/svg+xml");
+        let svg = poster.text().await.unwrap();
+        assert!(
+            svg.contains("河道清理 &lt;第3期&gt;"),
+            "the title is printed as text"
+        );
+        let mut codes = crate::card_sheet::scan_sheet(&svg);
+        codes.sort();
+        assert_eq!(codes.len(), 2);
+        let member = app.member(&village, "张三").await;
+        let (check_in, check_out) = {
+            let mut purposes = Vec::new();
+            for code in &codes {
+                let token = signer(&app).verify(code).unwrap();
+                purposes.push((token.purpose, code.clone()));
+            }
+            let find = |p| purposes.iter().find(|(q, _)| *q == p).unwrap().1.clone();
+            (find(Purpose::CheckIn), find(Purpose::CheckOut))
+        };
+        check(&app, &member, &check_in, json!({})).await.ok(201);
+        check(&app, &member, &check_out, json!({})).await.ok(201);
+    }
+);
