@@ -315,3 +315,48 @@ pub fn logged_stock(conn: &mut Db, goods_id: i64) -> ApiResult<i64> {
         .select(sum_bigint("quantity"))
         .first(conn)?)
 }
+
+/// Every goods of a bank with its cached and logged stock and its pending reservations.
+pub fn stock_states(
+    conn: &mut Db,
+    bank_id: i64,
+) -> ApiResult<Vec<crate::domain::verify::StockState>> {
+    use super::schema::{order_lines, orders};
+    let rows: Vec<(i64, i64, i64)> = goods::table
+        .filter(goods::bank_id.eq(bank_id))
+        .order(goods::id)
+        .select((goods::id, goods::stock, goods::reserved))
+        .load(conn)?;
+    let logged: std::collections::HashMap<i64, i64> = stock_movements::table
+        .inner_join(goods::table)
+        .filter(goods::bank_id.eq(bank_id))
+        .group_by(stock_movements::goods_id)
+        .select((
+            stock_movements::goods_id,
+            sum_bigint("stock_movements.quantity"),
+        ))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let pending: std::collections::HashMap<i64, i64> = order_lines::table
+        .inner_join(orders::table)
+        .filter(orders::bank_id.eq(bank_id))
+        .filter(orders::status.eq("pending"))
+        .group_by(order_lines::goods_id)
+        .select((order_lines::goods_id, sum_bigint("order_lines.quantity")))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(goods_id, stock, reserved)| crate::domain::verify::StockState {
+                goods_id,
+                stock,
+                logged: logged.get(&goods_id).copied().unwrap_or(0),
+                reserved,
+                pending: pending.get(&goods_id).copied().unwrap_or(0),
+            },
+        )
+        .collect())
+}

@@ -11,7 +11,9 @@ use super::sealer::group_by_entry;
 use super::{stored, Db};
 use crate::domain::hold::HoldStatus;
 use crate::domain::ledger::AccountKind;
-use crate::domain::verify::{AccountState, Finding, SealRecord, SealedEntry, Tally, Verifier};
+use crate::domain::verify::{
+    stock_findings, AccountState, Finding, SealRecord, SealedEntry, Tally, Verifier,
+};
 use crate::error::ApiResult;
 
 pub struct Verification {
@@ -110,7 +112,8 @@ pub fn verify_bank(conn: &mut Db, bank_id: i64) -> ApiResult<Verification> {
         .select((holds::account_id, super::sum_bigint("amount")))
         .load(conn)?;
     let pending: HashMap<i64, i64> = pending.into_iter().collect();
-    let (findings, tally) = verifier.finish(&pending);
+    let (mut findings, tally) = verifier.finish(&pending);
+    findings.extend(stock_findings(&super::shop::stock_states(conn, bank_id)?));
     Ok(Verification {
         bank_id,
         findings,

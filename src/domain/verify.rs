@@ -273,6 +273,45 @@ impl Verifier {
     }
 }
 
+/// What the database holds about one goods' stock, for the stock checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockState {
+    pub goods_id: i64,
+    /// The cached stock on the goods row.
+    pub stock: i64,
+    /// The sum of its stock log.
+    pub logged: i64,
+    /// The cached reservation on the goods row.
+    pub reserved: i64,
+    /// The quantities of its pending order lines.
+    pub pending: i64,
+}
+
+/// The stock log is the truth: the cached stock must equal its sum, and the reservation the
+/// pending orders' quantities. Reports the first goods breaking each.
+pub fn stock_findings(goods: &[StockState]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if let Some(g) = goods.iter().find(|g| g.stock != g.logged) {
+        findings.push(Verifier::finding(
+            "stock_mismatch",
+            format!(
+                "goods {}: cached stock {} but the stock log sums to {}",
+                g.goods_id, g.stock, g.logged
+            ),
+        ));
+    }
+    if let Some(g) = goods.iter().find(|g| g.reserved != g.pending) {
+        findings.push(Verifier::finding(
+            "reservation_mismatch",
+            format!(
+                "goods {}: {} reserved but pending orders hold {}",
+                g.goods_id, g.reserved, g.pending
+            ),
+        ));
+    }
+    findings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,5 +407,28 @@ mod tests {
         assert_eq!(altered.entry_id, Some(2));
         assert!(findings.iter().any(|f| f.check == "entry_unbalanced"));
         assert!(findings.iter().any(|f| f.check == "balance_mismatch"));
+    }
+
+    #[test]
+    fn stock_must_follow_its_log_and_reservations_the_pending_orders() {
+        let good = StockState {
+            goods_id: 1,
+            stock: 5,
+            logged: 5,
+            reserved: 2,
+            pending: 2,
+        };
+        assert!(stock_findings(&[good]).is_empty());
+        let edited = StockState { stock: 9, ..good };
+        let leaked = StockState {
+            goods_id: 2,
+            reserved: 3,
+            ..good
+        };
+        let checks: Vec<&str> = stock_findings(&[good, edited, leaked])
+            .iter()
+            .map(|f| f.check)
+            .collect();
+        assert_eq!(checks, ["stock_mismatch", "reservation_mismatch"]);
     }
 }

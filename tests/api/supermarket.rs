@@ -538,3 +538,47 @@ on_both_backends!(
         app.assert_verified(&village).await;
     }
 );
+
+on_both_backends!(
+    verification_catches_stock_edited_behind_the_stock_log,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let shop = shop(&app, &village, json!({})).await;
+        let rice = goods(&app, &shop, "大米", "10", 5, json!({})).await;
+        let member = members_with_points(&app, &village, 1, "50").await.remove(0);
+        order(
+            &app,
+            &member,
+            &shop,
+            json!([{"goods_id": rice, "quantity": 2}]),
+        )
+        .await
+        .ok(201);
+        app.assert_verified(&village).await;
+        {
+            use diesel::prelude::*;
+            let mut conn = app.pool.get().unwrap();
+            diesel::sql_query(format!(
+                "UPDATE goods SET stock = 50, reserved = 0 WHERE id = {rice}"
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        }
+        let report = app
+            .get(&format!("/api/v1/banks/{}/verify", village.bank))
+            .await;
+        let report = report.ok(200);
+        assert_eq!(report["ok"], false);
+        let checks: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["check"].as_str().unwrap())
+            .collect();
+        assert!(
+            checks.contains(&"stock_mismatch") && checks.contains(&"reservation_mismatch"),
+            "{checks:?}"
+        );
+    }
+);
