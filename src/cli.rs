@@ -282,14 +282,8 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             "秀英", "建国", "伟", "芳", "静", "洋", "磊", "敏", "杰", "霞",
         ];
         let tags = ["志愿者", "党员,志愿者", "学生", "", "志愿者"];
-        let memos = [
-            "防溺水巡河",
-            "反诈宣传进农户",
-            "环境卫生整治日",
-            "疫情防控值守",
-            "关爱独居老人",
-        ];
         let qingshan = &villages[0];
+        let patrol_rule = crate::demo::catalogue(c, qingshan.bank_id, qingshan.org.id, now)?;
         let issuance = db::accounts::system_account(
             c,
             qingshan.bank_id,
@@ -324,18 +318,18 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|w| w.asset == Asset::Points.as_str())
                 .ok_or(crate::error::ApiError::NotFound("wallet"))?;
-            let points = 10 + (i as i64 % 5) * 5;
+            let points = 15;
             let award = db::ledger::post_entry(
                 c,
                 db::ledger::NewEntry {
                     bank_id: qingshan.bank_id,
                     kind: EntryKind::Award,
-                    memo: memos[i % memos.len()],
+                    memo: "防溺水巡河（每次）",
                     reference: Some("demo"),
                     actor: "staff:1",
                     reverses_entry_id: None,
-                    rule_id: None,
-                    origin: None,
+                    rule_id: Some(patrol_rule),
+                    origin: Some(crate::domain::ledger::Origin::StaffAward),
                     lines: vec![
                         Line {
                             account: issuance,
@@ -366,6 +360,7 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     match result {
         Ok(bank_id) => {
             println!("demo township 青山镇 created: villages 青山村 (bank {bank_id}) and 绿水村, {DEMO_MEMBERS} members, 30 volunteers with awards");
+            println!("青山村 also has 4 points rules, an activity tomorrow (sign-up open) and a points supermarket with 4 goods");
             println!("staff (password {DEMO_ADMIN_PASSWORD}):");
             for (phone, name, role, _) in DEMO_STAFF {
                 println!("  {phone}  {name}  {role}");
