@@ -25,6 +25,7 @@ mod model;
 mod restart;
 mod rules;
 mod sessions;
+mod shop_restart;
 mod supermarket;
 mod tamper;
 mod wechat;

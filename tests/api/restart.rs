@@ -15,7 +15,7 @@ use crate::helpers::*;
 use crate::on_both_backends;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_pointsbank");
-const JWT_SECRET: &str = "restart-test-secret-restart-test-secret";
+pub(crate) const JWT_SECRET: &str = "restart-test-secret-restart-test-secret";
 const AWARDS: usize = 300;
 /// Kill the server once this many awards have been answered; the rest are still in flight.
 const KILL_AFTER: usize = 100;
@@ -24,7 +24,7 @@ const AMOUNT: &str = "1.25";
 const AMOUNT_MINOR: i64 = 125;
 
 /// A command of the binary with the test instance's environment (and no inherited PB_* settings).
-fn pointsbank(database: &TestDatabase, port: u16) -> Command {
+pub(crate) fn pointsbank(database: &TestDatabase, port: u16) -> Command {
     let mut command = Command::new(BINARY);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PB_") || name == "DATABASE_URL" {
@@ -41,20 +41,35 @@ fn pointsbank(database: &TestDatabase, port: u16) -> Command {
     command
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     listener.local_addr().expect("local addr").port()
 }
 
+/// `pointsbank admin create`: the administrator the tests sign in as.
+pub(crate) fn create_admin(database: &TestDatabase) {
+    let created = pointsbank(database, free_port())
+        .args(["admin", "create", "--phone", ADMIN_PHONE, "--name", "Admin"])
+        .env("PB_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pointsbank admin create");
+    assert!(
+        created.status.success(),
+        "admin create failed: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+}
+
 /// `pointsbank serve` as a child process, killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     log: PathBuf,
 }
 
 impl Server {
-    fn start(database: &TestDatabase, name: &str) -> Server {
+    pub(crate) fn start(database: &TestDatabase, name: &str) -> Server {
         let port = free_port();
         let log = database.dir.path().join(format!("{name}.log"));
         let child = pointsbank(database, port)
@@ -71,11 +86,11 @@ impl Server {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    async fn wait_ready(&mut self, client: &reqwest::Client) {
+    pub(crate) async fn wait_ready(&mut self, client: &reqwest::Client) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().expect("child status") {
@@ -95,7 +110,7 @@ impl Server {
     }
 
     /// SIGKILL: no graceful shutdown, no flushing, in-flight transactions just stop.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -108,14 +123,14 @@ impl Drop for Server {
 }
 
 /// An HTTP client for one server with a staff token.
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
+pub(crate) struct Api {
+    pub(crate) client: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) token: String,
 }
 
 impl Api {
-    async fn connect(server: &Server) -> Api {
+    pub(crate) async fn connect(server: &Server) -> Api {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -128,7 +143,7 @@ impl Api {
         }
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -139,7 +154,7 @@ impl Api {
         read(response).await
     }
 
-    async fn post(&self, path: &str, body: &Value, key: Option<&str>) -> Reply {
+    pub(crate) async fn post(&self, path: &str, body: &Value, key: Option<&str>) -> Reply {
         let mut request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -151,7 +166,7 @@ impl Api {
         read(request.send().await.expect("request")).await
     }
 
-    async fn balance(&self, bank: i64, account: i64) -> i64 {
+    pub(crate) async fn balance(&self, bank: i64, account: i64) -> i64 {
         let reply = self
             .get(&format!("/api/v1/banks/{bank}/accounts/{account}"))
             .await;
@@ -159,7 +174,7 @@ impl Api {
     }
 
     /// Waits for the sealer, asserts the bank verifies clean, and returns the report.
-    async fn assert_verified(&self, bank: i64) -> Value {
+    pub(crate) async fn assert_verified(&self, bank: i64) -> Value {
         for _ in 0..100 {
             let report = self.get(&format!("/api/v1/banks/{bank}/verify")).await;
             let report = report.ok(200).clone();
@@ -173,7 +188,7 @@ impl Api {
     }
 }
 
-fn minor_of(text: &str) -> i64 {
+pub(crate) fn minor_of(text: &str) -> i64 {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -200,17 +215,7 @@ on_both_backends!(
     awards_in_flight_when_the_server_is_killed_land_exactly_once_after_restart,
     |backend| async move {
         let database = TestDatabase::new(backend);
-        let created = pointsbank(&database, free_port())
-            .args(["admin", "create", "--phone", ADMIN_PHONE, "--name", "Admin"])
-            .env("PB_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run pointsbank admin create");
-        assert!(
-            created.status.success(),
-            "admin create failed: {}",
-            String::from_utf8_lossy(&created.stderr)
-        );
+        create_admin(&database);
 
         let mut server = Server::start(&database, "first");
         let probe = reqwest::Client::new();
