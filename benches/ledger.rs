@@ -25,14 +25,16 @@
 
 mod common;
 
+use common::{BalanceRow, IdRow, PathRow};
+
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, ensure};
+use anyhow::{anyhow, ensure};
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use pointsbank::auth::password::hash_password;
 use pointsbank::db::{self, Backend, Db, DbTarget};
@@ -42,7 +44,7 @@ use pointsbank::http::types::timestamp;
 use serde_json::json;
 
 use common::{
-    backend_name, load_average, Api, BenchDatabase, Figures, Service, Tally, Window,
+    backend_name, load_average, Api, BenchDatabase, Figures, Row, Service, Tally, Window,
     ADMIN_PASSWORD, ADMIN_PHONE,
 };
 
@@ -59,49 +61,31 @@ const AWARD_MINOR: i64 = 100;
 const MEMO: &str = "巡河 2 小时";
 
 struct Options {
-    backends: Vec<Backend>,
-    seconds: f64,
-    warmup: f64,
+    run: common::RunOptions,
     wallets: usize,
-    concurrency: Vec<usize>,
-    relaxed: bool,
     only: Option<String>,
-    pool: Option<u32>,
-    postgres_url: String,
 }
 
 impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         let mut options = Options {
-            backends: vec![Backend::Sqlite, Backend::Postgres],
-            seconds: 3.0,
-            warmup: 0.5,
+            run: common::RunOptions::default(),
             wallets: 2000,
-            concurrency: vec![1, 16, 64],
-            relaxed: false,
             only: None,
-            pool: None,
-            postgres_url: common::postgres_url(),
         };
         for (flag, value) in common::flags(args, &["--relaxed"])? {
-            if flag == "--relaxed" {
-                options.relaxed = true;
+            if options.run.take(&flag, &value)? {
                 continue;
             }
             let value = common::value_of(&flag, value)?;
             match flag.as_str() {
-                "--backend" => options.backends = common::backends(&value)?,
                 "--only" => {
                     if value != "raw" && value != "api" {
                         return Err("--only takes raw or api".into());
                     }
                     options.only = Some(value)
                 }
-                "--pool" => options.pool = Some(common::positive_integer(&flag, &value)?),
-                "--seconds" => options.seconds = common::positive_seconds(&flag, &value)?,
-                "--warmup" => options.warmup = common::positive_seconds(&flag, &value)?,
                 "--wallets" => options.wallets = common::positive_integer(&flag, &value)?,
-                "--concurrency" => options.concurrency = common::concurrency_list(&flag, &value)?,
                 other => return Err(format!("unknown argument `{other}`")),
             }
         }
@@ -110,56 +94,21 @@ impl Options {
 }
 
 fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
-        Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("{message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let (options, runtime) = match common::start(Options::parse(std::env::args().skip(1)), USAGE) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    let runtime = common::bench_runtime();
-
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "ledger benchmark: {} s per measurement after {} s warm-up, {} wallets, concurrency {:?}, \
-         {} durability, {cpus} CPUs, load average {}",
-        options.seconds,
-        options.warmup,
-        options.wallets,
-        options.concurrency,
-        if options.relaxed { "relaxed" } else { "full" },
-        load_average()
+        "ledger benchmark: {}; {} wallets",
+        options.run.describe(),
+        options.wallets
     );
-    let mut rows = Vec::new();
-    let mut reports = Vec::new();
-    let mut failed = false;
-    for &backend in &options.backends {
-        println!("\n== {} ==", backend_name(backend));
-        match run_backend(backend, &options, &runtime) {
-            Ok((backend_rows, report)) => {
-                rows.extend(backend_rows);
-                reports.push(report);
-            }
-            Err(err) => {
-                eprintln!("{}: FAILED: {err:#}", backend_name(backend));
-                failed = true;
-            }
-        }
-    }
-
-    println!("\n{}", table(&rows));
-    for report in &reports {
-        println!("{report}");
-    }
-    if failed {
-        eprintln!("\nbenchmark FAILED (see above)");
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    let (outcomes, failed) = common::each_backend(&options.run.backends, |backend| {
+        run_backend(backend, &options, &runtime)
+    });
+    let (rows, reports): (Vec<Vec<Row>>, Vec<String>) = outcomes.into_iter().unzip();
+    println!("\n{}", common::table(&rows.concat(), "awards"));
+    common::finish(&reports, failed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,39 +155,6 @@ fn setup(conn: &mut Db, wallets: usize) -> anyhow::Result<Ledger> {
     .map_err(|e: pointsbank::error::ApiError| anyhow!("setup failed: {e:?}"))
 }
 
-struct Row {
-    backend: Backend,
-    concurrency: usize,
-    raw: Figures,
-    api: Figures,
-}
-
-fn table(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| backend | c | raw awards/s | raw p50 ms | raw p99 ms | API awards/s | API p50 ms | API p99 ms | API/raw |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for row in rows {
-        out.push_str(&format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |\n",
-            backend_name(row.backend),
-            row.concurrency,
-            row.raw.per_second,
-            row.raw.p50_ms,
-            row.raw.p99_ms,
-            row.api.per_second,
-            row.api.p50_ms,
-            row.api.p99_ms,
-            if row.raw.per_second > 0.0 {
-                row.api.per_second / row.raw.per_second
-            } else {
-                0.0
-            },
-        ));
-    }
-    out
-}
-
 /// Shared by every worker of a backend: the next award number (round-robin over wallets, and
 /// unique idempotency keys) and how many awards were committed in total (for the exactness check).
 struct Counters {
@@ -248,30 +164,6 @@ struct Counters {
 // ---------------------------------------------------------------------------------------------
 // (a) The raw SQL ceiling
 // ---------------------------------------------------------------------------------------------
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-#[derive(QueryableByName)]
-struct PathRow {
-    #[diesel(sql_type = Text)]
-    path: String,
-}
-
-#[derive(QueryableByName)]
-struct StoredKey {
-    #[diesel(sql_type = Text)]
-    request_hash: String,
-}
-
-#[derive(QueryableByName)]
-struct BalanceRow {
-    #[diesel(sql_type = BigInt)]
-    balance: i64,
-}
 
 #[derive(QueryableByName)]
 struct PostingRet {
@@ -304,20 +196,7 @@ fn raw_award(conn: &mut Db, ledger: &Ledger, n: u64) -> anyhow::Result<()> {
             "bank not found"
         );
         let path = found[0].path.replace('\'', "''");
-        // idempotency::once: look the key up, then claim it
-        let stored: Vec<StoredKey> = sql_query(format!(
-            "SELECT request_hash, response_body FROM idempotency_keys \
-             WHERE bank_id = {bank} AND idem_key = '{key}'"
-        ))
-        .load(conn)?;
-        if let Some(stored) = stored.first() {
-            bail!("key {key} already used (hash {})", stored.request_hash);
-        }
-        sql_query(format!(
-            "INSERT INTO idempotency_keys (bank_id, idem_key, request_hash, response_body, created_at) \
-             VALUES ({bank}, '{key}', '{request_hash}', '', {now})"
-        ))
-        .execute(conn)?;
+        common::raw_claim_key(conn, bank, &key, &request_hash, now)?;
         // ledger::resolve_lines
         let accounts: Vec<IdRow> = sql_query(format!(
             "SELECT id, bank_id, asset, kind, name, owner_ref, balance, held, created_at \
@@ -405,16 +284,14 @@ fn run_raw(
     concurrency: usize,
     options: &Options,
 ) -> anyhow::Result<Figures> {
-    let window = Window::new(options.warmup, options.seconds);
     let (ledger, counters) = (ledger.clone(), counters.clone());
-    let tally = common::run_threads(target, concurrency, window, move |conn| {
+    let window = options.run.window();
+    common::measure_threads("raw", target, concurrency, window, move |conn| {
         let n = counters.next.fetch_add(1, Ordering::Relaxed);
         raw_award(conn, &ledger, n)?;
         counters.awarded.fetch_add(1, Ordering::Relaxed);
         Ok(())
-    })?;
-    tally.report_errors("raw");
-    Ok(Figures::of(&tally, &window))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,21 +304,8 @@ async fn api_award(
     token: &str,
     body: String,
 ) -> Result<(), String> {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| format!("request failed: {e}"))?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| format!("reading the answer failed: {e}"))?;
-    if status.as_u16() != 201 {
+    let (status, bytes) = common::post(client, url, token, body, true).await?;
+    if status != 201 {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
     }
     Ok(())
@@ -451,7 +315,7 @@ async fn api_award(
 async fn run_probe(api: &Api, path: &str, options: &Options) -> anyhow::Result<Figures> {
     let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let url = format!("{}{path}", api.base);
-    let window = Window::new(options.warmup.min(0.5), options.seconds.min(1.0));
+    let window = Window::new(options.run.warmup.min(0.5), options.run.seconds.min(1.0));
     let mut tally = Tally::default();
     loop {
         let started = Instant::now();
@@ -482,9 +346,9 @@ async fn run_api(
     let client = common::http_client(concurrency)?;
     let url = Arc::new(format!("{}/api/v1/banks/{}/entries", api.base, ledger.bank));
     let token = Arc::new(api.token.clone());
-    let window = Window::new(options.warmup, options.seconds);
+    let window = options.run.window();
     let (ledger, counters) = (ledger.clone(), counters.clone());
-    let tally = common::run_clients(concurrency, window, move || {
+    common::measure_clients("api", concurrency, window, move || {
         let (client, url, token) = (client.clone(), url.clone(), token.clone());
         let (ledger, counters) = (ledger.clone(), counters.clone());
         async move {
@@ -499,9 +363,7 @@ async fn run_api(
             Ok(())
         }
     })
-    .await?;
-    tally.report_errors("api");
-    Ok(Figures::of(&tally, &window))
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -513,9 +375,9 @@ fn run_backend(
     options: &Options,
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<(Vec<Row>, String)> {
-    let database = BenchDatabase::create(backend, &options.postgres_url, options.relaxed)?;
+    let database = BenchDatabase::create(backend, &options.run.postgres_url, options.run.relaxed)?;
     let (settings, target) =
-        common::bench_settings(backend, &database, options.pool, options.relaxed);
+        common::bench_settings(backend, &database, options.run.pool, options.run.relaxed);
     let service = Service::start(settings)?;
     println!("load average before: {}", load_average());
 
@@ -556,7 +418,7 @@ fn run_backend(
         awarded: AtomicU64::new(0),
     });
     let mut rows = Vec::new();
-    for &c in &options.concurrency {
+    for &c in &options.run.concurrency {
         let mut raw = Figures::default();
         if wanted("raw") {
             raw = run_raw(&target, &ledger, &counters, c, options)?;

@@ -29,6 +29,8 @@
 
 mod common;
 
+use common::{BalanceRow, IdRow, PathRow};
+
 use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -42,9 +44,9 @@ use diesel::{sql_query, ExpressionMethods, QueryDsl, QueryableByName, RunQueryDs
 use pointsbank::auth::jwt::TokenKeys;
 use pointsbank::auth::password::hash_password;
 use pointsbank::db::schema::{accounts, wechat_bindings};
-use pointsbank::db::{self, Backend, Db, DbTarget};
+use pointsbank::db::{self, Backend, Db};
 use pointsbank::domain::access::Role;
-use pointsbank::domain::ledger::{AccountFacts, AccountKind, Asset, EntryKind, Line};
+use pointsbank::domain::ledger::{AccountKind, Asset};
 use pointsbank::domain::money::Amount;
 use pointsbank::domain::shop::{sign_pickup, MovementKind};
 use pointsbank::error::ApiResult;
@@ -53,7 +55,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 use common::{
-    backend_name, load_average, Api, BenchDatabase, Figures, Service, Window, ADMIN_PASSWORD,
+    backend_name, load_average, Api, BenchDatabase, Figures, Row, Service, ADMIN_PASSWORD,
     ADMIN_PHONE,
 };
 
@@ -82,54 +84,65 @@ const AMPLE_STOCK: i64 = 10_000_000;
 /// Members registered, bound and awarded per setup transaction (an award has ≤ 500 postings).
 const SETUP_BATCH: usize = 250;
 
+fn main() -> ExitCode {
+    let (options, runtime) = match common::start(Options::parse(std::env::args().skip(1)), USAGE) {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    println!(
+        "redemption benchmark: {}; {} members, {} goods; race: {} buyers, {} racers, stock {}",
+        options.run.describe(),
+        options.members,
+        options.goods,
+        options.buyers,
+        options.racers,
+        options.stock,
+    );
+    let (outcomes, failed) = common::each_backend(&options.run.backends, |backend| {
+        run_backend(backend, &options, &runtime)
+    });
+    let rows: Vec<Row> = outcomes
+        .iter()
+        .flat_map(|o| o.rows.iter().cloned())
+        .collect();
+    let races: Vec<&RaceRow> = outcomes.iter().map(|o| &o.race).collect();
+    println!("\n{}", common::table(&rows, "redemptions"));
+    println!("{}", race_table(&races));
+    let reports: Vec<String> = outcomes.iter().map(|o| o.report.clone()).collect();
+    common::finish(&reports, failed)
+}
+
 struct Options {
-    backends: Vec<Backend>,
-    seconds: f64,
-    warmup: f64,
+    run: common::RunOptions,
     members: usize,
     goods: usize,
-    concurrency: Vec<usize>,
     buyers: usize,
     stock: i64,
     racers: usize,
-    relaxed: bool,
-    pool: Option<u32>,
-    postgres_url: String,
 }
 
 impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         let mut options = Options {
-            backends: vec![Backend::Sqlite, Backend::Postgres],
-            seconds: 3.0,
-            warmup: 0.5,
+            run: common::RunOptions::default(),
             members: 2000,
             goods: 16,
-            concurrency: vec![1, 16, 64],
             buyers: 1000,
             stock: 200,
             racers: 64,
-            relaxed: false,
-            pool: None,
-            postgres_url: common::postgres_url(),
         };
         for (flag, value) in common::flags(args, &["--relaxed"])? {
-            if flag == "--relaxed" {
-                options.relaxed = true;
+            if options.run.take(&flag, &value)? {
                 continue;
             }
             let value = common::value_of(&flag, value)?;
+            let number = || common::positive_integer::<usize>(&flag, &value);
             match flag.as_str() {
-                "--backend" => options.backends = common::backends(&value)?,
-                "--seconds" => options.seconds = common::positive_seconds(&flag, &value)?,
-                "--warmup" => options.warmup = common::positive_seconds(&flag, &value)?,
-                "--members" => options.members = common::positive_integer(&flag, &value)?,
-                "--goods" => options.goods = common::positive_integer(&flag, &value)?,
-                "--concurrency" => options.concurrency = common::concurrency_list(&flag, &value)?,
-                "--buyers" => options.buyers = common::positive_integer(&flag, &value)?,
-                "--stock" => options.stock = common::positive_integer(&flag, &value)?,
-                "--racers" => options.racers = common::positive_integer(&flag, &value)?,
-                "--pool" => options.pool = Some(common::positive_integer(&flag, &value)?),
+                "--members" => options.members = number()?,
+                "--goods" => options.goods = number()?,
+                "--buyers" => options.buyers = number()?,
+                "--stock" => options.stock = number()? as i64,
+                "--racers" => options.racers = number()?,
                 other => return Err(format!("unknown argument `{other}`")),
             }
         }
@@ -137,65 +150,6 @@ impl Options {
             return Err("--stock must not exceed --buyers".into());
         }
         Ok(options)
-    }
-}
-
-fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
-        Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("{message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = common::bench_runtime();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!(
-        "redemption benchmark: {} s per measurement after {} s warm-up, {} members, {} goods, \
-         concurrency {:?}; race: {} buyers, {} racers, stock {}; {} durability, {cpus} CPUs, \
-         load average {}",
-        options.seconds,
-        options.warmup,
-        options.members,
-        options.goods,
-        options.concurrency,
-        options.buyers,
-        options.racers,
-        options.stock,
-        if options.relaxed { "relaxed" } else { "full" },
-        load_average()
-    );
-    let mut rows = Vec::new();
-    let mut races = Vec::new();
-    let mut reports = Vec::new();
-    let mut failed = false;
-    for &backend in &options.backends {
-        println!("\n== {} ==", backend_name(backend));
-        match run_backend(backend, &options, &runtime) {
-            Ok(outcome) => {
-                rows.extend(outcome.rows);
-                races.push(outcome.race);
-                reports.push(outcome.report);
-            }
-            Err(err) => {
-                eprintln!("{}: FAILED: {err:#}", backend_name(backend));
-                failed = true;
-            }
-        }
-    }
-    println!("\n{}", table(&rows));
-    println!("{}", race_table(&races));
-    for report in &reports {
-        println!("{report}");
-    }
-    if failed {
-        eprintln!("\nbenchmark FAILED (see above)");
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }
 
@@ -223,6 +177,7 @@ struct World {
     shop: i64,
     /// The bank's POINTS redemption account (where captured points go).
     redemption: i64,
+    issuance: i64,
     goods: Vec<Goods>,
     hot: Goods,
     members: Vec<Member>,
@@ -336,16 +291,14 @@ fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shelf> {
     .map_err(|e| anyhow!("opening the shop failed: {e:?}"))
 }
 
-/// Registers `count` members with `points` each, as they are after WeChat sign-in and some
-/// volunteering: member row and wallets, a WeChat binding, one award entry per batch, and a
-/// member access token.
+/// Registers `count` members as they are after WeChat sign-in: member row and wallets, a WeChat
+/// binding and a member access token. Their points come later, through the API (`award`).
 fn register_members(
     conn: &mut Db,
     shelf: &Shelf,
     keys: &TokenKeys,
     name: &str,
     count: usize,
-    points: i64,
 ) -> anyhow::Result<Vec<Member>> {
     let mut members = Vec::with_capacity(count);
     let starts: Vec<usize> = (0..count).step_by(SETUP_BATCH).collect();
@@ -382,34 +335,6 @@ fn register_members(
                     .execute(c)?;
                 registered.push((member.id, wallet, now));
             }
-            let wallet_line = |wallet: i64| Line {
-                account: AccountFacts {
-                    id: wallet,
-                    asset: Asset::Points,
-                    kind: AccountKind::Member,
-                },
-                amount: Amount::from_minor(points),
-            };
-            let mut lines = vec![Line {
-                account: shelf.issuance.facts()?,
-                amount: Amount::from_minor(-points * registered.len() as i64),
-            }];
-            lines.extend(registered.iter().map(|(_, wallet, _)| wallet_line(*wallet)));
-            db::ledger::post_entry(
-                c,
-                db::ledger::NewEntry {
-                    bank_id: shelf.village.bank_id,
-                    kind: EntryKind::Award,
-                    memo: "志愿服务",
-                    reference: None,
-                    actor: "bench",
-                    reverses_entry_id: None,
-                    rule_id: None,
-                    origin: None,
-                    lines,
-                },
-                now,
-            )?;
             Ok(registered)
         })
         .map_err(|e| anyhow!("registering members failed: {e:?}"))?;
@@ -425,6 +350,36 @@ fn register_members(
     Ok(members)
 }
 
+/// Gives every member `points` (minor units) through `POST /api/v1/banks/{bank}/entries`: one
+/// award entry per `SETUP_BATCH` members.
+async fn award(
+    client: &reqwest::Client,
+    api: &Api,
+    world: &World,
+    members: &[Member],
+    points: i64,
+) -> anyhow::Result<()> {
+    let url = format!("{}/api/v1/banks/{}/entries", api.base, world.bank);
+    for batch in members.chunks(SETUP_BATCH) {
+        let mut postings = vec![json!({
+            "account_id": world.issuance,
+            "amount": Amount::from_minor(-points * batch.len() as i64),
+        })];
+        postings.extend(
+            batch
+                .iter()
+                .map(|m| json!({"account_id": m.wallet, "amount": Amount::from_minor(points)})),
+        );
+        let body = json!({"kind": "award", "memo": "志愿服务", "postings": postings});
+        match post(client, (&url, &api.token), &body, true).await {
+            Ok((201, _)) => {}
+            Ok((status, answer)) => bail!("award: {status} {answer}"),
+            Err(err) => bail!("award: {err}"),
+        }
+    }
+    Ok(())
+}
+
 fn chrono_seconds() -> i64 {
     db::now_micros() / 1_000_000
 }
@@ -436,13 +391,14 @@ fn setup(
     card_secret: String,
 ) -> anyhow::Result<World> {
     let shelf = open_shop(conn, options)?;
-    let members = register_members(conn, &shelf, keys, "志愿者", options.members, MEMBER_MINOR)?;
-    let buyers = register_members(conn, &shelf, keys, "村民", options.buyers, BUYER_MINOR)?;
+    let members = register_members(conn, &shelf, keys, "志愿者", options.members)?;
+    let buyers = register_members(conn, &shelf, keys, "村民", options.buyers)?;
     Ok(World {
         bank: shelf.village.bank_id,
         org_id: shelf.village.org_id,
         shop: shelf.shop,
         redemption: shelf.redemption,
+        issuance: shelf.issuance.id,
         goods: shelf.goods,
         hot: shelf.hot,
         members,
@@ -457,21 +413,9 @@ fn setup(
 // ---------------------------------------------------------------------------------------------
 
 #[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-#[derive(QueryableByName)]
 struct BankOf {
     #[diesel(sql_type = BigInt)]
     bank_id: i64,
-}
-
-#[derive(QueryableByName)]
-struct PathRow {
-    #[diesel(sql_type = Text)]
-    path: String,
 }
 
 #[derive(QueryableByName)]
@@ -480,18 +424,6 @@ struct MemberState {
     status: String,
     #[diesel(sql_type = Nullable<BigInt>)]
     merged_into: Option<i64>,
-}
-
-#[derive(QueryableByName)]
-struct StoredKey {
-    #[diesel(sql_type = Text)]
-    request_hash: String,
-}
-
-#[derive(QueryableByName)]
-struct BalanceRow {
-    #[diesel(sql_type = BigInt)]
-    balance: i64,
 }
 
 #[derive(QueryableByName)]
@@ -673,20 +605,7 @@ fn raw_place(
             banks.first().map(|b| b.bank_id) == Some(bank),
             "member elsewhere"
         );
-        // idempotency::once: look the key up, then claim it
-        let stored: Vec<StoredKey> = sql_query(format!(
-            "SELECT request_hash, response_body FROM idempotency_keys \
-             WHERE bank_id = {bank} AND idem_key = '{key}'"
-        ))
-        .load(conn)?;
-        if let Some(stored) = stored.first() {
-            bail!("key {key} already used (hash {})", stored.request_hash);
-        }
-        sql_query(format!(
-            "INSERT INTO idempotency_keys (bank_id, idem_key, request_hash, response_body, created_at) \
-             VALUES ({bank}, '{key}', '{request_hash}', '', {now})"
-        ))
-        .execute(conn)?;
+        common::raw_claim_key(conn, bank, &key, &request_hash, now)?;
         // orders::place: awards::require_active_member, points_wallet, lock_row
         let mut states: Vec<MemberState> = sql_query(format!(
             "SELECT status, merged_into FROM members WHERE id = {m} LIMIT 1"
@@ -976,59 +895,34 @@ struct Counters {
     fulfilled: AtomicU64,
 }
 
-fn run_raw(
-    target: &DbTarget,
-    world: &Arc<World>,
-    counters: &Arc<Counters>,
-    concurrency: usize,
-    options: &Options,
-) -> anyhow::Result<Figures> {
-    let window = Window::new(options.warmup, options.seconds);
-    let (world, counters) = (world.clone(), counters.clone());
-    let tally = common::run_threads(target, concurrency, window, move |conn| {
-        let n = counters.next.fetch_add(1, Ordering::Relaxed);
-        let (member, goods) = world.pick(n);
-        let order = raw_place(conn, &world, member, goods, n)?;
-        counters.placed.fetch_add(1, Ordering::Relaxed);
-        raw_fulfil(conn, &world, order)?;
-        counters.fulfilled.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    })?;
-    tally.report_errors("raw");
-    Ok(Figures::of(&tally, &window))
+/// The next redemption in raw SQL: the place transaction, then the fulfil transaction.
+fn raw_redemption(conn: &mut Db, world: &World, counters: &Counters) -> anyhow::Result<()> {
+    let n = counters.next.fetch_add(1, Ordering::Relaxed);
+    let (member, goods) = world.pick(n);
+    let order = raw_place(conn, world, member, goods, n)?;
+    counters.placed.fetch_add(1, Ordering::Relaxed);
+    raw_fulfil(conn, world, order)?;
+    counters.fulfilled.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
 // (a) Redemptions through the HTTP API
 // ---------------------------------------------------------------------------------------------
 
-/// POSTs a JSON body with a bearer token; answers the status and the JSON body.
+/// `common::post` of a JSON value, with the answer read as JSON.
 async fn post(
     client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    body: String,
+    (url, token): (&str, &str),
+    body: &Value,
     idempotency_key: bool,
 ) -> Result<(u16, Value), String> {
-    let mut request = client
-        .post(url)
-        .bearer_auth(token)
-        .header("Content-Type", "application/json")
-        .body(body);
-    if idempotency_key {
-        request = request.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("request failed: {e}"))?;
-    let status = response.status().as_u16();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| format!("reading the answer failed: {e}"))?;
-    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Ok((status, value))
+    let (status, bytes) =
+        common::post(client, url, token, body.to_string(), idempotency_key).await?;
+    Ok((
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
 }
 
 /// Where the API's shop endpoints are, and the clerk's token.
@@ -1046,11 +940,8 @@ async fn api_order(
     member: &Member,
     goods: &Goods,
 ) -> Result<(u16, Value), String> {
-    let body = format!(
-        r#"{{"shop_id":{shop},"lines":[{{"goods_id":{},"quantity":1}}]}}"#,
-        goods.id
-    );
-    post(client, &counter.orders_url, &member.token, body, true).await
+    let body = json!({"shop_id": shop, "lines": [{"goods_id": goods.id, "quantity": 1}]});
+    post(client, (&counter.orders_url, &member.token), &body, true).await
 }
 
 /// The clerk scans the order's pickup token.
@@ -1059,16 +950,9 @@ async fn api_pickup(
     counter: &Counter,
     pickup_token: &str,
 ) -> Result<(), String> {
-    let body = json!({ "pickup": pickup_token }).to_string();
-    match post(
-        client,
-        &counter.pickups_url,
-        &counter.clerk_token,
-        body,
-        false,
-    )
-    .await?
-    {
+    let body = json!({ "pickup": pickup_token });
+    let at = (counter.pickups_url.as_str(), counter.clerk_token.as_str());
+    match post(client, at, &body, false).await? {
         (200, answer) if answer["order"]["status"] == "fulfilled" => Ok(()),
         (status, answer) => Err(format!("pickup: {status} {answer}")),
     }
@@ -1089,9 +973,9 @@ async fn run_api(
     options: &Options,
 ) -> anyhow::Result<Figures> {
     let client = common::http_client(concurrency)?;
-    let window = Window::new(options.warmup, options.seconds);
+    let window = options.run.window();
     let (counter, world, counters) = (counter.clone(), world.clone(), counters.clone());
-    let tally = common::run_clients(concurrency, window, move || {
+    common::measure_clients("api", concurrency, window, move || {
         let client = client.clone();
         let (counter, world, counters) = (counter.clone(), world.clone(), counters.clone());
         async move {
@@ -1107,9 +991,7 @@ async fn run_api(
             Ok(())
         }
     })
-    .await?;
-    tally.report_errors("api");
-    Ok(Figures::of(&tally, &window))
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1398,36 +1280,7 @@ async fn run_race(
 // One backend
 // ---------------------------------------------------------------------------------------------
 
-struct Row {
-    backend: Backend,
-    concurrency: usize,
-    raw: Figures,
-    api: Figures,
-}
-
-fn table(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| backend | c | raw redemptions/s | raw p50 ms | raw p99 ms | API redemptions/s | API p50 ms | API p99 ms | API/raw |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for row in rows {
-        out.push_str(&format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |\n",
-            backend_name(row.backend),
-            row.concurrency,
-            row.raw.per_second,
-            row.raw.p50_ms,
-            row.raw.p99_ms,
-            row.api.per_second,
-            row.api.p50_ms,
-            row.api.p99_ms,
-            row.api.ratio_to(&row.raw),
-        ));
-    }
-    out
-}
-
-fn race_table(rows: &[RaceRow]) -> String {
+fn race_table(rows: &[&RaceRow]) -> String {
     let mut out = String::from(
         "| backend | buyers | clients | stock | orders won | out_of_stock | won orders/s until sold out | answers/s | order p50 ms | order p99 ms | pickups/s |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -1462,9 +1315,9 @@ fn run_backend(
     options: &Options,
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<Outcome> {
-    let database = BenchDatabase::create(backend, &options.postgres_url, options.relaxed)?;
+    let database = BenchDatabase::create(backend, &options.run.postgres_url, options.run.relaxed)?;
     let (settings, target) =
-        common::bench_settings(backend, &database, options.pool, options.relaxed);
+        common::bench_settings(backend, &database, options.run.pool, options.run.relaxed);
     let keys = TokenKeys::new(
         settings.jwt_secret.as_bytes(),
         &settings.jwt_issuer,
@@ -1491,6 +1344,8 @@ fn run_backend(
         token: runtime.block_on(common::login(&client, &base, ADMIN_PHONE, ADMIN_PASSWORD))?,
         base: base.clone(),
     };
+    runtime.block_on(award(&client, &admin, &world, &world.members, MEMBER_MINOR))?;
+    runtime.block_on(award(&client, &admin, &world, &world.buyers, BUYER_MINOR))?;
     let counter = Arc::new(Counter {
         orders_url: format!("{base}/api/v1/me/orders"),
         pickups_url: format!("{base}/api/v1/shops/{}/pickups", world.shop),
@@ -1513,8 +1368,14 @@ fn run_backend(
 
     let counters = Arc::new(Counters::default());
     let mut rows = Vec::new();
-    for &c in &options.concurrency {
-        let raw = run_raw(&target, &world, &counters, c, options)?;
+    for &c in &options.run.concurrency {
+        let raw = {
+            let (world, counters) = (world.clone(), counters.clone());
+            let window = options.run.window();
+            common::measure_threads("raw", &target, c, window, move |conn| {
+                raw_redemption(conn, &world, &counters)
+            })?
+        };
         println!("raw c={c:<3} {}", raw.line());
         let api = runtime.block_on(run_api(&counter, &world, &counters, c, options))?;
         println!("api c={c:<3} {}", api.line());

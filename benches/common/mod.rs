@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::process::ExitCode;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, ensure, Context};
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 use pointsbank::app;
 use pointsbank::config::Settings;
@@ -56,6 +57,80 @@ pub fn flags(
     Ok(pairs)
 }
 
+/// The options every benchmark takes.
+pub struct RunOptions {
+    pub backends: Vec<Backend>,
+    pub seconds: f64,
+    pub warmup: f64,
+    pub concurrency: Vec<usize>,
+    pub relaxed: bool,
+    pub pool: Option<u32>,
+    pub postgres_url: String,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            backends: vec![Backend::Sqlite, Backend::Postgres],
+            seconds: 3.0,
+            warmup: 0.5,
+            concurrency: vec![1, 16, 64],
+            relaxed: false,
+            pool: None,
+            postgres_url: postgres_url(),
+        }
+    }
+}
+
+impl RunOptions {
+    /// Takes a flag that every benchmark knows (`--relaxed` is a switch); answers whether it was
+    /// one, so the benchmark can look at the rest.
+    pub fn take(&mut self, flag: &str, value: &Option<String>) -> Result<bool, String> {
+        if flag == "--relaxed" {
+            self.relaxed = true;
+            return Ok(true);
+        }
+        let known = [
+            "--backend",
+            "--seconds",
+            "--warmup",
+            "--concurrency",
+            "--pool",
+        ];
+        if !known.contains(&flag) {
+            return Ok(false);
+        }
+        let value = value_of(flag, value.clone())?;
+        match flag {
+            "--backend" => self.backends = backends(&value)?,
+            "--seconds" => self.seconds = positive_seconds(flag, &value)?,
+            "--warmup" => self.warmup = positive_seconds(flag, &value)?,
+            "--concurrency" => self.concurrency = concurrency_list(flag, &value)?,
+            _ => self.pool = Some(positive_integer(flag, &value)?),
+        }
+        Ok(true)
+    }
+
+    /// What the run measures and under which conditions, for the first line of its output.
+    pub fn describe(&self) -> String {
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        format!(
+            "{} s per measurement after {} s warm-up, concurrency {:?}, {} durability, \
+             {cpus} CPUs, load average {}",
+            self.seconds,
+            self.warmup,
+            self.concurrency,
+            if self.relaxed { "relaxed" } else { "full" },
+            load_average()
+        )
+    }
+
+    /// The measurement window: warm-up, then measured seconds.
+    pub fn window(&self) -> (f64, f64) {
+        (self.warmup, self.seconds)
+    }
+}
+
 /// The value of a flag that takes one (`flags` guarantees it is there).
 pub fn value_of(flag: &str, value: Option<String>) -> Result<String, String> {
     value.ok_or_else(|| format!("{flag} needs a value"))
@@ -96,6 +171,58 @@ pub fn backends(text: &str) -> Result<Vec<Backend>, String> {
 
 pub fn postgres_url() -> String {
     std::env::var("PB_BENCH_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string())
+}
+
+/// The parsed options and the load generator's runtime, or (after printing what is wrong and
+/// the usage) the exit code 2.
+pub fn start<T>(
+    parsed: Result<T, String>,
+    usage: &str,
+) -> Result<(T, tokio::runtime::Runtime), ExitCode> {
+    match parsed {
+        Ok(options) => Ok((options, bench_runtime())),
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            eprintln!("{usage}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Runs `run` for each backend under a `== name ==` header. A backend that fails is reported
+/// and the others still run; answers what the others gave and whether any failed.
+pub fn each_backend<T>(
+    backends: &[Backend],
+    mut run: impl FnMut(Backend) -> anyhow::Result<T>,
+) -> (Vec<T>, bool) {
+    let mut done = Vec::new();
+    let mut failed = false;
+    for &backend in backends {
+        println!("\n== {} ==", backend_name(backend));
+        match run(backend) {
+            Ok(outcome) => done.push(outcome),
+            Err(err) => {
+                eprintln!("{}: FAILED: {err:#}", backend_name(backend));
+                failed = true;
+            }
+        }
+    }
+    (done, failed)
+}
+
+/// Prints the backends' closing reports and answers the exit status: 1 if any backend failed.
+pub fn finish(reports: &[String], failed: bool) -> ExitCode {
+    for report in reports {
+        println!("{report}");
+    }
+    if failed {
+        eprintln!("\nbenchmark FAILED (see above)");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// The 1, 5 and 15 minute load averages: other work on the machine skews every figure.
@@ -476,6 +603,38 @@ impl Figures {
     }
 }
 
+/// One concurrency of one backend: the raw ceiling and the API side by side.
+#[derive(Clone, Copy)]
+pub struct Row {
+    pub backend: Backend,
+    pub concurrency: usize,
+    pub raw: Figures,
+    pub api: Figures,
+}
+
+/// The Markdown table of `rows`, counting `what` (e.g. "awards") per second.
+pub fn table(rows: &[Row], what: &str) -> String {
+    let mut out = format!(
+        "| backend | c | raw {what}/s | raw p50 ms | raw p99 ms | API {what}/s | API p50 ms | API p99 ms | API/raw |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in rows {
+        out.push_str(&format!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |\n",
+            backend_name(row.backend),
+            row.concurrency,
+            row.raw.per_second,
+            row.raw.p50_ms,
+            row.raw.p99_ms,
+            row.api.per_second,
+            row.api.p50_ms,
+            row.api.p99_ms,
+            row.api.ratio_to(&row.raw),
+        ));
+    }
+    out
+}
+
 /// Nearest-rank percentile of sorted values (integer arithmetic, no interpolation).
 pub fn percentile(sorted: &[u64], pct: usize) -> u64 {
     if sorted.is_empty() {
@@ -527,6 +686,42 @@ where
         .map(|w| w.join().map_err(|_| anyhow!("a raw worker panicked")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Tally::merge(tallies))
+}
+
+/// `run_threads` over a fresh window of `warmup` then `seconds`, as figures; failures are
+/// reported under `what`.
+pub fn measure_threads<F>(
+    what: &str,
+    target: &DbTarget,
+    concurrency: usize,
+    (warmup, seconds): (f64, f64),
+    work: F,
+) -> anyhow::Result<Figures>
+where
+    F: Fn(&mut Db) -> anyhow::Result<()> + Send + Sync + 'static,
+{
+    let window = Window::new(warmup, seconds);
+    let tally = run_threads(target, concurrency, window, work)?;
+    tally.report_errors(what);
+    Ok(Figures::of(&tally, &window))
+}
+
+/// `run_clients` over a fresh window of `warmup` then `seconds`, as figures; failures are
+/// reported under `what`.
+pub async fn measure_clients<F, Fut>(
+    what: &str,
+    concurrency: usize,
+    (warmup, seconds): (f64, f64),
+    work: F,
+) -> anyhow::Result<Figures>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let window = Window::new(warmup, seconds);
+    let tally = run_clients(concurrency, window, work).await?;
+    tally.report_errors(what);
+    Ok(Figures::of(&tally, &window))
 }
 
 /// `concurrency` tasks on the current tokio runtime call `work` in a loop until the window ends.
@@ -610,6 +805,35 @@ pub async fn login(
         .ok_or_else(|| anyhow!("login answered without a token"))
 }
 
+/// POSTs a JSON body with a bearer token (and a fresh `Idempotency-Key` if asked); answers the
+/// status and the body. Only a broken connection is an error here.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: String,
+    idempotency_key: bool,
+) -> Result<(u16, Vec<u8>), String> {
+    let mut request = client
+        .post(url)
+        .bearer_auth(token)
+        .header("Content-Type", "application/json")
+        .body(body);
+    if idempotency_key {
+        request = request.header("Idempotency-Key", uuid::Uuid::new_v4().to_string());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the answer failed: {e}"))?;
+    Ok((status, bytes.to_vec()))
+}
+
 pub async fn get_json(client: &reqwest::Client, api: &Api, path: &str) -> anyhow::Result<Value> {
     let response = client
         .get(format!("{}{path}", api.base))
@@ -642,6 +866,55 @@ pub async fn wait_verified(
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Rows the raw SQL loops read back (`sql_query` fills the fields by column name).
+#[derive(QueryableByName)]
+pub struct IdRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+}
+
+#[derive(QueryableByName)]
+pub struct PathRow {
+    #[diesel(sql_type = Text)]
+    pub path: String,
+}
+
+#[derive(QueryableByName)]
+pub struct StoredKey {
+    #[diesel(sql_type = Text)]
+    pub request_hash: String,
+}
+
+#[derive(QueryableByName)]
+pub struct BalanceRow {
+    #[diesel(sql_type = BigInt)]
+    pub balance: i64,
+}
+
+/// `db::idempotency::once` before the effect, in raw SQL: look the key up, then claim it.
+pub fn raw_claim_key(
+    conn: &mut Db,
+    bank: i64,
+    key: &str,
+    request_hash: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let stored: Vec<StoredKey> = sql_query(format!(
+        "SELECT request_hash, response_body FROM idempotency_keys \
+         WHERE bank_id = {bank} AND idem_key = '{key}'"
+    ))
+    .load(conn)?;
+    if let Some(stored) = stored.first() {
+        anyhow::bail!("key {key} already used (hash {})", stored.request_hash);
+    }
+    sql_query(format!(
+        "INSERT INTO idempotency_keys (bank_id, idem_key, request_hash, response_body, created_at) \
+         VALUES ({bank}, '{key}', '{request_hash}', '', {now})"
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// One row of `SELECT … AS total`.

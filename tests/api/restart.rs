@@ -109,6 +109,14 @@ impl Server {
         }
     }
 
+    /// Starts the server, waits until it is ready and signs in as the administrator.
+    pub(crate) async fn serve(database: &TestDatabase, name: &str) -> (Server, Api) {
+        let mut server = Server::start(database, name);
+        server.wait_ready(&reqwest::Client::new()).await;
+        let api = Api::connect(&server).await;
+        (server, api)
+    }
+
     /// SIGKILL: no graceful shutdown, no flushing, in-flight transactions just stop.
     pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
@@ -173,6 +181,34 @@ impl Api {
         minor_of(reply.ok(200)["balance"].as_str().expect("balance"))
     }
 
+    /// Creates a village and its bank; returns (org id, bank id).
+    pub(crate) async fn village(&self) -> (i64, i64) {
+        let org = self
+            .post(
+                "/api/v1/orgs",
+                &json!({"code": "330106001001", "name": "青山村"}),
+                None,
+            )
+            .await;
+        let org = org.ok(201)["id"].as_i64().unwrap();
+        let bank = self
+            .post(
+                "/api/v1/banks",
+                &json!({"org_id": org, "name": "青山村积分银行"}),
+                None,
+            )
+            .await;
+        (org, bank.ok(201)["id"].as_i64().unwrap())
+    }
+
+    /// The bank's POINTS account of a system `kind` (issuance, redemption, …).
+    pub(crate) async fn system_account(&self, bank: i64, kind: &str) -> i64 {
+        let accounts = self
+            .get(&format!("/api/v1/banks/{bank}/accounts?limit=200"))
+            .await;
+        system_account_in(accounts.ok(200), "POINTS", kind)
+    }
+
     /// Waits for the sealer, asserts the bank verifies clean, and returns the report.
     pub(crate) async fn assert_verified(&self, bank: i64) -> Value {
         for _ in 0..100 {
@@ -203,12 +239,80 @@ pub(crate) fn minor_of(text: &str) -> i64 {
     }
 }
 
-/// What a client saw of one award sent while the server was killed.
+/// What a client saw of one request sent while the server was killed.
 #[derive(Debug)]
-enum Seen {
+pub(crate) enum Seen {
     Answered(u16, Value),
-    /// The connection broke or was refused: the award may or may not have committed.
+    /// The connection broke or was refused: the request may or may not have committed.
     Lost(String),
+}
+
+impl Seen {
+    /// Why the request got no answer, if it got none.
+    pub(crate) fn lost(&self) -> Option<&str> {
+        match self {
+            Seen::Lost(error) => Some(error),
+            Seen::Answered(..) => None,
+        }
+    }
+}
+
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Seen {
+    match request.send().await {
+        Err(err) => Seen::Lost(err.to_string()),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            match response.bytes().await {
+                Err(err) => Seen::Lost(err.to_string()),
+                Ok(bytes) => Seen::Answered(
+                    status,
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                ),
+            }
+        }
+    }
+}
+
+/// Sends every request at once and SIGKILLs the server as soon as `kill_after` of them have been
+/// answered. Every request ends (answered or broken) before this returns, so none can reach a
+/// restarted server. Answers what each request saw, in order, and how many had been answered at
+/// the kill.
+pub(crate) async fn kill_mid_burst(
+    server: &mut Server,
+    requests: Vec<reqwest::RequestBuilder>,
+    kill_after: usize,
+) -> (Vec<Seen>, usize) {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                let seen = send(request).await;
+                if seen.lost().is_none() {
+                    answered.fetch_add(1, Ordering::SeqCst);
+                }
+                seen
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while answered.load(Ordering::SeqCst) < kill_after {
+        assert!(
+            Instant::now() < deadline,
+            "only {} requests answered; log:\n{}",
+            answered.load(Ordering::SeqCst),
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    server.kill();
+    let answered_at_kill = answered.load(Ordering::SeqCst);
+    let mut seen = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        seen.push(task.await.expect("request task"));
+    }
+    (seen, answered_at_kill)
 }
 
 on_both_backends!(
@@ -217,36 +321,9 @@ on_both_backends!(
         let database = TestDatabase::new(backend);
         create_admin(&database);
 
-        let mut server = Server::start(&database, "first");
-        let probe = reqwest::Client::new();
-        server.wait_ready(&probe).await;
-        let api = Api::connect(&server).await;
-        let org = api
-            .post(
-                "/api/v1/orgs",
-                &json!({"code": "330106001001", "name": "青山村"}),
-                None,
-            )
-            .await;
-        let org = org.ok(201)["id"].as_i64().unwrap();
-        let bank = api
-            .post(
-                "/api/v1/banks",
-                &json!({"org_id": org, "name": "青山村积分银行"}),
-                None,
-            )
-            .await;
-        let bank = bank.ok(201)["id"].as_i64().unwrap();
-        let accounts = api
-            .get(&format!("/api/v1/banks/{bank}/accounts?limit=200"))
-            .await;
-        let issuance = accounts.ok(200)["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["asset"] == "POINTS" && a["kind"] == "issuance")
-            .and_then(|a| a["id"].as_i64())
-            .expect("issuance account");
+        let (mut server, api) = Server::serve(&database, "first").await;
+        let (_, bank) = api.village().await;
+        let issuance = api.system_account(bank, "issuance").await;
         let mut wallets = Vec::new();
         for name in ["王秀英", "李建国", "张伟"] {
             let wallet = api
@@ -273,63 +350,18 @@ on_both_backends!(
             .collect();
 
         // Fire all awards at once; kill the server as soon as KILL_AFTER have been answered.
-        let answered = Arc::new(AtomicUsize::new(0));
         let url = format!("{}{path}", server.base);
-        let tasks: Vec<_> = awards
+        let requests = awards
             .iter()
-            .cloned()
             .map(|(key, body)| {
-                let (client, url, token, answered) = (
-                    api.client.clone(),
-                    url.clone(),
-                    api.token.clone(),
-                    answered.clone(),
-                );
-                tokio::spawn(async move {
-                    let sent = client
-                        .post(url)
-                        .bearer_auth(token)
-                        .header("Idempotency-Key", key)
-                        .json(&body)
-                        .send()
-                        .await;
-                    let seen = match sent {
-                        Err(err) => Seen::Lost(err.to_string()),
-                        Ok(response) => {
-                            let status = response.status().as_u16();
-                            match response.bytes().await {
-                                Err(err) => Seen::Lost(err.to_string()),
-                                Ok(bytes) => Seen::Answered(
-                                    status,
-                                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                                ),
-                            }
-                        }
-                    };
-                    if matches!(seen, Seen::Answered(..)) {
-                        answered.fetch_add(1, Ordering::SeqCst);
-                    }
-                    seen
-                })
+                api.client
+                    .post(&url)
+                    .bearer_auth(&api.token)
+                    .header("Idempotency-Key", key)
+                    .json(body)
             })
             .collect();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while answered.load(Ordering::SeqCst) < KILL_AFTER {
-            assert!(
-                Instant::now() < deadline,
-                "only {} awards answered; log:\n{}",
-                answered.load(Ordering::SeqCst),
-                server.log()
-            );
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        server.kill();
-        let answered_at_kill = answered.load(Ordering::SeqCst);
-        // Every request finishes (answered or broken) before a new server takes requests.
-        let mut seen = Vec::with_capacity(AWARDS);
-        for task in tasks {
-            seen.push(task.await.expect("award task"));
-        }
+        let (seen, answered_at_kill) = kill_mid_burst(&mut server, requests, KILL_AFTER).await;
         let acknowledged: Vec<(usize, Value)> = seen
             .iter()
             .enumerate()
@@ -338,13 +370,7 @@ on_both_backends!(
                 _ => None,
             })
             .collect();
-        let lost: Vec<&str> = seen
-            .iter()
-            .filter_map(|s| match s {
-                Seen::Lost(error) => Some(error.as_str()),
-                Seen::Answered(..) => None,
-            })
-            .collect();
+        let lost: Vec<&str> = seen.iter().filter_map(Seen::lost).collect();
         let refused: Vec<&Seen> = seen
             .iter()
             .filter(|s| matches!(s, Seen::Answered(status, _) if *status != 201))
@@ -373,9 +399,7 @@ on_both_backends!(
             );
         }
 
-        let mut server = Server::start(&database, "after-crash");
-        server.wait_ready(&probe).await;
-        let api = Api::connect(&server).await;
+        let (mut server, api) = Server::serve(&database, "after-crash").await;
 
         // (1) The book survived the crash intact, and every committed entry gets sealed.
         let report = api.assert_verified(bank).await;

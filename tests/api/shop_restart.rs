@@ -4,8 +4,6 @@
 //! fulfillable; an order whose deadline passed while the server was down expires cleanly.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
@@ -15,50 +13,27 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use crate::restart::{create_admin, minor_of, Api, Server, JWT_SECRET};
+use crate::restart::{create_admin, kill_mid_burst, minor_of, send, Api, Seen, Server, JWT_SECRET};
 
 /// Members who order before the crash; the first `PICKED_UP_IN_BURST` of their orders are picked
 /// up in the burst, the next `EXPIRING` pass their deadline while the server is down.
 const MEMBERS: usize = 40;
-const PICKED_UP_IN_BURST: usize = 30;
+const PICKED_UP_IN_BURST: usize = MEMBERS * 3 / 4;
 const EXPIRING: usize = 3;
 /// Members whose orders are sent in the burst, while the server is being killed.
-const LATE: usize = 20;
+const LATE: usize = MEMBERS / 2;
 /// Kill the server once this many requests of the burst have been answered.
 const KILL_AFTER: usize = 8;
+/// Every order is one item of 10.00 points; every member has 30.00, and the shelf is not emptied.
+const PRICE: i64 = 10_00;
+const POINTS: i64 = 3 * PRICE;
 const STOCK: i64 = 100;
-const PRICE: i64 = 1000;
-const POINTS: i64 = 3000;
 
 /// One member: their POINTS wallet and a mini-program token.
 struct Shopper {
     id: i64,
     wallet: i64,
     token: String,
-}
-
-/// What one request of the burst saw.
-#[derive(Debug)]
-enum Seen {
-    Answered(u16, Value),
-    /// The connection broke or was refused: it may or may not have committed.
-    Lost(String),
-}
-
-async fn send(request: reqwest::RequestBuilder) -> Seen {
-    match request.send().await {
-        Err(err) => Seen::Lost(err.to_string()),
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match response.bytes().await {
-                Err(err) => Seen::Lost(err.to_string()),
-                Ok(bytes) => Seen::Answered(
-                    status,
-                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                ),
-            }
-        }
-    }
 }
 
 /// The books as the API shows them, per order and per wallet.
@@ -133,12 +108,8 @@ async fn books(
     redemption: i64,
     shoppers: &[Shopper],
 ) -> Books {
-    let listed = api
-        .get(&format!("/api/v1/shops/{shop}/orders?limit=200"))
-        .await;
-    let orders = listed.ok(200)["items"]
-        .as_array()
-        .unwrap()
+    let orders = shop_orders(api, shop)
+        .await
         .iter()
         .map(|o| {
             (
@@ -184,26 +155,41 @@ async fn books(
 }
 
 /// A member orders one item, with an Idempotency-Key as the mini-program sends it.
-fn my_order(api: &Api, token: &str, shop: i64, goods: i64, key: &str) -> reqwest::RequestBuilder {
+fn order_request(
+    api: &Api,
+    shopper: &Shopper,
+    shop: i64,
+    goods: i64,
+    key: &str,
+) -> reqwest::RequestBuilder {
     api.client
         .post(format!("{}/api/v1/me/orders", api.base))
-        .bearer_auth(token)
+        .bearer_auth(&shopper.token)
         .header("Idempotency-Key", key)
         .json(&json!({"shop_id": shop, "lines": [{"goods_id": goods, "quantity": 1}]}))
 }
 
-async fn after_expiry_status(api: &Api, shop: i64, order: i64) -> String {
+/// The order, placed (or replayed from its key): it must be answered 201.
+async fn place(api: &Api, shopper: &Shopper, shop: i64, goods: i64, key: &str) -> Value {
+    match send(order_request(api, shopper, shop, goods, key)).await {
+        Seen::Answered(201, order) => order,
+        other => panic!("order {key}: {other:?}"),
+    }
+}
+
+/// The shop's orders (all of them: a test makes fewer than a page).
+async fn shop_orders(api: &Api, shop: i64) -> Vec<Value> {
     let listed = api
         .get(&format!("/api/v1/shops/{shop}/orders?limit=200"))
         .await;
-    listed.ok(200)["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["id"] == order)
-        .and_then(|o| o["status"].as_str())
-        .unwrap_or("missing")
-        .to_string()
+    listed.ok(200)["items"].as_array().unwrap().clone()
+}
+
+/// The clerk scans an order's pickup QR at the counter.
+async fn scan(api: &Api, shop: i64, pickup: &str) -> Reply {
+    let body = json!({ "pickup": pickup });
+    api.post(&format!("/api/v1/shops/{shop}/pickups"), &body, None)
+        .await
 }
 
 #[derive(diesel::QueryableByName)]
@@ -229,39 +215,10 @@ on_both_backends!(
             settings.access_token_ttl_seconds,
         );
 
-        let mut server = Server::start(&database, "first");
-        let probe = reqwest::Client::new();
-        server.wait_ready(&probe).await;
-        let api = Api::connect(&server).await;
-        let org = api
-            .post(
-                "/api/v1/orgs",
-                &json!({"code": "330106001001", "name": "青山村"}),
-                None,
-            )
-            .await;
-        let org = org.ok(201)["id"].as_i64().unwrap();
-        let bank = api
-            .post(
-                "/api/v1/banks",
-                &json!({"org_id": org, "name": "青山村积分银行"}),
-                None,
-            )
-            .await;
-        let bank = bank.ok(201)["id"].as_i64().unwrap();
-        let accounts = api
-            .get(&format!("/api/v1/banks/{bank}/accounts?limit=200"))
-            .await;
-        let system = |kind: &str| {
-            accounts.ok(200)["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["asset"] == "POINTS" && a["kind"] == kind)
-                .and_then(|a| a["id"].as_i64())
-                .expect("system account")
-        };
-        let (issuance, redemption) = (system("issuance"), system("redemption"));
+        let (mut server, api) = Server::serve(&database, "first").await;
+        let (org, bank) = api.village().await;
+        let issuance = api.system_account(bank, "issuance").await;
+        let redemption = api.system_account(bank, "redemption").await;
         let shop = api
             .post(
                 "/api/v1/shops",
@@ -332,17 +289,7 @@ on_both_backends!(
         // The first members order: points held, goods reserved.
         let mut orders = Vec::new();
         for (i, shopper) in shoppers[..MEMBERS].iter().enumerate() {
-            let placed = send(my_order(
-                &api,
-                &shopper.token,
-                shop,
-                goods,
-                &format!("order-{i}"),
-            ))
-            .await;
-            let Seen::Answered(201, order) = placed else {
-                panic!("order {i}: {placed:?}")
-            };
+            let order = place(&api, shopper, shop, goods, &format!("order-{i}")).await;
             orders.push((
                 order["id"].as_i64().unwrap(),
                 order["pickup_token"].as_str().unwrap().to_string(),
@@ -357,7 +304,6 @@ on_both_backends!(
 
         // The burst: pickups of the first orders and the late members' orders, all at once;
         // the server is killed once a few have been answered.
-        let answered = Arc::new(AtomicUsize::new(0));
         let pickups_url = format!("{}/api/v1/shops/{shop}/pickups", api.base);
         let mut burst = Vec::new();
         for (_, pickup) in &orders[..PICKED_UP_IN_BURST] {
@@ -369,49 +315,17 @@ on_both_backends!(
             burst.push(request);
         }
         for (i, shopper) in shoppers[MEMBERS..].iter().enumerate() {
-            burst.push(my_order(
+            burst.push(order_request(
                 &api,
-                &shopper.token,
+                shopper,
                 shop,
                 goods,
                 &format!("late-{i}"),
             ));
         }
-        let tasks: Vec<_> = burst
-            .into_iter()
-            .map(|request| {
-                let answered = answered.clone();
-                tokio::spawn(async move {
-                    let seen = send(request).await;
-                    if matches!(seen, Seen::Answered(..)) {
-                        answered.fetch_add(1, Ordering::SeqCst);
-                    }
-                    seen
-                })
-            })
-            .collect();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while answered.load(Ordering::SeqCst) < KILL_AFTER {
-            assert!(
-                Instant::now() < deadline,
-                "the burst was not answered; log:\n{}",
-                server.log()
-            );
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        server.kill();
-        let mut seen = Vec::new();
-        for task in tasks {
-            seen.push(task.await.expect("burst task"));
-        }
+        let (seen, _) = kill_mid_burst(&mut server, burst, KILL_AFTER).await;
         let (pickups_seen, late_seen) = seen.split_at(PICKED_UP_IN_BURST);
-        let lost: Vec<&str> = seen
-            .iter()
-            .filter_map(|s| match s {
-                Seen::Lost(error) => Some(error.as_str()),
-                Seen::Answered(..) => None,
-            })
-            .collect();
+        let lost: Vec<&str> = seen.iter().filter_map(Seen::lost).collect();
         eprintln!(
             "{backend:?}: killed with {} of {} requests unanswered (e.g. {:?})",
             lost.len(),
@@ -450,9 +364,7 @@ on_both_backends!(
         .unwrap();
         assert_eq!(changed, EXPIRING);
 
-        let mut server = Server::start(&database, "after-crash");
-        server.wait_ready(&probe).await;
-        let api = Api::connect(&server).await;
+        let (server, api) = Server::serve(&database, "after-crash").await;
 
         // (1) Right after the restart: every order pending, fulfilled once or expired, and the
         // wallets, the shelf and the redemption account agree with that.
@@ -516,28 +428,15 @@ on_both_backends!(
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        for (order, pickup) in &orders[PICKED_UP_IN_BURST..PICKED_UP_IN_BURST + EXPIRING] {
-            let refused = api
-                .post(
-                    &format!("/api/v1/shops/{shop}/pickups"),
-                    &json!({"pickup": pickup}),
-                    None,
-                )
-                .await;
+        for (_, pickup) in &orders[PICKED_UP_IN_BURST..PICKED_UP_IN_BURST + EXPIRING] {
+            let refused = scan(&api, shop, pickup).await;
             refused.problem(409, "order_not_pending");
-            assert_eq!(after_expiry_status(&api, shop, *order).await, "expired");
         }
 
         // (3) Scanning every burst order again: the fulfilled ones are refused, the pending ones
         // are handed over now.
         for (order, pickup) in &orders[..PICKED_UP_IN_BURST] {
-            let again = api
-                .post(
-                    &format!("/api/v1/shops/{shop}/pickups"),
-                    &json!({"pickup": pickup}),
-                    None,
-                )
-                .await;
+            let again = scan(&api, shop, pickup).await;
             if after.status(*order) == "fulfilled" {
                 again.problem(409, "order_not_pending");
             } else {
@@ -549,29 +448,15 @@ on_both_backends!(
         // before the crash is replayed, one that did not is placed now; one order each.
         let mut late_orders = Vec::new();
         for (i, (shopper, first)) in shoppers[MEMBERS..].iter().zip(late_seen).enumerate() {
-            let retry = send(my_order(
-                &api,
-                &shopper.token,
-                shop,
-                goods,
-                &format!("late-{i}"),
-            ))
-            .await;
-            let Seen::Answered(201, order) = retry else {
-                panic!("late order {i} on retry: {retry:?}")
-            };
+            let order = place(&api, shopper, shop, goods, &format!("late-{i}")).await;
             if let Seen::Answered(201, original) = first {
                 assert_eq!(
                     order["id"], original["id"],
                     "late order {i} was acknowledged"
                 );
             }
-            let mine = api
-                .get(&format!("/api/v1/shops/{shop}/orders?limit=200"))
-                .await;
-            let count = mine.ok(200)["items"]
-                .as_array()
-                .unwrap()
+            let count = shop_orders(&api, shop)
+                .await
                 .iter()
                 .filter(|o| o["member_id"] == shopper.id)
                 .count();
@@ -585,13 +470,7 @@ on_both_backends!(
             .map(|(_, pickup)| pickup.clone())
             .chain(late_orders);
         for pickup in remaining {
-            let handed = api
-                .post(
-                    &format!("/api/v1/shops/{shop}/pickups"),
-                    &json!({"pickup": pickup}),
-                    None,
-                )
-                .await;
+            let handed = scan(&api, shop, &pickup).await;
             assert_eq!(handed.ok(200)["order"]["status"], "fulfilled");
         }
 
