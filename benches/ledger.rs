@@ -63,7 +63,6 @@ const MEMO: &str = "巡河 2 小时";
 struct Options {
     run: common::RunOptions,
     wallets: usize,
-    only: Option<String>,
 }
 
 impl Options {
@@ -71,7 +70,6 @@ impl Options {
         let mut options = Options {
             run: common::RunOptions::default(),
             wallets: 2000,
-            only: None,
         };
         for (flag, value) in common::flags(args, &["--relaxed"])? {
             if options.run.take(&flag, &value)? {
@@ -79,12 +77,6 @@ impl Options {
             }
             let value = common::value_of(&flag, value)?;
             match flag.as_str() {
-                "--only" => {
-                    if value != "raw" && value != "api" {
-                        return Err("--only takes raw or api".into());
-                    }
-                    options.only = Some(value)
-                }
                 "--wallets" => options.wallets = common::positive_integer(&flag, &value)?,
                 other => return Err(format!("unknown argument `{other}`")),
             }
@@ -405,7 +397,7 @@ fn run_backend(
 
     // The floor under every API call: the HTTP round trip alone, then with the hop to the
     // blocking pool and a pooled connection (`/readyz` runs `SELECT 1`).
-    let wanted = |side: &str| !matches!(options.only.as_deref(), Some(only) if only != side);
+    let wanted = |side: &str| options.run.wanted(side);
     if wanted("api") {
         for path in ["/healthz", "/readyz"] {
             let floor = runtime.block_on(run_probe(&api, path, options))?;

@@ -61,13 +61,14 @@ use common::{
 
 const USAGE: &str = "usage: cargo bench --bench redemption -- [--backend sqlite|postgres|both] \
 [--seconds N] [--warmup N] [--members N] [--goods N] [--concurrency 1,16,64] [--buyers N] \
-[--stock N] [--racers N] [--pool N] [--relaxed]
+[--stock N] [--racers N] [--pool N] [--relaxed] [--only raw|api]
   --members  members who redeem in the throughput runs (default 2000)
   --goods    goods they redeem, round-robin (default 16)
   --buyers   buyers racing for the hot goods (default 1000), --stock its items (default 200),
              --racers the concurrent clients sending their orders (default 64)
   --relaxed  SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off, for raw and API alike
   --pool     the service's database pool size (default 8 on SQLite, 16 on PostgreSQL)
+  --only     measure one side of the throughput runs only (for profiling)
 PostgreSQL admin URL: PB_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)";
 
 const CLERK_PHONE: &str = "13700000000";
@@ -1369,16 +1370,20 @@ fn run_backend(
     let counters = Arc::new(Counters::default());
     let mut rows = Vec::new();
     for &c in &options.run.concurrency {
-        let raw = {
+        let mut raw = Figures::default();
+        if options.run.wanted("raw") {
             let (world, counters) = (world.clone(), counters.clone());
             let window = options.run.window();
-            common::measure_threads("raw", &target, c, window, move |conn| {
+            raw = common::measure_threads("raw", &target, c, window, move |conn| {
                 raw_redemption(conn, &world, &counters)
-            })?
-        };
-        println!("raw c={c:<3} {}", raw.line());
-        let api = runtime.block_on(run_api(&counter, &world, &counters, c, options))?;
-        println!("api c={c:<3} {}", api.line());
+            })?;
+            println!("raw c={c:<3} {}", raw.line());
+        }
+        let mut api = Figures::default();
+        if options.run.wanted("api") {
+            api = runtime.block_on(run_api(&counter, &world, &counters, c, options))?;
+            println!("api c={c:<3} {}", api.line());
+        }
         rows.push(Row {
             backend,
             concurrency: c,

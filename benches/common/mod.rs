@@ -66,6 +66,8 @@ pub struct RunOptions {
     pub relaxed: bool,
     pub pool: Option<u32>,
     pub postgres_url: String,
+    /// Measure one side only, `raw` or `api` (for profiling).
+    pub only: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -78,6 +80,7 @@ impl Default for RunOptions {
             relaxed: false,
             pool: None,
             postgres_url: postgres_url(),
+            only: None,
         }
     }
 }
@@ -96,6 +99,7 @@ impl RunOptions {
             "--warmup",
             "--concurrency",
             "--pool",
+            "--only",
         ];
         if !known.contains(&flag) {
             return Ok(false);
@@ -106,6 +110,8 @@ impl RunOptions {
             "--seconds" => self.seconds = positive_seconds(flag, &value)?,
             "--warmup" => self.warmup = positive_seconds(flag, &value)?,
             "--concurrency" => self.concurrency = concurrency_list(flag, &value)?,
+            "--only" if value == "raw" || value == "api" => self.only = Some(value),
+            "--only" => return Err("--only takes raw or api".into()),
             _ => self.pool = Some(positive_integer(flag, &value)?),
         }
         Ok(true)
@@ -123,6 +129,11 @@ impl RunOptions {
             if self.relaxed { "relaxed" } else { "full" },
             load_average()
         )
+    }
+
+    /// Whether this side (`raw` or `api`) is measured.
+    pub fn wanted(&self, side: &str) -> bool {
+        !matches!(self.only.as_deref(), Some(only) if only != side)
     }
 
     /// The measurement window: warm-up, then measured seconds.
