@@ -23,7 +23,7 @@ const EXPIRING: usize = 3;
 /// Members whose orders are sent in the burst, while the server is being killed.
 const LATE: usize = MEMBERS / 2;
 /// Kill the server once this many requests of the burst have been answered.
-const KILL_AFTER: usize = 8;
+const KILL_AFTER: usize = 12;
 /// Every order is one item of 10.00 points; every member has 30.00, and the shelf is not emptied.
 const PRICE: i64 = 10_00;
 const POINTS: i64 = 3 * PRICE;
@@ -305,26 +305,36 @@ on_both_backends!(
         // The burst: pickups of the first orders and the late members' orders, all at once;
         // the server is killed once a few have been answered.
         let pickups_url = format!("{}/api/v1/shops/{shop}/pickups", api.base);
-        let mut burst = Vec::new();
-        for (_, pickup) in &orders[..PICKED_UP_IN_BURST] {
-            let request = api
-                .client
+        // Pickups and new orders interleaved, so that both kinds are in flight at the kill.
+        let pickups = orders[..PICKED_UP_IN_BURST].iter().map(|(_, pickup)| {
+            let body = json!({ "pickup": pickup });
+            api.client
                 .post(&pickups_url)
                 .bearer_auth(&api.token)
-                .json(&json!({"pickup": pickup}));
-            burst.push(request);
-        }
-        for (i, shopper) in shoppers[MEMBERS..].iter().enumerate() {
-            burst.push(order_request(
-                &api,
-                shopper,
-                shop,
-                goods,
-                &format!("late-{i}"),
-            ));
+                .json(&body)
+        });
+        let late = shoppers[MEMBERS..]
+            .iter()
+            .enumerate()
+            .map(|(i, shopper)| order_request(&api, shopper, shop, goods, &format!("late-{i}")));
+        let mut burst = Vec::new();
+        let mut is_pickup = Vec::new();
+        let (mut pickups, mut late) = (pickups.peekable(), late.peekable());
+        while pickups.peek().is_some() || late.peek().is_some() {
+            for (next, pickup) in [(pickups.next(), true), (late.next(), false)] {
+                if let Some(request) = next {
+                    burst.push(request);
+                    is_pickup.push(pickup);
+                }
+            }
         }
         let (seen, _) = kill_mid_burst(&mut server, burst, KILL_AFTER).await;
-        let (pickups_seen, late_seen) = seen.split_at(PICKED_UP_IN_BURST);
+        let (pickups_seen, late_seen): (Vec<_>, Vec<_>) = seen
+            .iter()
+            .zip(&is_pickup)
+            .partition(|(_, pickup)| **pickup);
+        let pickups_seen: Vec<&Seen> = pickups_seen.into_iter().map(|(s, _)| s).collect();
+        let late_seen: Vec<&Seen> = late_seen.into_iter().map(|(s, _)| s).collect();
         let lost: Vec<&str> = seen.iter().filter_map(Seen::lost).collect();
         eprintln!(
             "{backend:?}: killed with {} of {} requests unanswered (e.g. {:?})",
@@ -370,7 +380,7 @@ on_both_backends!(
         // wallets, the shelf and the redemption account agree with that.
         let after = books(&api, bank, shop, goods, redemption, &shoppers).await;
         after.assert_consistent(&shoppers);
-        for ((order, _), answer) in orders.iter().zip(pickups_seen) {
+        for ((order, _), answer) in orders.iter().zip(&pickups_seen) {
             match answer {
                 Seen::Answered(200, body) => {
                     assert_eq!(after.status(*order), "fulfilled", "acknowledged pickup");
@@ -389,7 +399,7 @@ on_both_backends!(
 
         let lost_but_done = orders
             .iter()
-            .zip(pickups_seen)
+            .zip(&pickups_seen)
             .filter(|((order, _), seen)| {
                 matches!(seen, Seen::Lost(_)) && after.status(*order) == "fulfilled"
             })
