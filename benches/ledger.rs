@@ -23,25 +23,30 @@
 //! verifies clean once everything is sealed and that the book holds exactly what was awarded;
 //! any mismatch fails the run.
 
+mod common;
+
+use common::{BalanceRow, IdRow, PathRow};
+
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{anyhow, bail, ensure, Context};
+use anyhow::{anyhow, ensure};
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{BigInt, Nullable, Text};
-use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
-use pointsbank::app;
+use diesel::sql_types::{BigInt, Nullable};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use pointsbank::auth::password::hash_password;
-use pointsbank::config::Settings;
-use pointsbank::db::{self, connection, Backend, Db, DbTarget};
+use pointsbank::db::{self, Backend, Db, DbTarget};
 use pointsbank::domain::ledger::{AccountKind, Asset};
 use pointsbank::domain::money::{Amount, MAX_WALLET_MINOR};
 use pointsbank::http::types::timestamp;
-use serde_json::{json, Value};
+use serde_json::json;
+
+use common::{
+    backend_name, load_average, Api, BenchDatabase, Figures, Row, Service, Tally, Window,
+    ADMIN_PASSWORD, ADMIN_PHONE,
+};
 
 const USAGE: &str = "usage: cargo bench --bench ledger -- [--backend sqlite|postgres|both] \
 [--seconds N] [--warmup N] [--wallets N] [--concurrency 1,16,64] [--relaxed] [--only raw|api] [--pool N]
@@ -51,101 +56,28 @@ const USAGE: &str = "usage: cargo bench --bench ledger -- [--backend sqlite|post
   --pool     the service's database pool size (default 8 on SQLite, 16 on PostgreSQL)
 PostgreSQL admin URL: PB_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)";
 
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-const ADMIN_PHONE: &str = "13900000000";
-const ADMIN_PASSWORD: &str = "bench-admin-password";
 /// Every award moves 1.00 point (100 minor units).
 const AWARD_MINOR: i64 = 100;
 const MEMO: &str = "巡河 2 小时";
 
 struct Options {
-    backends: Vec<Backend>,
-    seconds: f64,
-    warmup: f64,
+    run: common::RunOptions,
     wallets: usize,
-    concurrency: Vec<usize>,
-    relaxed: bool,
-    only: Option<String>,
-    pool: Option<u32>,
-    postgres_url: String,
 }
 
 impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         let mut options = Options {
-            backends: vec![Backend::Sqlite, Backend::Postgres],
-            seconds: 3.0,
-            warmup: 0.5,
+            run: common::RunOptions::default(),
             wallets: 2000,
-            concurrency: vec![1, 16, 64],
-            relaxed: false,
-            only: None,
-            pool: None,
-            postgres_url: std::env::var("PB_BENCH_POSTGRES_URL")
-                .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string()),
         };
-        let mut args = args.peekable();
-        while let Some(arg) = args.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
-                None => (arg.clone(), None),
-            };
-            // `cargo bench` passes `--bench` to every bench binary.
-            if flag == "--bench" {
+        for (flag, value) in common::flags(args, &["--relaxed"])? {
+            if options.run.take(&flag, &value)? {
                 continue;
             }
-            if flag == "--relaxed" {
-                options.relaxed = true;
-                continue;
-            }
-            let mut value = || -> Result<String, String> {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
+            let value = common::value_of(&flag, value)?;
             match flag.as_str() {
-                "--backend" => {
-                    options.backends = match value()?.as_str() {
-                        "sqlite" => vec![Backend::Sqlite],
-                        "postgres" => vec![Backend::Postgres],
-                        "both" => vec![Backend::Sqlite, Backend::Postgres],
-                        other => return Err(format!("unknown backend `{other}`")),
-                    }
-                }
-                "--only" => {
-                    let side = value()?;
-                    if side != "raw" && side != "api" {
-                        return Err("--only takes raw or api".into());
-                    }
-                    options.only = Some(side)
-                }
-                "--pool" => {
-                    options.pool = Some(
-                        value()?
-                            .parse()
-                            .ok()
-                            .filter(|n| *n > 0)
-                            .ok_or("--pool needs a positive integer")?,
-                    )
-                }
-                "--seconds" => options.seconds = positive(&flag, &value()?)?,
-                "--warmup" => options.warmup = positive(&flag, &value()?)?,
-                "--wallets" => {
-                    options.wallets = value()?
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or("--wallets needs a positive integer")?
-                }
-                "--concurrency" => {
-                    options.concurrency = value()?
-                        .split(',')
-                        .map(|c| c.trim().parse().ok().filter(|c: &usize| *c > 0))
-                        .collect::<Option<Vec<usize>>>()
-                        .ok_or("--concurrency needs a list like 1,16,64")?
-                }
-                "-h" | "--help" => return Err(String::new()),
+                "--wallets" => options.wallets = common::positive_integer(&flag, &value)?,
                 other => return Err(format!("unknown argument `{other}`")),
             }
         }
@@ -153,227 +85,27 @@ impl Options {
     }
 }
 
-fn positive(flag: &str, text: &str) -> Result<f64, String> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .ok_or_else(|| format!("{flag} needs a positive number of seconds"))
-}
-
-/// The 1, 5 and 15 minute load averages: other work on the machine skews every figure.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    }
-}
-
 fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
-        Ok(options) => options,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("{message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+    let (options, runtime) = match common::start(Options::parse(std::env::args().skip(1)), USAGE) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("error"))
-        .with_target(false)
-        .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "ledger benchmark: {} s per measurement after {} s warm-up, {} wallets, concurrency {:?}, \
-         {} durability, {cpus} CPUs, load average {}",
-        options.seconds,
-        options.warmup,
-        options.wallets,
-        options.concurrency,
-        if options.relaxed { "relaxed" } else { "full" },
-        load_average()
+        "ledger benchmark: {}; {} wallets",
+        options.run.describe(),
+        options.wallets
     );
-    let mut rows = Vec::new();
-    let mut reports = Vec::new();
-    let mut failed = false;
-    for &backend in &options.backends {
-        println!("\n== {} ==", backend_name(backend));
-        match run_backend(backend, &options, &runtime) {
-            Ok((backend_rows, report)) => {
-                rows.extend(backend_rows);
-                reports.push(report);
-            }
-            Err(err) => {
-                eprintln!("{}: FAILED: {err:#}", backend_name(backend));
-                failed = true;
-            }
-        }
-    }
-
-    println!("\n{}", table(&rows));
-    for report in &reports {
-        println!("{report}");
-    }
-    if failed {
-        eprintln!("\nbenchmark FAILED (see above)");
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    let (outcomes, failed) = common::each_backend(&options.run.backends, |backend| {
+        run_backend(backend, &options, &runtime)
+    });
+    let (rows, reports): (Vec<Vec<Row>>, Vec<String>) = outcomes.into_iter().unzip();
+    println!("\n{}", common::table(&rows.concat(), "awards"));
+    common::finish(&reports, failed)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Database and service
+// The bank
 // ---------------------------------------------------------------------------------------------
-
-/// A fresh database: a SQLite file in a temp dir, or a PostgreSQL database dropped on drop.
-struct BenchDatabase {
-    url: String,
-    dir: tempfile::TempDir,
-    pg_drop: Option<(String, String)>,
-}
-
-impl BenchDatabase {
-    fn create(
-        backend: Backend,
-        postgres_url: &str,
-        relaxed: bool,
-    ) -> anyhow::Result<BenchDatabase> {
-        let dir = tempfile::tempdir().context("temp dir")?;
-        match backend {
-            Backend::Sqlite => Ok(BenchDatabase {
-                url: format!("sqlite://{}", dir.path().join("bench.db").display()),
-                dir,
-                pg_drop: None,
-            }),
-            Backend::Postgres => {
-                let name = format!("pb_bench_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = diesel::PgConnection::establish(postgres_url)
-                    .with_context(|| format!("connecting to {postgres_url}"))?;
-                admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .context("CREATE DATABASE")?;
-                if relaxed {
-                    // Every connection to it, the service's and the raw loop's, inherits this.
-                    admin
-                        .batch_execute(&format!(
-                            "ALTER DATABASE {name} SET synchronous_commit = off"
-                        ))
-                        .context("ALTER DATABASE")?;
-                }
-                let (base, _) = postgres_url
-                    .rsplit_once('/')
-                    .ok_or_else(|| anyhow!("PostgreSQL URL without a database name"))?;
-                Ok(BenchDatabase {
-                    url: format!("{base}/{name}"),
-                    dir,
-                    pg_drop: Some((postgres_url.to_string(), name)),
-                })
-            }
-        }
-    }
-}
-
-impl Drop for BenchDatabase {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.pg_drop.take() {
-            match diesel::PgConnection::establish(&admin_url) {
-                Ok(mut admin) => {
-                    if let Err(err) =
-                        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    {
-                        eprintln!("could not drop {name}: {err}");
-                    }
-                }
-                Err(err) => eprintln!("could not drop {name}: {err}"),
-            }
-        }
-    }
-}
-
-/// The real service, driven by an actix `System` on its own thread.
-struct Service {
-    port: u16,
-    pool: db::Pool,
-    handle: actix_web::dev::ServerHandle,
-    thread: Option<JoinHandle<()>>,
-    upkeep: Option<pointsbank::worker::Upkeep>,
-}
-
-impl Service {
-    fn start(settings: Settings) -> anyhow::Result<Service> {
-        type Started = (
-            u16,
-            db::Pool,
-            pointsbank::worker::Upkeep,
-            actix_web::dev::ServerHandle,
-        );
-        let (tx, rx) = mpsc::channel::<anyhow::Result<Started>>();
-        let thread = std::thread::Builder::new()
-            .name("pb-bench-server".into())
-            .spawn(move || {
-                actix_web::rt::System::new().block_on(async move {
-                    match app::start(settings) {
-                        Ok(running) => {
-                            let app::Running {
-                                port,
-                                server,
-                                upkeep,
-                                pool,
-                            } = running;
-                            let handle = server.handle();
-                            let _ = tx.send(Ok((port, pool, upkeep, handle)));
-                            if let Err(err) = server.await {
-                                eprintln!("server stopped with an error: {err}");
-                            }
-                        }
-                        Err(err) => {
-                            let _ = tx.send(Err(err));
-                        }
-                    }
-                })
-            })?;
-        let (port, pool, upkeep, handle) = rx
-            .recv()
-            .map_err(|_| anyhow!("server thread died while starting"))??;
-        Ok(Service {
-            port,
-            pool,
-            handle,
-            thread: Some(thread),
-            upkeep: Some(upkeep),
-        })
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        // Sends the stop command at once; the server thread returns when the workers are gone.
-        drop(self.handle.stop(false));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        drop(self.upkeep.take());
-    }
-}
 
 /// The bank every award goes to.
 struct Ledger {
@@ -387,35 +119,17 @@ fn setup(conn: &mut Db, wallets: usize) -> anyhow::Result<Ledger> {
     let hash = hash_password(ADMIN_PASSWORD)?;
     db::write_tx(conn, |c| {
         let now = db::now_micros();
-        let staff = db::staff::create_staff(c, ADMIN_PHONE, "Bench Admin", &hash, "admin", now)?;
-        db::staff::add_grant(
-            c,
-            staff.id,
-            pointsbank::domain::access::Role::PlatformAdmin,
-            None,
-            "bench",
-            now,
-        )?;
-        let org = db::orgs::create_org(
-            c,
-            db::orgs::NewOrg {
-                code: "bench",
-                name: "青山村",
-                kind: db::orgs::OrgKind::Village,
-                parent: None,
-            },
-            now,
-        )?;
-        let bank = db::banks::create_bank(c, org.id, "青山村积分银行", now)?;
+        let village = common::create_village(c, &hash)?;
+        let bank_id = village.bank_id;
         let issuance =
-            db::accounts::system_account(c, bank.id, Asset::Points, AccountKind::Issuance)?;
+            db::accounts::system_account(c, bank_id, Asset::Points, AccountKind::Issuance)?;
         let mut ids = Vec::with_capacity(wallets);
         for i in 0..wallets {
             let name = format!("志愿者 {i}");
             let owner = format!("member:{i}");
             let row = db::accounts::open_member_account(
                 c,
-                bank.id,
+                bank_id,
                 Asset::Points,
                 &name,
                 Some(&owner),
@@ -424,172 +138,13 @@ fn setup(conn: &mut Db, wallets: usize) -> anyhow::Result<Ledger> {
             ids.push(row.id);
         }
         Ok(Ledger {
-            bank: bank.id,
+            bank: bank_id,
             issuance: issuance.id,
             wallets: ids,
-            actor: format!("staff:{}", staff.id),
+            actor: format!("staff:{}", village.staff_id),
         })
     })
     .map_err(|e: pointsbank::error::ApiError| anyhow!("setup failed: {e:?}"))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Measuring
-// ---------------------------------------------------------------------------------------------
-
-/// One measurement window: warm-up from `start`, then `[measure_from, until]` is measured.
-#[derive(Clone, Copy)]
-struct Window {
-    measure_from: Instant,
-    until: Instant,
-}
-
-impl Window {
-    fn new(warmup: f64, seconds: f64) -> Window {
-        let measure_from = Instant::now() + Duration::from_secs_f64(warmup);
-        Window {
-            measure_from,
-            until: measure_from + Duration::from_secs_f64(seconds),
-        }
-    }
-
-    fn seconds(&self) -> f64 {
-        (self.until - self.measure_from).as_secs_f64()
-    }
-}
-
-/// What one worker saw.
-#[derive(Default)]
-struct Tally {
-    /// How many calls completed inside the measured window (the throughput).
-    in_window: usize,
-    /// Durations (ns) of every call that completed after the window opened, including the
-    /// last ones that finished after it closed: a call starved for the whole window still
-    /// shows in the tail.
-    latencies: Vec<u64>,
-    /// Fewest and most calls one worker completed inside the window (how fair the queue is).
-    per_worker: (usize, usize),
-    errors: u64,
-    first_error: Option<String>,
-}
-
-impl Tally {
-    fn done(&mut self, window: &Window, started: Instant, finished: Instant) {
-        if finished >= window.measure_from {
-            self.latencies.push((finished - started).as_nanos() as u64);
-            if finished <= window.until {
-                self.in_window += 1;
-            }
-        }
-    }
-
-    fn failed(&mut self, error: String) {
-        self.errors += 1;
-        if self.first_error.is_none() {
-            self.first_error = Some(error);
-        }
-    }
-
-    fn merge(tallies: Vec<Tally>) -> Tally {
-        let mut all = Tally {
-            per_worker: (usize::MAX, 0),
-            ..Tally::default()
-        };
-        for tally in tallies {
-            let done = tally.in_window;
-            all.per_worker = (all.per_worker.0.min(done), all.per_worker.1.max(done));
-            all.in_window += done;
-            all.latencies.extend(tally.latencies);
-            all.errors += tally.errors;
-            if all.first_error.is_none() {
-                all.first_error = tally.first_error;
-            }
-        }
-        all.latencies.sort_unstable();
-        all
-    }
-}
-
-/// Throughput and exact latency percentiles of one measurement.
-#[derive(Clone, Copy, Default)]
-struct Figures {
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    completed: u64,
-    errors: u64,
-    per_worker: (usize, usize),
-}
-
-impl Figures {
-    fn of(tally: &Tally, window: &Window) -> Figures {
-        Figures {
-            per_second: tally.in_window as f64 / window.seconds(),
-            p50_ms: percentile(&tally.latencies, 50) as f64 / 1e6,
-            p99_ms: percentile(&tally.latencies, 99) as f64 / 1e6,
-            completed: tally.in_window as u64,
-            errors: tally.errors,
-            per_worker: tally.per_worker,
-        }
-    }
-}
-
-impl Figures {
-    fn line(&self) -> String {
-        format!(
-            "{:>6.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  ({} done, {} errors, \
-             per worker {}..{})",
-            self.per_second,
-            self.p50_ms,
-            self.p99_ms,
-            self.completed,
-            self.errors,
-            self.per_worker.0,
-            self.per_worker.1
-        )
-    }
-}
-
-/// Nearest-rank percentile of sorted values (integer arithmetic, no interpolation).
-fn percentile(sorted: &[u64], pct: usize) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (sorted.len() * pct).div_ceil(100).max(1);
-    sorted[rank - 1]
-}
-
-struct Row {
-    backend: Backend,
-    concurrency: usize,
-    raw: Figures,
-    api: Figures,
-}
-
-fn table(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| backend | c | raw awards/s | raw p50 ms | raw p99 ms | API awards/s | API p50 ms | API p99 ms | API/raw |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for row in rows {
-        out.push_str(&format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |\n",
-            backend_name(row.backend),
-            row.concurrency,
-            row.raw.per_second,
-            row.raw.p50_ms,
-            row.raw.p99_ms,
-            row.api.per_second,
-            row.api.p50_ms,
-            row.api.p99_ms,
-            if row.raw.per_second > 0.0 {
-                row.api.per_second / row.raw.per_second
-            } else {
-                0.0
-            },
-        ));
-    }
-    out
 }
 
 /// Shared by every worker of a backend: the next award number (round-robin over wallets, and
@@ -598,34 +153,9 @@ struct Counters {
     next: AtomicU64,
     awarded: AtomicU64,
 }
-
 // ---------------------------------------------------------------------------------------------
 // (a) The raw SQL ceiling
 // ---------------------------------------------------------------------------------------------
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
-#[derive(QueryableByName)]
-struct PathRow {
-    #[diesel(sql_type = Text)]
-    path: String,
-}
-
-#[derive(QueryableByName)]
-struct StoredKey {
-    #[diesel(sql_type = Text)]
-    request_hash: String,
-}
-
-#[derive(QueryableByName)]
-struct BalanceRow {
-    #[diesel(sql_type = BigInt)]
-    balance: i64,
-}
 
 #[derive(QueryableByName)]
 struct PostingRet {
@@ -633,12 +163,6 @@ struct PostingRet {
     id: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     balance_after: Option<i64>,
-}
-
-#[derive(QueryableByName)]
-struct Total {
-    #[diesel(sql_type = BigInt)]
-    total: i64,
 }
 
 /// One award as the API's transaction issues it (see `http::entries::post_entry`,
@@ -664,20 +188,7 @@ fn raw_award(conn: &mut Db, ledger: &Ledger, n: u64) -> anyhow::Result<()> {
             "bank not found"
         );
         let path = found[0].path.replace('\'', "''");
-        // idempotency::once: look the key up, then claim it
-        let stored: Vec<StoredKey> = sql_query(format!(
-            "SELECT request_hash, response_body FROM idempotency_keys \
-             WHERE bank_id = {bank} AND idem_key = '{key}'"
-        ))
-        .load(conn)?;
-        if let Some(stored) = stored.first() {
-            bail!("key {key} already used (hash {})", stored.request_hash);
-        }
-        sql_query(format!(
-            "INSERT INTO idempotency_keys (bank_id, idem_key, request_hash, response_body, created_at) \
-             VALUES ({bank}, '{key}', '{request_hash}', '', {now})"
-        ))
-        .execute(conn)?;
+        common::raw_claim_key(conn, bank, &key, &request_hash, now)?;
         // ledger::resolve_lines
         let accounts: Vec<IdRow> = sql_query(format!(
             "SELECT id, bank_id, asset, kind, name, owner_ref, balance, held, created_at \
@@ -765,91 +276,19 @@ fn run_raw(
     concurrency: usize,
     options: &Options,
 ) -> anyhow::Result<Figures> {
-    // One connection per thread, held for the whole measurement.
-    let pool = connection::build_pool(target, concurrency as u32, Duration::from_secs(30))?;
-    let connections = (0..concurrency)
-        .map(|_| pool.get())
-        .collect::<Result<Vec<_>, _>>()
-        .context("opening the raw connections")?;
-    let window = Window::new(options.warmup, options.seconds);
-    let workers: Vec<JoinHandle<Tally>> = connections
-        .into_iter()
-        .map(|mut conn| {
-            let ledger = ledger.clone();
-            let counters = counters.clone();
-            std::thread::spawn(move || {
-                let mut tally = Tally::default();
-                loop {
-                    let started = Instant::now();
-                    if started >= window.until {
-                        break;
-                    }
-                    let n = counters.next.fetch_add(1, Ordering::Relaxed);
-                    match raw_award(&mut conn, &ledger, n) {
-                        Ok(()) => {
-                            counters.awarded.fetch_add(1, Ordering::Relaxed);
-                            tally.done(&window, started, Instant::now());
-                        }
-                        Err(err) => tally.failed(format!("{err:#}")),
-                    }
-                }
-                tally
-            })
-        })
-        .collect();
-    let tallies = workers
-        .into_iter()
-        .map(|w| w.join().map_err(|_| anyhow!("a raw worker panicked")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let tally = Tally::merge(tallies);
-    report_errors("raw", &tally);
-    Ok(Figures::of(&tally, &window))
-}
-
-fn report_errors(what: &str, tally: &Tally) {
-    if let Some(first) = &tally.first_error {
-        eprintln!("  {what}: {} failed awards; first: {first}", tally.errors);
-    }
+    let (ledger, counters) = (ledger.clone(), counters.clone());
+    let window = options.run.window();
+    common::measure_threads("raw", target, concurrency, window, move |conn| {
+        let n = counters.next.fetch_add(1, Ordering::Relaxed);
+        raw_award(conn, &ledger, n)?;
+        counters.awarded.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // (b) Awards through the HTTP API
 // ---------------------------------------------------------------------------------------------
-
-struct Api {
-    base: String,
-    token: String,
-}
-
-async fn login(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
-    let response = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"phone": ADMIN_PHONE, "password": ADMIN_PASSWORD}))
-        .send()
-        .await?;
-    ensure!(
-        response.status().as_u16() == 200,
-        "login: {}",
-        response.status()
-    );
-    let body: Value = response.json().await?;
-    body["access_token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("login answered without a token"))
-}
-
-async fn get_json(client: &reqwest::Client, api: &Api, path: &str) -> anyhow::Result<Value> {
-    let response = client
-        .get(format!("{}{path}", api.base))
-        .bearer_auth(&api.token)
-        .send()
-        .await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    ensure!(status.as_u16() == 200, "GET {path}: {status} {body}");
-    Ok(body)
-}
 
 async fn api_award(
     client: &reqwest::Client,
@@ -857,21 +296,8 @@ async fn api_award(
     token: &str,
     body: String,
 ) -> Result<(), String> {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| format!("request failed: {e}"))?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| format!("reading the answer failed: {e}"))?;
-    if status.as_u16() != 201 {
+    let (status, bytes) = common::post(client, url, token, body, true).await?;
+    if status != 201 {
         return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
     }
     Ok(())
@@ -881,7 +307,7 @@ async fn api_award(
 async fn run_probe(api: &Api, path: &str, options: &Options) -> anyhow::Result<Figures> {
     let client = reqwest::Client::builder().tcp_nodelay(true).build()?;
     let url = format!("{}{path}", api.base);
-    let window = Window::new(options.warmup.min(0.5), options.seconds.min(1.0));
+    let window = Window::new(options.run.warmup.min(0.5), options.run.seconds.min(1.0));
     let mut tally = Tally::default();
     loop {
         let started = Instant::now();
@@ -898,7 +324,7 @@ async fn run_probe(api: &Api, path: &str, options: &Options) -> anyhow::Result<F
         }
     }
     let tally = Tally::merge(vec![tally]);
-    report_errors(path, &tally);
+    tally.report_errors(path);
     Ok(Figures::of(&tally, &window))
 }
 
@@ -909,52 +335,27 @@ async fn run_api(
     concurrency: usize,
     options: &Options,
 ) -> anyhow::Result<Figures> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .tcp_nodelay(true)
-        .build()?;
+    let client = common::http_client(concurrency)?;
     let url = Arc::new(format!("{}/api/v1/banks/{}/entries", api.base, ledger.bank));
     let token = Arc::new(api.token.clone());
-    let window = Window::new(options.warmup, options.seconds);
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, url, token) = (client.clone(), url.clone(), token.clone());
-            let (ledger, counters) = (ledger.clone(), counters.clone());
-            tokio::spawn(async move {
-                let mut tally = Tally::default();
-                loop {
-                    let started = Instant::now();
-                    if started >= window.until {
-                        break;
-                    }
-                    let n = counters.next.fetch_add(1, Ordering::Relaxed);
-                    let wallet = ledger.wallets[(n % ledger.wallets.len() as u64) as usize];
-                    let body = format!(
-                        r#"{{"kind":"award","memo":"{MEMO}","postings":[{{"account_id":{},"amount":"-1.00"}},{{"account_id":{wallet},"amount":"1.00"}}]}}"#,
-                        ledger.issuance
-                    );
-                    match api_award(&client, &url, &token, body).await {
-                        Ok(()) => {
-                            counters.awarded.fetch_add(1, Ordering::Relaxed);
-                            tally.done(&window, started, Instant::now());
-                        }
-                        Err(err) => tally.failed(err),
-                    }
-                }
-                tally
-            })
-        })
-        .collect();
-    let mut tallies = Vec::with_capacity(concurrency);
-    for task in tasks {
-        tallies.push(
-            task.await
-                .map_err(|e| anyhow!("an API client task failed: {e}"))?,
-        );
-    }
-    let tally = Tally::merge(tallies);
-    report_errors("api", &tally);
-    Ok(Figures::of(&tally, &window))
+    let window = options.run.window();
+    let (ledger, counters) = (ledger.clone(), counters.clone());
+    common::measure_clients("api", concurrency, window, move || {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        let (ledger, counters) = (ledger.clone(), counters.clone());
+        async move {
+            let n = counters.next.fetch_add(1, Ordering::Relaxed);
+            let wallet = ledger.wallets[(n % ledger.wallets.len() as u64) as usize];
+            let body = format!(
+                r#"{{"kind":"award","memo":"{MEMO}","postings":[{{"account_id":{},"amount":"-1.00"}},{{"account_id":{wallet},"amount":"1.00"}}]}}"#,
+                ledger.issuance
+            );
+            api_award(&client, &url, &token, body).await?;
+            counters.awarded.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -966,31 +367,9 @@ fn run_backend(
     options: &Options,
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<(Vec<Row>, String)> {
-    let database = BenchDatabase::create(backend, &options.postgres_url, options.relaxed)?;
-    let mut settings = Settings::for_instance(&database.url, database.dir.path());
-    settings.workers = 2;
-    settings.db_pool_size = options.pool.unwrap_or(match backend {
-        Backend::Postgres => 16,
-        Backend::Sqlite => 8,
-    });
-    settings.log = "error".into();
-    if options.relaxed {
-        settings.sqlite_synchronous = "NORMAL".into();
-    }
-    let mut target = DbTarget::parse(&settings.database_url);
-    target.sqlite_synchronous = settings.sqlite_synchronous.clone();
-    target.busy_timeout_ms = settings.busy_timeout_ms;
-    println!(
-        "service: {} HTTP workers, pool {}, seal every {} ms, {}",
-        settings.workers,
-        settings.db_pool_size,
-        settings.seal_interval_ms,
-        match (backend, options.relaxed) {
-            (Backend::Sqlite, _) => format!("SQLite synchronous={}", settings.sqlite_synchronous),
-            (Backend::Postgres, false) => "PostgreSQL synchronous_commit=on".to_string(),
-            (Backend::Postgres, true) => "PostgreSQL synchronous_commit=off".to_string(),
-        }
-    );
+    let database = BenchDatabase::create(backend, &options.run.postgres_url, options.run.relaxed)?;
+    let (settings, target) =
+        common::bench_settings(backend, &database, options.run.pool, options.run.relaxed);
     let service = Service::start(settings)?;
     println!("load average before: {}", load_average());
 
@@ -1005,8 +384,8 @@ fn run_backend(
         Arc::new(ledger)
     };
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{}", service.port);
-    let token = runtime.block_on(login(&client, &base))?;
+    let base = service.base();
+    let token = runtime.block_on(common::login(&client, &base, ADMIN_PHONE, ADMIN_PASSWORD))?;
     let api = Api { base, token };
     println!(
         "setup: bank {}, issuance account {}, {} wallets ({:.1} s)",
@@ -1018,7 +397,7 @@ fn run_backend(
 
     // The floor under every API call: the HTTP round trip alone, then with the hop to the
     // blocking pool and a pooled connection (`/readyz` runs `SELECT 1`).
-    let wanted = |side: &str| !matches!(options.only.as_deref(), Some(only) if only != side);
+    let wanted = |side: &str| options.run.wanted(side);
     if wanted("api") {
         for path in ["/healthz", "/readyz"] {
             let floor = runtime.block_on(run_probe(&api, path, options))?;
@@ -1031,7 +410,7 @@ fn run_backend(
         awarded: AtomicU64::new(0),
     });
     let mut rows = Vec::new();
-    for &c in &options.concurrency {
+    for &c in &options.run.concurrency {
         let mut raw = Figures::default();
         if wanted("raw") {
             raw = run_raw(&target, &ledger, &counters, c, options)?;
@@ -1068,43 +447,24 @@ async fn check(
     awarded: i64,
     backend: Backend,
 ) -> anyhow::Result<String> {
-    let waited = Instant::now();
-    let report = loop {
-        let report = get_json(
-            client,
-            api,
-            &format!("/api/v1/banks/{}/verify", ledger.bank),
-        )
-        .await?;
-        ensure!(report["ok"] == true, "verify found problems: {report}");
-        if report["unsealed_entries"] == 0 {
-            break report;
-        }
-        ensure!(
-            waited.elapsed() < Duration::from_secs(120),
-            "entries stayed unsealed: {report}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (report, waited) = common::wait_verified(client, api, ledger.bank).await?;
 
     let expected = awarded * AWARD_MINOR;
-    let pool = service.pool.clone();
     let bank = ledger.bank;
-    let (wallet_total, entry_count) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let mut conn = pool.get()?;
-        let wallets: Total = sql_query(format!(
+    let wallet_total = common::total(
+        &service.pool,
+        format!(
             "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) AS total FROM accounts \
              WHERE bank_id = {bank} AND kind = 'member'"
-        ))
-        .get_result(&mut conn)?;
-        let entries: Total = sql_query(format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) AS total FROM entries WHERE bank_id = {bank}"
-        ))
-        .get_result(&mut conn)?;
-        Ok((wallets.total, entries.total))
-    })
-    .await??;
-    let issuance = get_json(
+        ),
+    )
+    .await?;
+    let entry_count = common::total(
+        &service.pool,
+        format!("SELECT CAST(COUNT(*) AS BIGINT) AS total FROM entries WHERE bank_id = {bank}"),
+    )
+    .await?;
+    let issuance = common::get_json(
         client,
         api,
         &format!("/api/v1/banks/{}/accounts/{}", ledger.bank, ledger.issuance),
@@ -1137,7 +497,7 @@ async fn check(
         "{}: verify ok=true after {:.1} s wait ({} entries checked, {} seals, head {}); \
          {awarded} awards committed, wallets sum {} = {awarded} x {}, issuance {}: exact",
         backend_name(backend),
-        waited.elapsed().as_secs_f64(),
+        waited,
         report["entries_checked"],
         report["seals_checked"],
         report["head_hash"].as_str().unwrap_or("?"),

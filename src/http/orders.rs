@@ -620,8 +620,12 @@ pub async fn fulfil_pickup(
             Some(order_id) => order_id,
             None => db::orders::find_by_code(conn, shop_id, &text)?,
         };
-        let existing =
-            db::orders::get_order(conn, order_id).map_err(|_| ApiError::PickupTokenInvalid)?;
+        // A signed token for an order that does not exist is as invalid as a forged one; a
+        // database failure is not, and must not tell the clerk the member's QR code is bad.
+        let existing = db::orders::get_order(conn, order_id).map_err(|err| match err {
+            ApiError::NotFound(_) => ApiError::PickupTokenInvalid,
+            other => other,
+        })?;
         if existing.order.shop_id != shop_id {
             return Err(ApiError::PickupTokenInvalid);
         }

@@ -306,13 +306,7 @@ impl TestApp {
         let page = self
             .get(&format!("/api/v1/banks/{bank}/accounts?limit=200"))
             .await;
-        page.ok(200)["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["asset"] == asset && a["kind"] == kind)
-            .and_then(|a| a["id"].as_i64())
-            .expect("system account")
+        system_account_in(page.ok(200), asset, kind)
     }
 
     pub async fn wallet(&self, village: &Village, name: &str) -> i64 {
@@ -514,6 +508,17 @@ impl TestApp {
         .await;
         reply.ok(200)["access_token"].as_str().unwrap().to_string()
     }
+}
+
+/// The id of the system account of `asset` and `kind` in a page of `GET …/accounts`.
+pub fn system_account_in(page: &Value, asset: &str, kind: &str) -> i64 {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["asset"] == asset && a["kind"] == kind)
+        .and_then(|a| a["id"].as_i64())
+        .expect("system account")
 }
 
 /// Eight random digits for unique phone numbers.

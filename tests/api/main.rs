@@ -26,6 +26,7 @@ mod restart;
 mod rules;
 mod scopes;
 mod sessions;
+mod shop_restart;
 mod supermarket;
 mod tamper;
 mod wechat;

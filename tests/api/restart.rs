@@ -15,7 +15,7 @@ use crate::helpers::*;
 use crate::on_both_backends;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_pointsbank");
-const JWT_SECRET: &str = "restart-test-secret-restart-test-secret";
+pub(crate) const JWT_SECRET: &str = "restart-test-secret-restart-test-secret";
 const AWARDS: usize = 300;
 /// Kill the server once this many awards have been answered; the rest are still in flight.
 const KILL_AFTER: usize = 100;
@@ -24,7 +24,7 @@ const AMOUNT: &str = "1.25";
 const AMOUNT_MINOR: i64 = 125;
 
 /// A command of the binary with the test instance's environment (and no inherited PB_* settings).
-fn pointsbank(database: &TestDatabase, port: u16) -> Command {
+pub(crate) fn pointsbank(database: &TestDatabase, port: u16) -> Command {
     let mut command = Command::new(BINARY);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PB_") || name == "DATABASE_URL" {
@@ -41,20 +41,35 @@ fn pointsbank(database: &TestDatabase, port: u16) -> Command {
     command
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     listener.local_addr().expect("local addr").port()
 }
 
+/// `pointsbank admin create`: the administrator the tests sign in as.
+pub(crate) fn create_admin(database: &TestDatabase) {
+    let created = pointsbank(database, free_port())
+        .args(["admin", "create", "--phone", ADMIN_PHONE, "--name", "Admin"])
+        .env("PB_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run pointsbank admin create");
+    assert!(
+        created.status.success(),
+        "admin create failed: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+}
+
 /// `pointsbank serve` as a child process, killed (SIGKILL) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     log: PathBuf,
 }
 
 impl Server {
-    fn start(database: &TestDatabase, name: &str) -> Server {
+    pub(crate) fn start(database: &TestDatabase, name: &str) -> Server {
         let port = free_port();
         let log = database.dir.path().join(format!("{name}.log"));
         let child = pointsbank(database, port)
@@ -71,11 +86,11 @@ impl Server {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    async fn wait_ready(&mut self, client: &reqwest::Client) {
+    pub(crate) async fn wait_ready(&mut self, client: &reqwest::Client) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().expect("child status") {
@@ -94,8 +109,16 @@ impl Server {
         }
     }
 
+    /// Starts the server, waits until it is ready and signs in as the administrator.
+    pub(crate) async fn serve(database: &TestDatabase, name: &str) -> (Server, Api) {
+        let mut server = Server::start(database, name);
+        server.wait_ready(&reqwest::Client::new()).await;
+        let api = Api::connect(&server).await;
+        (server, api)
+    }
+
     /// SIGKILL: no graceful shutdown, no flushing, in-flight transactions just stop.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -108,14 +131,14 @@ impl Drop for Server {
 }
 
 /// An HTTP client for one server with a staff token.
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
+pub(crate) struct Api {
+    pub(crate) client: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) token: String,
 }
 
 impl Api {
-    async fn connect(server: &Server) -> Api {
+    pub(crate) async fn connect(server: &Server) -> Api {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -128,7 +151,7 @@ impl Api {
         }
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -139,7 +162,7 @@ impl Api {
         read(response).await
     }
 
-    async fn post(&self, path: &str, body: &Value, key: Option<&str>) -> Reply {
+    pub(crate) async fn post(&self, path: &str, body: &Value, key: Option<&str>) -> Reply {
         let mut request = self
             .client
             .post(format!("{}{path}", self.base))
@@ -151,15 +174,43 @@ impl Api {
         read(request.send().await.expect("request")).await
     }
 
-    async fn balance(&self, bank: i64, account: i64) -> i64 {
+    pub(crate) async fn balance(&self, bank: i64, account: i64) -> i64 {
         let reply = self
             .get(&format!("/api/v1/banks/{bank}/accounts/{account}"))
             .await;
         minor_of(reply.ok(200)["balance"].as_str().expect("balance"))
     }
 
+    /// Creates a village and its bank; returns (org id, bank id).
+    pub(crate) async fn village(&self) -> (i64, i64) {
+        let org = self
+            .post(
+                "/api/v1/orgs",
+                &json!({"code": "330106001001", "name": "青山村"}),
+                None,
+            )
+            .await;
+        let org = org.ok(201)["id"].as_i64().unwrap();
+        let bank = self
+            .post(
+                "/api/v1/banks",
+                &json!({"org_id": org, "name": "青山村积分银行"}),
+                None,
+            )
+            .await;
+        (org, bank.ok(201)["id"].as_i64().unwrap())
+    }
+
+    /// The bank's POINTS account of a system `kind` (issuance, redemption, …).
+    pub(crate) async fn system_account(&self, bank: i64, kind: &str) -> i64 {
+        let accounts = self
+            .get(&format!("/api/v1/banks/{bank}/accounts?limit=200"))
+            .await;
+        system_account_in(accounts.ok(200), "POINTS", kind)
+    }
+
     /// Waits for the sealer, asserts the bank verifies clean, and returns the report.
-    async fn assert_verified(&self, bank: i64) -> Value {
+    pub(crate) async fn assert_verified(&self, bank: i64) -> Value {
         for _ in 0..100 {
             let report = self.get(&format!("/api/v1/banks/{bank}/verify")).await;
             let report = report.ok(200).clone();
@@ -173,7 +224,7 @@ impl Api {
     }
 }
 
-fn minor_of(text: &str) -> i64 {
+pub(crate) fn minor_of(text: &str) -> i64 {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
@@ -188,60 +239,91 @@ fn minor_of(text: &str) -> i64 {
     }
 }
 
-/// What a client saw of one award sent while the server was killed.
+/// What a client saw of one request sent while the server was killed.
 #[derive(Debug)]
-enum Seen {
+pub(crate) enum Seen {
     Answered(u16, Value),
-    /// The connection broke or was refused: the award may or may not have committed.
+    /// The connection broke or was refused: the request may or may not have committed.
     Lost(String),
+}
+
+impl Seen {
+    /// Why the request got no answer, if it got none.
+    pub(crate) fn lost(&self) -> Option<&str> {
+        match self {
+            Seen::Lost(error) => Some(error),
+            Seen::Answered(..) => None,
+        }
+    }
+}
+
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Seen {
+    match request.send().await {
+        Err(err) => Seen::Lost(err.to_string()),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            match response.bytes().await {
+                Err(err) => Seen::Lost(err.to_string()),
+                Ok(bytes) => Seen::Answered(
+                    status,
+                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                ),
+            }
+        }
+    }
+}
+
+/// Sends every request at once and SIGKILLs the server as soon as `kill_after` of them have been
+/// answered. Every request ends (answered or broken) before this returns, so none can reach a
+/// restarted server. Answers what each request saw, in order, and how many had been answered at
+/// the kill.
+pub(crate) async fn kill_mid_burst(
+    server: &mut Server,
+    requests: Vec<reqwest::RequestBuilder>,
+    kill_after: usize,
+) -> (Vec<Seen>, usize) {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                let seen = send(request).await;
+                if seen.lost().is_none() {
+                    answered.fetch_add(1, Ordering::SeqCst);
+                }
+                seen
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while answered.load(Ordering::SeqCst) < kill_after {
+        assert!(
+            Instant::now() < deadline,
+            "only {} requests answered; log:\n{}",
+            answered.load(Ordering::SeqCst),
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    server.kill();
+    let answered_at_kill = answered.load(Ordering::SeqCst);
+    let mut seen = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        seen.push(task.await.expect("request task"));
+    }
+    (seen, answered_at_kill)
 }
 
 on_both_backends!(
     awards_in_flight_when_the_server_is_killed_land_exactly_once_after_restart,
     |backend| async move {
         let database = TestDatabase::new(backend);
-        let created = pointsbank(&database, free_port())
-            .args(["admin", "create", "--phone", ADMIN_PHONE, "--name", "Admin"])
-            .env("PB_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run pointsbank admin create");
-        assert!(
-            created.status.success(),
-            "admin create failed: {}",
-            String::from_utf8_lossy(&created.stderr)
-        );
+        create_admin(&database);
 
-        let mut server = Server::start(&database, "first");
-        let probe = reqwest::Client::new();
-        server.wait_ready(&probe).await;
-        let api = Api::connect(&server).await;
-        let org = api
-            .post(
-                "/api/v1/orgs",
-                &json!({"code": "330106001001", "name": "青山村"}),
-                None,
-            )
-            .await;
-        let org = org.ok(201)["id"].as_i64().unwrap();
-        let bank = api
-            .post(
-                "/api/v1/banks",
-                &json!({"org_id": org, "name": "青山村积分银行"}),
-                None,
-            )
-            .await;
-        let bank = bank.ok(201)["id"].as_i64().unwrap();
-        let accounts = api
-            .get(&format!("/api/v1/banks/{bank}/accounts?limit=200"))
-            .await;
-        let issuance = accounts.ok(200)["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["asset"] == "POINTS" && a["kind"] == "issuance")
-            .and_then(|a| a["id"].as_i64())
-            .expect("issuance account");
+        let (mut server, api) = Server::serve(&database, "first").await;
+        let (_, bank) = api.village().await;
+        let issuance = api.system_account(bank, "issuance").await;
         let mut wallets = Vec::new();
         for name in ["王秀英", "李建国", "张伟"] {
             let wallet = api
@@ -268,63 +350,18 @@ on_both_backends!(
             .collect();
 
         // Fire all awards at once; kill the server as soon as KILL_AFTER have been answered.
-        let answered = Arc::new(AtomicUsize::new(0));
         let url = format!("{}{path}", server.base);
-        let tasks: Vec<_> = awards
+        let requests = awards
             .iter()
-            .cloned()
             .map(|(key, body)| {
-                let (client, url, token, answered) = (
-                    api.client.clone(),
-                    url.clone(),
-                    api.token.clone(),
-                    answered.clone(),
-                );
-                tokio::spawn(async move {
-                    let sent = client
-                        .post(url)
-                        .bearer_auth(token)
-                        .header("Idempotency-Key", key)
-                        .json(&body)
-                        .send()
-                        .await;
-                    let seen = match sent {
-                        Err(err) => Seen::Lost(err.to_string()),
-                        Ok(response) => {
-                            let status = response.status().as_u16();
-                            match response.bytes().await {
-                                Err(err) => Seen::Lost(err.to_string()),
-                                Ok(bytes) => Seen::Answered(
-                                    status,
-                                    serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-                                ),
-                            }
-                        }
-                    };
-                    if matches!(seen, Seen::Answered(..)) {
-                        answered.fetch_add(1, Ordering::SeqCst);
-                    }
-                    seen
-                })
+                api.client
+                    .post(&url)
+                    .bearer_auth(&api.token)
+                    .header("Idempotency-Key", key)
+                    .json(body)
             })
             .collect();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while answered.load(Ordering::SeqCst) < KILL_AFTER {
-            assert!(
-                Instant::now() < deadline,
-                "only {} awards answered; log:\n{}",
-                answered.load(Ordering::SeqCst),
-                server.log()
-            );
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        server.kill();
-        let answered_at_kill = answered.load(Ordering::SeqCst);
-        // Every request finishes (answered or broken) before a new server takes requests.
-        let mut seen = Vec::with_capacity(AWARDS);
-        for task in tasks {
-            seen.push(task.await.expect("award task"));
-        }
+        let (seen, answered_at_kill) = kill_mid_burst(&mut server, requests, KILL_AFTER).await;
         let acknowledged: Vec<(usize, Value)> = seen
             .iter()
             .enumerate()
@@ -333,13 +370,7 @@ on_both_backends!(
                 _ => None,
             })
             .collect();
-        let lost: Vec<&str> = seen
-            .iter()
-            .filter_map(|s| match s {
-                Seen::Lost(error) => Some(error.as_str()),
-                Seen::Answered(..) => None,
-            })
-            .collect();
+        let lost: Vec<&str> = seen.iter().filter_map(Seen::lost).collect();
         let refused: Vec<&Seen> = seen
             .iter()
             .filter(|s| matches!(s, Seen::Answered(status, _) if *status != 201))
@@ -368,9 +399,7 @@ on_both_backends!(
             );
         }
 
-        let mut server = Server::start(&database, "after-crash");
-        server.wait_ready(&probe).await;
-        let api = Api::connect(&server).await;
+        let (mut server, api) = Server::serve(&database, "after-crash").await;
 
         // (1) The book survived the crash intact, and every committed entry gets sealed.
         let report = api.assert_verified(bank).await;
