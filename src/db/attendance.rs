@@ -332,24 +332,43 @@ pub struct Refusal<'a> {
     pub location: Option<(i64, i64)>,
 }
 
-/// Logs a refused scan (in its own transaction: the refusal itself wrote nothing).
-pub fn log_refusal(conn: &mut Db, refusal: &Refusal<'_>, now: i64) -> ApiResult<RefusedScanRow> {
+/// How many refused scans of one member are logged per minute: enough for every honest mistake
+/// and fraud signal, while a script hammering forged codes cannot flood the table.
+pub const MAX_LOGGED_REFUSALS_PER_MINUTE: i64 = 30;
+
+/// Logs a refused scan (in its own transaction: the refusal itself wrote nothing). Returns
+/// `None` when the member already reached the per-minute logging limit.
+pub fn log_refusal(
+    conn: &mut Db,
+    refusal: &Refusal<'_>,
+    now: i64,
+) -> ApiResult<Option<RefusedScanRow>> {
+    let recent: i64 = refused_scans::table
+        .filter(refused_scans::member_id.eq(refusal.member_id))
+        .filter(refused_scans::created_at.gt(now - 60_000_000))
+        .count()
+        .get_result(conn)?;
+    if recent >= MAX_LOGGED_REFUSALS_PER_MINUTE {
+        return Ok(None);
+    }
     let token =
         super::claims::truncate(refusal.token, crate::domain::checkin_token::MAX_TOKEN_CHARS);
-    Ok(diesel::insert_into(refused_scans::table)
-        .values((
-            refused_scans::bank_id.eq(refusal.activity.map(|a| a.bank_id)),
-            refused_scans::activity_id.eq(refusal.activity.map(|a| a.id)),
-            refused_scans::member_id.eq(refusal.member_id),
-            refused_scans::purpose.eq(refusal.purpose.map(Purpose::as_str)),
-            refused_scans::token.eq(token),
-            refused_scans::reason.eq(refusal.reason),
-            refused_scans::latitude_e6.eq(refusal.location.map(|l| l.0)),
-            refused_scans::longitude_e6.eq(refusal.location.map(|l| l.1)),
-            refused_scans::created_at.eq(now),
-        ))
-        .returning(refused_scans::all_columns)
-        .get_result(conn)?)
+    Ok(Some(
+        diesel::insert_into(refused_scans::table)
+            .values((
+                refused_scans::bank_id.eq(refusal.activity.map(|a| a.bank_id)),
+                refused_scans::activity_id.eq(refusal.activity.map(|a| a.id)),
+                refused_scans::member_id.eq(refusal.member_id),
+                refused_scans::purpose.eq(refusal.purpose.map(Purpose::as_str)),
+                refused_scans::token.eq(token),
+                refused_scans::reason.eq(refusal.reason),
+                refused_scans::latitude_e6.eq(refusal.location.map(|l| l.0)),
+                refused_scans::longitude_e6.eq(refusal.location.map(|l| l.1)),
+                refused_scans::created_at.eq(now),
+            ))
+            .returning(refused_scans::all_columns)
+            .get_result(conn)?,
+    ))
 }
 
 pub fn refused_for_activity(conn: &mut Db, activity_id: i64) -> ApiResult<Vec<RefusedScanRow>> {

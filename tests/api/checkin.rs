@@ -653,3 +653,26 @@ on_both_backends!(
         check(&app, &member, &check_out, json!({})).await.ok(201);
     }
 );
+
+on_both_backends!(
+    a_member_hammering_forged_codes_is_refused_every_time_but_cannot_flood_the_log,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let member = app.member(&village, "张三").await;
+        for i in 0..40 {
+            check(
+                &app,
+                &member,
+                &format!("https://jfyh.example.cn/q/forged{i}"),
+                json!({}),
+            )
+            .await
+            .problem(422, "token_invalid");
+        }
+        let logged = app
+            .send_as(&member.token, "GET", "/api/v1/me/refused-scans", None)
+            .await;
+        assert_eq!(logged.ok(200).as_array().unwrap().len(), 30);
+    }
+);
