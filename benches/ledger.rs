@@ -424,6 +424,7 @@ fn run_backend(
         rows.push(Row {
             backend,
             concurrency: c,
+            raw_threads: c,
             raw,
             api: api_figures,
         });

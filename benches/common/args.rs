@@ -92,12 +92,20 @@ impl RunOptions {
 
     /// What the run measures and under which conditions, for the first line of its output.
     pub fn describe(&self) -> String {
-        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
         format!(
-            "{} s per measurement after {} s warm-up, concurrency {:?}, {} durability, \
-             {cpus} CPUs, load average {}",
+            "{} s per measurement after {} s warm-up, {}",
             self.seconds,
             self.warmup,
+            self.conditions()
+        )
+    }
+
+    /// The concurrencies, the durability, the CPUs and the load average (a burst benchmark has
+    /// no measurement window to describe).
+    pub fn conditions(&self) -> String {
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        format!(
+            "concurrency {:?}, {} durability, {cpus} CPUs, load average {}",
             self.concurrency,
             if self.relaxed { "relaxed" } else { "full" },
             load_average()
