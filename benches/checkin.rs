@@ -77,55 +77,60 @@ struct Options {
 
 impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mut options = Options {
-            run: common::RunOptions {
-                concurrency: vec![1, 64, 256],
-                ..common::RunOptions::default()
-            },
-            members: 3000,
-            pg_raw_max: 64,
-            busy_handler: false,
+        let mut run = common::RunOptions {
+            concurrency: vec![1, 64, 256],
+            ..common::RunOptions::default()
         };
-        for (flag, value) in common::flags(args, &["--relaxed", "--busy-handler"])? {
-            if flag == "--seconds" || flag == "--warmup" {
-                return Err(format!(
+        let (mut members, mut pg_raw_max, mut busy_handler) = (3000, 64, false);
+        let switches = ["--relaxed", "--busy-handler"];
+        common::parse_flags(&mut run, args, &switches, |flag, value| {
+            match flag {
+                "--seconds" | "--warmup" => {
+                    return Err(format!(
                     "{flag}: a burst runs until every member has scanned; --members sets its size"
-                ));
+                ))
+                }
+                "--busy-handler" => busy_handler = true,
+                "--members" => {
+                    members = common::positive_integer(flag, &common::value_of(flag, value)?)?
+                }
+                "--pg-raw-max" => {
+                    pg_raw_max = common::positive_integer(flag, &common::value_of(flag, value)?)?
+                }
+                _ => return Ok(false),
             }
-            if options.run.take(&flag, &value)? {
-                continue;
-            }
-            if flag == "--busy-handler" {
-                options.busy_handler = true;
-                continue;
-            }
-            let value = common::value_of(&flag, value)?;
-            match flag.as_str() {
-                "--members" => options.members = common::positive_integer(&flag, &value)?,
-                "--pg-raw-max" => options.pg_raw_max = common::positive_integer(&flag, &value)?,
-                other => return Err(format!("unknown argument `{other}`")),
-            }
-        }
-        Ok(options)
+            Ok(true)
+        })?;
+        Ok(Options {
+            run,
+            members,
+            pg_raw_max,
+            busy_handler,
+        })
+    }
+}
+
+impl common::WithRunOptions for Options {
+    fn run_options(&self) -> &common::RunOptions {
+        &self.run
     }
 }
 
 fn main() -> ExitCode {
-    let (options, runtime) = match common::start(Options::parse(std::env::args().skip(1)), USAGE) {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
-    println!(
-        "check-in burst benchmark: {} members scan once per burst, QR step {QR_STEP_SECONDS} s, {}",
-        options.members,
-        options.run.conditions()
-    );
-    let (outcomes, failed) = common::each_backend(&options.run.backends, |backend| {
-        run_backend(backend, &options, &runtime)
-    });
-    let (rows, reports): (Vec<Vec<Row>>, Vec<String>) = outcomes.into_iter().unzip();
-    println!("\n{}", common::table(&rows.concat(), "scans"));
-    common::finish(&reports, failed)
+    let parsed = Options::parse(std::env::args().skip(1));
+    common::run_tabled(
+        parsed,
+        USAGE,
+        "scans",
+        |options| {
+            format!(
+            "check-in burst benchmark: {} members scan once per burst, QR step {QR_STEP_SECONDS} s, {}",
+            options.members,
+            options.run.conditions()
+        )
+        },
+        run_backend,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,6 +411,18 @@ fn run_backend(
         setup_started.elapsed().as_secs_f64()
     );
 
+    // Prints a burst's figures and where its CPU went, then checks it was exact.
+    let burst_done = |side: &str, c: usize, activity: i64, figures: &Figures, cpu: Cpu| {
+        println!("{side} c={c:<3} {}", figures.line());
+        println!("          {}", cpu.since(members.len()));
+        runtime.block_on(check_burst(
+            &service.pool,
+            side,
+            activity,
+            figures,
+            members.len(),
+        ))
+    };
     let mut rows = Vec::new();
     for &c in &options.run.concurrency {
         let threads = match backend {
@@ -420,15 +437,7 @@ fn run_backend(
                 .then(|| Arc::new(Mutex::new(())));
             let cpu = Cpu::now();
             raw = run_raw(&target, activity, &members, threads, turn)?;
-            println!("raw c={threads:<3} {}", raw.line());
-            println!("          {}", cpu.since(members.len()));
-            runtime.block_on(check_burst(
-                &service.pool,
-                "raw",
-                activity,
-                &raw,
-                members.len(),
-            ))?;
+            burst_done("raw", threads, activity, &raw, cpu)?;
         }
 
         let mut api_figures = Figures::default();
@@ -447,15 +456,7 @@ fn run_backend(
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let cpu = Cpu::now();
             api_figures = runtime.block_on(run_api(&api.base, scanned, tokens, c))?;
-            println!("api c={c:<3} {}", api_figures.line());
-            println!("          {}", cpu.since(members.len()));
-            runtime.block_on(check_burst(
-                &service.pool,
-                "api",
-                activity,
-                &api_figures,
-                members.len(),
-            ))?;
+            burst_done("api", c, activity, &api_figures, cpu)?;
         }
         rows.push(Row {
             backend,

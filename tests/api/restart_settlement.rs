@@ -14,9 +14,8 @@ use pointsbank::db::schema::attendances;
 use pointsbank::db::DbTarget;
 use serde_json::{json, Value};
 
-use crate::helpers::TestDatabase;
 use crate::on_both_backends;
-use crate::restart::{create_admin, minor_of, Api, Server};
+use crate::restart::{first_start, minor_of, wallet_of, Api, Server, Village};
 
 const ATTENDEES: usize = 300;
 /// What the activity pays each attendee, fixed.
@@ -64,11 +63,12 @@ async fn attendance(api: &Api, activity: i64) -> Vec<Value> {
 on_both_backends!(
     a_settlement_killed_between_batches_pays_every_attendee_exactly_once_after_restart,
     |backend| async move {
-        let database = TestDatabase::new(backend);
-        create_admin(&database);
-        let (mut server, api) = Server::serve(&database, "first").await;
-        let (org, bank) = api.village().await;
-        let issuance = api.system_account(bank, "issuance").await;
+        let (database, mut server, api, village) = first_start(backend).await;
+        let Village {
+            org,
+            bank,
+            issuance,
+        } = village;
 
         let numbers: Vec<usize> = (0..ATTENDEES).collect();
         let attendees = in_lanes(&numbers, |i| {
@@ -78,16 +78,9 @@ on_both_backends!(
             async move {
                 let created = api.post("/api/v1/members", &body, None).await;
                 let created = created.ok(201);
-                let points = created["wallets"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|w| w["asset"] == "POINTS")
-                    .and_then(|w| w["id"].as_i64())
-                    .unwrap();
                 Attendee {
                     id: created["id"].as_i64().unwrap(),
-                    points,
+                    points: wallet_of(created, "POINTS"),
                     card_number: created["card_number"].as_str().unwrap().to_string(),
                 }
             }
