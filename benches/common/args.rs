@@ -30,8 +30,9 @@ pub fn flags(
     Ok(pairs)
 }
 
-/// Reads the arguments: the common options into `run`, the others through `extra(flag, value)`,
-/// which answers whether it knew the flag (`switches` come without a value).
+/// Reads the arguments: each first through `extra(flag, value)`, which answers whether it knew
+/// the flag (or refuses it), then the common options into `run` (`switches` come without a
+/// value).
 pub fn parse_flags(
     run: &mut RunOptions,
     args: impl Iterator<Item = String>,
@@ -39,7 +40,7 @@ pub fn parse_flags(
     mut extra: impl FnMut(&str, Option<String>) -> Result<bool, String>,
 ) -> Result<(), String> {
     for (flag, value) in flags(args, switches)? {
-        if !run.take(&flag, &value)? && !extra(&flag, value)? {
+        if !extra(&flag, value.clone())? && !run.take(&flag, &value)? {
             return Err(format!("unknown argument `{flag}`"));
         }
     }
