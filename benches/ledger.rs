@@ -67,40 +67,40 @@ struct Options {
 
 impl Options {
     fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mut options = Options {
-            run: common::RunOptions::default(),
-            wallets: 2000,
-        };
-        for (flag, value) in common::flags(args, &["--relaxed"])? {
-            if options.run.take(&flag, &value)? {
-                continue;
+        let mut run = common::RunOptions::default();
+        let mut wallets = 2000;
+        common::parse_flags(&mut run, args, &["--relaxed"], |flag, value| {
+            if flag != "--wallets" {
+                return Ok(false);
             }
-            let value = common::value_of(&flag, value)?;
-            match flag.as_str() {
-                "--wallets" => options.wallets = common::positive_integer(&flag, &value)?,
-                other => return Err(format!("unknown argument `{other}`")),
-            }
-        }
-        Ok(options)
+            wallets = common::positive_integer(flag, &common::value_of(flag, value)?)?;
+            Ok(true)
+        })?;
+        Ok(Options { run, wallets })
+    }
+}
+
+impl common::WithRunOptions for Options {
+    fn run_options(&self) -> &common::RunOptions {
+        &self.run
     }
 }
 
 fn main() -> ExitCode {
-    let (options, runtime) = match common::start(Options::parse(std::env::args().skip(1)), USAGE) {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
-    println!(
-        "ledger benchmark: {}; {} wallets",
-        options.run.describe(),
-        options.wallets
-    );
-    let (outcomes, failed) = common::each_backend(&options.run.backends, |backend| {
-        run_backend(backend, &options, &runtime)
-    });
-    let (rows, reports): (Vec<Vec<Row>>, Vec<String>) = outcomes.into_iter().unzip();
-    println!("\n{}", common::table(&rows.concat(), "awards"));
-    common::finish(&reports, failed)
+    let parsed = Options::parse(std::env::args().skip(1));
+    common::run_tabled(
+        parsed,
+        USAGE,
+        "awards",
+        |options| {
+            format!(
+                "ledger benchmark: {}; {} wallets",
+                options.run.describe(),
+                options.wallets
+            )
+        },
+        run_backend,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,6 +424,7 @@ fn run_backend(
         rows.push(Row {
             backend,
             concurrency: c,
+            raw_threads: c,
             raw,
             api: api_figures,
         });

@@ -30,6 +30,23 @@ pub fn flags(
     Ok(pairs)
 }
 
+/// Reads the arguments: each first through `extra(flag, value)`, which answers whether it knew
+/// the flag (or refuses it), then the common options into `run` (`switches` come without a
+/// value).
+pub fn parse_flags(
+    run: &mut RunOptions,
+    args: impl Iterator<Item = String>,
+    switches: &[&str],
+    mut extra: impl FnMut(&str, Option<String>) -> Result<bool, String>,
+) -> Result<(), String> {
+    for (flag, value) in flags(args, switches)? {
+        if !extra(&flag, value.clone())? && !run.take(&flag, &value)? {
+            return Err(format!("unknown argument `{flag}`"));
+        }
+    }
+    Ok(())
+}
+
 /// The options every benchmark takes.
 pub struct RunOptions {
     pub backends: Vec<Backend>,
@@ -92,12 +109,20 @@ impl RunOptions {
 
     /// What the run measures and under which conditions, for the first line of its output.
     pub fn describe(&self) -> String {
-        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
         format!(
-            "{} s per measurement after {} s warm-up, concurrency {:?}, {} durability, \
-             {cpus} CPUs, load average {}",
+            "{} s per measurement after {} s warm-up, {}",
             self.seconds,
             self.warmup,
+            self.conditions()
+        )
+    }
+
+    /// The concurrencies, the durability, the CPUs and the load average (a burst benchmark has
+    /// no measurement window to describe).
+    pub fn conditions(&self) -> String {
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        format!(
+            "concurrency {:?}, {} durability, {cpus} CPUs, load average {}",
             self.concurrency,
             if self.relaxed { "relaxed" } else { "full" },
             load_average()
@@ -239,4 +264,32 @@ pub fn bench_runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
+}
+
+/// A benchmark's options that hold the common ones.
+pub trait WithRunOptions {
+    fn run_options(&self) -> &RunOptions;
+}
+
+/// A whole run of a benchmark whose backends each answer rows of one table: the options (or the
+/// usage and exit code 2), the `header` line, `run` per backend, then the table of every
+/// backend's rows counting `unit` and the backends' reports; answers the exit status.
+pub fn run_tabled<O: WithRunOptions>(
+    parsed: Result<O, String>,
+    usage: &str,
+    unit: &str,
+    header: impl FnOnce(&O) -> String,
+    mut run: impl FnMut(Backend, &O, &tokio::runtime::Runtime) -> anyhow::Result<(Vec<Row>, String)>,
+) -> ExitCode {
+    let (options, runtime) = match start(parsed, usage) {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    println!("{}", header(&options));
+    let (outcomes, failed) = each_backend(&options.run_options().backends, |backend| {
+        run(backend, &options, &runtime)
+    });
+    let (rows, reports): (Vec<Vec<Row>>, Vec<String>) = outcomes.into_iter().unzip();
+    println!("\n{}", table(&rows.concat(), unit));
+    finish(&reports, failed)
 }

@@ -93,3 +93,21 @@ pub async fn wait_verified(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// `POST path` with a JSON body as the staff member of `api`; any status but `expect` is an
+/// error. Answers the body.
+pub async fn post_json(
+    client: &reqwest::Client,
+    api: &Api,
+    path: &str,
+    body: &Value,
+    expect: u16,
+) -> anyhow::Result<Value> {
+    let url = format!("{}{path}", api.base);
+    let (status, bytes) = post(client, &url, &api.token, body.to_string(), false)
+        .await
+        .map_err(|e| anyhow!("POST {path}: {e}"))?;
+    let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    ensure!(status == expect, "POST {path}: {status} {answer}");
+    Ok(answer)
+}

@@ -19,6 +19,15 @@ impl Window {
         }
     }
 
+    /// A burst: a fixed amount of work, every call of it measured (see `Figures::of_burst`).
+    pub fn burst() -> Window {
+        let measure_from = Instant::now();
+        Window {
+            measure_from,
+            until: measure_from + Duration::from_secs(24 * 3600),
+        }
+    }
+
     pub fn seconds(&self) -> f64 {
         (self.until - self.measure_from).as_secs_f64()
     }
@@ -35,6 +44,8 @@ pub struct Tally {
     pub latencies: Vec<u64>,
     /// Fewest and most calls one worker completed inside the window (how fair the queue is).
     pub per_worker: (usize, usize),
+    /// When the last call completed (the end of a burst).
+    pub last_finished: Option<Instant>,
     pub errors: u64,
     pub first_error: Option<String>,
 }
@@ -47,6 +58,7 @@ impl Tally {
                 self.in_window += 1;
             }
         }
+        self.last_finished = self.last_finished.max(Some(finished));
     }
 
     pub fn failed(&mut self, error: String) {
@@ -66,6 +78,7 @@ impl Tally {
             all.per_worker = (all.per_worker.0.min(done), all.per_worker.1.max(done));
             all.in_window += done;
             all.latencies.extend(tally.latencies);
+            all.last_finished = all.last_finished.max(tally.last_finished);
             all.errors += tally.errors;
             if all.first_error.is_none() {
                 all.first_error = tally.first_error;
@@ -95,9 +108,26 @@ pub struct Figures {
 }
 
 impl Figures {
+    /// Over a fixed window: the calls completed inside it per second of it.
     pub fn of(tally: &Tally, window: &Window) -> Figures {
+        Figures::over(tally, window.seconds())
+    }
+
+    /// Over a burst: every call, per second from `started` to the last completion.
+    pub fn of_burst(tally: &Tally, started: Instant) -> Figures {
+        let seconds = tally
+            .last_finished
+            .map_or(0.0, |last| (last - started).as_secs_f64());
+        Figures::over(tally, seconds)
+    }
+
+    fn over(tally: &Tally, seconds: f64) -> Figures {
         Figures {
-            per_second: tally.in_window as f64 / window.seconds(),
+            per_second: if seconds > 0.0 {
+                tally.in_window as f64 / seconds
+            } else {
+                0.0
+            },
             p50_ms: percentile(&tally.latencies, 50) as f64 / 1e6,
             p99_ms: percentile(&tally.latencies, 99) as f64 / 1e6,
             completed: tally.in_window as u64,
@@ -135,6 +165,9 @@ impl Figures {
 pub struct Row {
     pub backend: Backend,
     pub concurrency: usize,
+    /// How many threads the raw side ran (fewer than `concurrency` when the database has too
+    /// few connections to spare).
+    pub raw_threads: usize,
     pub raw: Figures,
     pub api: Figures,
 }
@@ -146,10 +179,14 @@ pub fn table(rows: &[Row], what: &str) -> String {
          |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
+        let c = if row.raw_threads == row.concurrency {
+            row.concurrency.to_string()
+        } else {
+            format!("{} (raw {})", row.concurrency, row.raw_threads)
+        };
         out.push_str(&format!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |\n",
+            "| {} | {c} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} |\n",
             backend_name(row.backend),
-            row.concurrency,
             row.raw.per_second,
             row.raw.p50_ms,
             row.raw.p99_ms,
@@ -171,6 +208,16 @@ pub fn percentile(sorted: &[u64], pct: usize) -> u64 {
     sorted[rank - 1]
 }
 
+/// `n` connections to the database with the service's settings, for the raw side: one per
+/// thread, opened before the clock starts and held for the whole measurement.
+pub fn raw_connections(target: &DbTarget, n: usize) -> anyhow::Result<Vec<connection::PooledDb>> {
+    let pool = connection::build_pool(target, n as u32, Duration::from_secs(30))?;
+    (0..n)
+        .map(|_| pool.get())
+        .collect::<Result<Vec<_>, _>>()
+        .context("opening the raw connections")
+}
+
 /// `concurrency` OS threads, each holding its own connection for the whole window, call `work`
 /// in a tight loop. A call that fails is counted, not retried.
 pub fn run_threads<F>(
@@ -182,37 +229,57 @@ pub fn run_threads<F>(
 where
     F: Fn(&mut Db) -> anyhow::Result<()> + Send + Sync + 'static,
 {
-    let pool = connection::build_pool(target, concurrency as u32, Duration::from_secs(30))?;
-    let connections = (0..concurrency)
-        .map(|_| pool.get())
-        .collect::<Result<Vec<_>, _>>()
-        .context("opening the raw connections")?;
-    let work = Arc::new(work);
-    let workers: Vec<JoinHandle<Tally>> = connections
+    let connections = raw_connections(target, concurrency)?;
+    let (tally, _) = run_on_threads(connections, window, move |conn| {
+        Some(work(conn).map_err(|err| format!("{err:#}")))
+    })?;
+    Ok(tally)
+}
+
+/// One OS thread per state (its own connection, …), released together; each calls `step` until
+/// it answers `None` (nothing left to do) or the window closes. Answers what they saw, merged,
+/// and the moment they were released.
+pub fn run_on_threads<S, F>(
+    states: Vec<S>,
+    window: Window,
+    step: F,
+) -> anyhow::Result<(Tally, Instant)>
+where
+    S: Send + 'static,
+    F: Fn(&mut S) -> Option<Result<(), String>> + Send + Sync + 'static,
+{
+    let step = Arc::new(step);
+    let start = Arc::new(Barrier::new(states.len() + 1));
+    let workers: Vec<JoinHandle<Tally>> = states
         .into_iter()
-        .map(|mut conn| {
-            let work = work.clone();
+        .map(|mut state| {
+            let (step, start) = (step.clone(), start.clone());
             std::thread::spawn(move || {
+                start.wait();
                 let mut tally = Tally::default();
                 loop {
                     let started = Instant::now();
                     if started >= window.until {
                         break;
                     }
-                    match work(&mut conn) {
-                        Ok(()) => tally.done(&window, started, Instant::now()),
-                        Err(err) => tally.failed(format!("{err:#}")),
+                    match step(&mut state) {
+                        None => break,
+                        Some(Ok(())) => tally.done(&window, started, Instant::now()),
+                        Some(Err(err)) => tally.failed(err),
                     }
                 }
                 tally
             })
         })
         .collect();
+    // Every thread is waiting at the barrier: they all start now.
+    let released = Instant::now();
+    start.wait();
     let tallies = workers
         .into_iter()
         .map(|w| w.join().map_err(|_| anyhow!("a raw worker panicked")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Tally::merge(tallies))
+    Ok((Tally::merge(tallies), released))
 }
 
 /// `run_threads` over a fresh window of `warmup` then `seconds`, as figures; failures are
@@ -261,10 +328,30 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
-    let work = Arc::new(work);
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let work = work.clone();
+    let states = (0..concurrency).map(|_| ()).collect();
+    let (tally, _) = run_on_tasks(states, window, move |_| Some(work())).await?;
+    Ok(tally)
+}
+
+/// One tokio task per state (its own HTTP client, …); each awaits the call `step` answers until
+/// it answers `None` (nothing left to do) or the window closes. Answers what they saw, merged,
+/// and the moment they started.
+pub async fn run_on_tasks<S, F, Fut>(
+    states: Vec<S>,
+    window: Window,
+    step: F,
+) -> anyhow::Result<(Tally, Instant)>
+where
+    S: Send + 'static,
+    F: Fn(&S) -> Option<Fut> + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let step = Arc::new(step);
+    let released = Instant::now();
+    let tasks: Vec<_> = states
+        .into_iter()
+        .map(|state| {
+            let step = step.clone();
             tokio::spawn(async move {
                 let mut tally = Tally::default();
                 loop {
@@ -272,7 +359,8 @@ where
                     if started >= window.until {
                         break;
                     }
-                    match work().await {
+                    let Some(call) = step(&state) else { break };
+                    match call.await {
                         Ok(()) => tally.done(&window, started, Instant::now()),
                         Err(err) => tally.failed(err),
                     }
@@ -281,14 +369,14 @@ where
             })
         })
         .collect();
-    let mut tallies = Vec::with_capacity(concurrency);
+    let mut tallies = Vec::with_capacity(tasks.len());
     for task in tasks {
         tallies.push(
             task.await
                 .map_err(|e| anyhow!("an API client task failed: {e}"))?,
         );
     }
-    Ok(Tally::merge(tallies))
+    Ok((Tally::merge(tallies), released))
 }
 
 /// A keep-alive HTTP client for `concurrency` callers.

@@ -20,14 +20,14 @@ pub use sql::*;
 use std::future::Future;
 use std::process::ExitCode;
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, ensure, Context};
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Text};
-use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
+use diesel::{sql_query, Connection, ExpressionMethods, QueryableByName, RunQueryDsl};
 use pointsbank::app;
 use pointsbank::config::Settings;
 use pointsbank::db::{self, connection, Backend, Db, DbTarget};

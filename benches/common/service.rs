@@ -212,3 +212,27 @@ pub fn create_village(conn: &mut Db, admin_hash: &str) -> pointsbank::error::Api
         bank_id: bank.id,
     })
 }
+
+/// The keys the service signs access tokens with, for minting members' tokens as it does.
+pub fn token_keys(settings: &Settings) -> pointsbank::auth::jwt::TokenKeys {
+    pointsbank::auth::jwt::TokenKeys::new(
+        settings.jwt_secret.as_bytes(),
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+        settings.access_token_ttl_seconds,
+    )
+}
+
+/// Binds a WeChat account to the member as of `now` (a member's token is only good with a
+/// binding, made at the `bound_at` it carries).
+pub fn bind_wechat(conn: &mut Db, member_id: i64, now: i64) -> diesel::QueryResult<()> {
+    use pointsbank::db::schema::wechat_bindings;
+    diesel::insert_into(wechat_bindings::table)
+        .values((
+            wechat_bindings::openid.eq(format!("o-bench-{member_id}")),
+            wechat_bindings::member_id.eq(member_id),
+            wechat_bindings::bound_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -48,7 +48,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{sql_query, ExpressionMethods, QueryDsl, QueryableByName, RunQueryDsl};
 use pointsbank::auth::jwt::TokenKeys;
 use pointsbank::auth::password::hash_password;
-use pointsbank::db::schema::{accounts, wechat_bindings};
+use pointsbank::db::schema::accounts;
 use pointsbank::db::{self, Backend, Db};
 use pointsbank::domain::access::Role;
 use pointsbank::domain::ledger::{AccountKind, Asset};
@@ -206,12 +206,7 @@ fn run_backend(
     let database = BenchDatabase::create(backend, &options.run.postgres_url, options.run.relaxed)?;
     let (settings, target) =
         common::bench_settings(backend, &database, options.run.pool, options.run.relaxed);
-    let keys = TokenKeys::new(
-        settings.jwt_secret.as_bytes(),
-        &settings.jwt_issuer,
-        &settings.jwt_audience,
-        settings.access_token_ttl_seconds,
-    );
+    let keys = common::token_keys(&settings);
     let card_secret = settings.card_secret.clone();
     let service = Service::start(settings)?;
     println!("load average before: {}", load_average());
@@ -274,6 +269,7 @@ fn run_backend(
         rows.push(Row {
             backend,
             concurrency: c,
+            raw_threads: c,
             raw,
             api,
         });

@@ -177,13 +177,7 @@ pub(crate) fn register_members(
                     .filter(accounts::asset.eq(Asset::Points.as_str()))
                     .select(accounts::id)
                     .first(c)?;
-                diesel::insert_into(wechat_bindings::table)
-                    .values((
-                        wechat_bindings::openid.eq(format!("o-bench-{}", member.id)),
-                        wechat_bindings::member_id.eq(member.id),
-                        wechat_bindings::bound_at.eq(now),
-                    ))
-                    .execute(c)?;
+                common::bind_wechat(c, member.id, now)?;
                 registered.push((member.id, wallet, now));
             }
             Ok(registered)

@@ -23,6 +23,7 @@ mod member_sessions;
 mod members;
 mod model;
 mod restart;
+mod restart_settlement;
 mod rules;
 mod scopes;
 mod sessions;

@@ -224,6 +224,44 @@ impl Api {
     }
 }
 
+/// A village's org, its bank and the bank's POINTS issuance account.
+pub(crate) struct Village {
+    pub(crate) org: i64,
+    pub(crate) bank: i64,
+    pub(crate) issuance: i64,
+}
+
+/// A fresh database with its administrator, the binary started on it and signed in to, and a
+/// village's bank.
+pub(crate) async fn first_start(backend: Backend) -> (TestDatabase, Server, Api, Village) {
+    let database = TestDatabase::new(backend);
+    create_admin(&database);
+    let (server, api) = Server::serve(&database, "first").await;
+    let (org, bank) = api.village().await;
+    let issuance = api.system_account(bank, "issuance").await;
+    (
+        database,
+        server,
+        api,
+        Village {
+            org,
+            bank,
+            issuance,
+        },
+    )
+}
+
+/// The id of the `asset` wallet (`POINTS`, `HOURS`) of a member as `POST /members` answers it.
+pub(crate) fn wallet_of(member: &Value, asset: &str) -> i64 {
+    member["wallets"]
+        .as_array()
+        .expect("wallets")
+        .iter()
+        .find(|w| w["asset"] == asset)
+        .and_then(|w| w["id"].as_i64())
+        .expect("a wallet of the asset")
+}
+
 pub(crate) fn minor_of(text: &str) -> i64 {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -318,12 +356,8 @@ pub(crate) async fn kill_mid_burst(
 on_both_backends!(
     awards_in_flight_when_the_server_is_killed_land_exactly_once_after_restart,
     |backend| async move {
-        let database = TestDatabase::new(backend);
-        create_admin(&database);
-
-        let (mut server, api) = Server::serve(&database, "first").await;
-        let (_, bank) = api.village().await;
-        let issuance = api.system_account(bank, "issuance").await;
+        let (database, mut server, api, Village { bank, issuance, .. }) =
+            first_start(backend).await;
         let mut wallets = Vec::new();
         for name in ["王秀英", "李建国", "张伟"] {
             let wallet = api

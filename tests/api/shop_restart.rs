@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use crate::restart::{create_admin, kill_mid_burst, minor_of, send, Api, Seen, Server, JWT_SECRET};
+use crate::restart::{
+    create_admin, kill_mid_burst, minor_of, send, wallet_of, Api, Seen, Server, JWT_SECRET,
+};
 
 /// Members who order before the crash; the first `PICKED_UP_IN_BURST` of their orders are picked
 /// up in the burst, the next `EXPIRING` pass their deadline while the server is down.
@@ -252,13 +254,7 @@ on_both_backends!(
                 .await;
             let created = created.ok(201);
             let id = created["id"].as_i64().unwrap();
-            let wallet = created["wallets"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|w| w["asset"] == "POINTS")
-                .and_then(|w| w["id"].as_i64())
-                .unwrap();
+            let wallet = wallet_of(created, "POINTS");
             let bound_at = db::now_micros();
             diesel::sql_query(format!(
                 "INSERT INTO wechat_bindings (openid, member_id, bound_at) VALUES ('o-crash-{id}', {id}, {bound_at})"
