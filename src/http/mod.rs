@@ -12,6 +12,7 @@ pub mod banks;
 pub mod cards;
 pub mod checkin;
 pub mod claims;
+pub mod counter;
 pub mod entries;
 pub mod extract;
 pub mod holds;
@@ -24,6 +25,7 @@ pub mod orgs;
 pub mod paging;
 pub mod rules;
 pub mod shops;
+pub mod signups;
 pub mod staff;
 pub mod types;
 pub mod verify;
@@ -113,11 +115,11 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(activities::get_activity)
         .service(activities::publish_activity)
         .service(activities::cancel_activity)
-        .service(activities::sign_up_member)
-        .service(activities::list_signups)
-        .service(activities::my_activities)
-        .service(activities::sign_me_up)
-        .service(activities::cancel_my_signup)
+        .service(signups::sign_up_member)
+        .service(signups::list_signups)
+        .service(signups::my_activities)
+        .service(signups::sign_me_up)
+        .service(signups::cancel_my_signup)
         .service(checkin::activity_qr)
         .service(checkin::replace_posters)
         .service(checkin::activity_poster)
@@ -142,11 +144,11 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(orders::my_orders)
         .service(orders::cancel_my_order)
         .service(orders::pickup_qr)
-        .service(orders::counter_order)
-        .service(orders::shop_orders)
-        .service(orders::fulfil_pickup)
-        .service(orders::cancel_order)
-        .service(orders::day_report);
+        .service(counter::counter_order)
+        .service(counter::shop_orders)
+        .service(counter::fulfil_pickup)
+        .service(counter::cancel_order)
+        .service(counter::day_report);
 }
 
 /// Runs blocking database work on the blocking pool, never on the event loop.
