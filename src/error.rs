@@ -331,6 +331,15 @@ pub fn problem_response(err: &ApiError, request_id: Option<String>) -> HttpRespo
     builder.json(err.problem(request_id))
 }
 
+impl From<crate::domain::card::CardError> for ApiError {
+    fn from(err: crate::domain::card::CardError) -> ApiError {
+        match err {
+            crate::domain::card::CardError::Invalid => ApiError::CardInvalid,
+            crate::domain::card::CardError::Revoked => ApiError::CardRevoked,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> ApiError {
         use diesel::result::{DatabaseErrorKind, Error};

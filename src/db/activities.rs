@@ -360,9 +360,10 @@ pub fn cancel_signup(
     diesel::update(signups::table.find((activity_id, member_id)))
         .set((signups::status.eq("cancelled"), signups::updated_at.eq(now)))
         .execute(conn)?;
-    let has_room = activity
-        .capacity
-        .is_none_or(|capacity| count_confirmed(conn, activity_id).is_ok_and(|n| n < capacity));
+    let has_room = match activity.capacity {
+        Some(capacity) => count_confirmed(conn, activity_id)? < capacity,
+        None => true,
+    };
     if row.status == "confirmed" && has_room {
         let next: Option<i64> = signups::table
             .filter(signups::activity_id.eq(activity_id))

@@ -28,16 +28,26 @@ pub struct Payment<'a> {
     pub actor: &'a str,
 }
 
-/// The member's wallet of `asset` in `bank_id`, with its facts for a ledger line.
-fn wallet(conn: &mut Db, bank_id: i64, member_id: i64, asset: Asset) -> ApiResult<Line> {
-    let row: super::accounts::AccountRow = accounts::table
+/// The member's wallet of `asset` in `bank_id`; a member of another bank is not found.
+pub fn member_wallet(
+    conn: &mut Db,
+    bank_id: i64,
+    member_id: i64,
+    asset: Asset,
+) -> ApiResult<super::accounts::AccountRow> {
+    accounts::table
         .filter(accounts::bank_id.eq(bank_id))
         .filter(accounts::member_id.eq(member_id))
         .filter(accounts::asset.eq(asset.as_str()))
         .select(super::accounts::AccountRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("member in this bank"))?;
+        .ok_or(ApiError::NotFound("member in this bank"))
+}
+
+/// The member's wallet of `asset` as a ledger line (amount to be filled in).
+fn wallet(conn: &mut Db, bank_id: i64, member_id: i64, asset: Asset) -> ApiResult<Line> {
+    let row = member_wallet(conn, bank_id, member_id, asset)?;
     Ok(Line {
         account: row.facts()?,
         amount: Amount::ZERO,

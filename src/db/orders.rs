@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use rand::Rng;
 
 use super::holds::{self, Capture, NewHold};
-use super::schema::{accounts, order_lines, orders};
+use super::schema::{order_lines, orders};
 use super::shop::{self, GoodsRow, Movement, ShopRow};
 use super::{lock_row, stored, sum_bigint, Db};
 use crate::domain::ledger::Asset;
@@ -95,21 +95,6 @@ fn require_open(shop: &ShopRow, now: i64, offset: i64) -> ApiResult<()> {
     Ok(())
 }
 
-fn points_wallet(
-    conn: &mut Db,
-    bank_id: i64,
-    member_id: i64,
-) -> ApiResult<super::accounts::AccountRow> {
-    accounts::table
-        .filter(accounts::bank_id.eq(bank_id))
-        .filter(accounts::member_id.eq(member_id))
-        .filter(accounts::asset.eq(Asset::Points.as_str()))
-        .select(super::accounts::AccountRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(ApiError::NotFound("member in this shop's bank"))
-}
-
 /// How many of a goods the member ordered this month (pending and fulfilled orders).
 fn ordered_this_month(conn: &mut Db, member_id: i64, goods_id: i64, since: i64) -> ApiResult<i64> {
     Ok(order_lines::table
@@ -151,7 +136,7 @@ pub fn place(conn: &mut Db, new: NewOrder<'_>, now: i64) -> ApiResult<OrderRecor
     let shop = new.shop;
     require_open(shop, now, new.utc_offset_seconds)?;
     super::awards::require_active_member(conn, new.member_id)?;
-    let wallet = points_wallet(conn, shop.bank_id, new.member_id)?;
+    let wallet = super::awards::member_wallet(conn, shop.bank_id, new.member_id, Asset::Points)?;
     lock_row(conn, "accounts", wallet.id)?;
     let mut lines: Vec<(i64, i64)> = new.lines.to_vec();
     lines.sort_unstable();

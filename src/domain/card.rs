@@ -114,6 +114,47 @@ pub fn verify_card(secret: &[u8], token: &str) -> Option<CardClaim> {
     same.then_some(claim)
 }
 
+/// A card as staff present it: its scanned QR code (signed, with the card issue it was printed
+/// for) or its typed number (no issue: a typo is caught by the check digit instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresentedCard {
+    pub member_id: i64,
+    version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    #[error("not a card code or number of ours")]
+    Invalid,
+    #[error("a card replaced by a re-issue")]
+    Revoked,
+}
+
+impl PresentedCard {
+    pub fn read(secret: &[u8], text: &str) -> Result<PresentedCard, CardError> {
+        if let Some(claim) = verify_card(secret, text) {
+            return Ok(PresentedCard {
+                member_id: claim.member_id,
+                version: Some(claim.version),
+            });
+        }
+        parse_card_number(text)
+            .map(|member_id| PresentedCard {
+                member_id,
+                version: None,
+            })
+            .ok_or(CardError::Invalid)
+    }
+
+    /// A scanned code must be of the member's current card; a typed number always is.
+    pub fn check_current(&self, card_version: i64) -> Result<(), CardError> {
+        match self.version {
+            Some(version) if version != card_version => Err(CardError::Revoked),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +196,38 @@ mod tests {
         assert_eq!(verify_card(secret, &forged), None);
         assert_eq!(verify_card(secret, "c.42.3"), None);
         assert_eq!(verify_card(secret, "garbage"), None);
+    }
+
+    #[test]
+    fn a_presented_card_is_its_current_qr_or_its_typed_number() {
+        let secret = b"card-secret-card-secret-card-secret!";
+        let qr = sign_card(
+            secret,
+            CardClaim {
+                member_id: 42,
+                version: 2,
+            },
+        );
+        let scanned = PresentedCard::read(secret, &qr).unwrap();
+        assert_eq!(scanned.member_id, 42);
+        assert_eq!(scanned.check_current(2), Ok(()));
+        assert_eq!(scanned.check_current(3), Err(CardError::Revoked));
+        let typed = PresentedCard::read(secret, &format_card_number(&card_number(42))).unwrap();
+        assert_eq!((typed.member_id, typed.check_current(3)), (42, Ok(())));
+        let mut mistyped = card_number(42).into_bytes();
+        mistyped[15] = if mistyped[15] == b'9' {
+            b'0'
+        } else {
+            mistyped[15] + 1
+        };
+        let mistyped = String::from_utf8(mistyped).unwrap();
+        assert_eq!(
+            PresentedCard::read(secret, &mistyped),
+            Err(CardError::Invalid)
+        );
+        assert_eq!(
+            PresentedCard::read(secret, "c.42.2.forged"),
+            Err(CardError::Invalid)
+        );
     }
 }

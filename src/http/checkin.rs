@@ -15,7 +15,7 @@ use crate::db::attendance::{AttendanceRow, Refusal, Scan};
 use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::domain::activity::Purpose;
-use crate::domain::card::{parse_card_number, verify_card};
+use crate::domain::card::PresentedCard;
 use crate::domain::checkin::{judge_scan, judge_window, ScanRefusal};
 use crate::domain::checkin_token::{time_step, CheckinSigner, CheckinToken, TokenKind};
 use crate::domain::money::Amount;
@@ -538,20 +538,15 @@ pub async fn card_scan(
 ) -> ApiResult<HttpResponse> {
     let activity_id = path.into_inner();
     let purpose = parse_purpose(body.0.purpose.as_deref())?;
-    let scanned = verify_card(state.settings.card_secret.as_bytes(), &body.0.card);
-    let member_id = match scanned {
-        Some(claim) => claim.member_id,
-        None => parse_card_number(&body.0.card).ok_or(ApiError::CardInvalid)?,
-    };
+    let card = PresentedCard::read(state.settings.card_secret.as_bytes(), &body.0.card)?;
+    let member_id = card.member_id;
     let guard = staff.guard(Action::RunActivities);
     let actor = staff.actor().to_string();
     let result = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let (activity, _) = activity_in_scope(conn, &guard, activity_id)?;
         let (member, _) = db::members::get_member(conn, member_id)?;
-        if scanned.is_some_and(|claim| claim.version != member.card_version) {
-            return Err(ApiError::CardRevoked);
-        }
+        card.check_current(member.card_version)?;
         judge_window(&activity.scan_target()?, now)?;
         let row = db::attendance::record_scan(
             conn,

@@ -18,7 +18,7 @@ use crate::db::idempotency;
 use crate::db::orders::{NewOrder, OrderFilter};
 use crate::db::{self, audit};
 use crate::domain::access::Action;
-use crate::domain::card::{parse_card_number, verify_card};
+use crate::domain::card::PresentedCard;
 use crate::domain::money::Amount;
 use crate::domain::rules::{day_start, local_date};
 use crate::domain::shop::{verify_pickup, OrderStatus};
@@ -88,11 +88,8 @@ pub async fn counter_order(
     let fingerprint = request_fingerprint(&req, &body.0);
     let body = body.0;
     let lines = checked_lines(&body.lines)?;
-    let scanned = verify_card(state.settings.card_secret.as_bytes(), &body.card);
-    let member_id = match scanned {
-        Some(claim) => claim.member_id,
-        None => parse_card_number(&body.card).ok_or(ApiError::CardInvalid)?,
-    };
+    let card = PresentedCard::read(state.settings.card_secret.as_bytes(), &body.card)?;
+    let member_id = card.member_id;
     let (cash_points, cash_fen) = match body.cash_topup {
         Some(topup) if topup.points.is_negative() || topup.cash.is_negative() => {
             return Err(ApiError::validation("cash_topup", "must not be negative"))
@@ -110,9 +107,7 @@ pub async fn counter_order(
         let now = db::now_micros();
         let (shop, path) = shop_in_scope(conn, &guard, shop_id)?;
         let (member, _) = db::members::get_member(conn, member_id)?;
-        if scanned.is_some_and(|claim| claim.version != member.card_version) {
-            return Err(ApiError::CardRevoked);
-        }
+        card.check_current(member.card_version)?;
         if cash_points > 0 && !shop.allows_cash_topup {
             return Err(ApiError::validation(
                 "cash_topup",

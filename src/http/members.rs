@@ -13,7 +13,7 @@ use crate::db;
 use crate::db::audit;
 use crate::db::members::{MemberRow, NewMember};
 use crate::domain::access::Action;
-use crate::domain::card::{card_number, parse_card_number, sign_card, verify_card, CardClaim};
+use crate::domain::card::{card_number, sign_card, CardClaim, PresentedCard};
 use crate::domain::identity::{mask_id_card, parse_id_card};
 use crate::domain::privacy::{is_mainland_mobile, mask_phone};
 use crate::error::{ApiError, ApiResult};
@@ -454,19 +454,12 @@ pub async fn lookup(
     staff: Staff,
     body: ApiJson<CardLookup>,
 ) -> ApiResult<HttpResponse> {
-    let text = body.0.card;
-    let scanned = verify_card(state.settings.card_secret.as_bytes(), &text);
-    let member_id = match scanned {
-        Some(claim) => claim.member_id,
-        None => parse_card_number(&text).ok_or(ApiError::CardInvalid)?,
-    };
+    let presented = PresentedCard::read(state.settings.card_secret.as_bytes(), &body.0.card)?;
     let guard = staff.guard(Action::ReadLedger);
     let detail = with_db(&state, move |conn| {
-        let (member, path) = db::members::get_member(conn, member_id)?;
+        let (member, path) = db::members::get_member(conn, presented.member_id)?;
         guard.at(&path)?;
-        if scanned.is_some_and(|claim| claim.version != member.card_version) {
-            return Err(ApiError::CardRevoked);
-        }
+        presented.check_current(member.card_version)?;
         detail_of(conn, member)
     })
     .await?;
