@@ -17,7 +17,7 @@ use crate::auth::jwt::TokenKeys;
 use crate::config::Settings;
 use crate::db::{self, connection, DbTarget};
 use crate::error::{problem_response, ApiError};
-use crate::http::{extract, AppState};
+use crate::http::{extract, fallback, AppState};
 use crate::metrics::Metrics;
 use crate::openapi;
 use crate::worker::Upkeep;
@@ -108,8 +108,10 @@ fn build_app(
 > {
     let max_body = state.settings.max_body_bytes;
     let metrics = state.metrics.clone();
+    let routes = web::Data::new(fallback::KnownRoutes::from_document(&document));
     let app = App::new()
         .app_data(state)
+        .app_data(routes)
         .app_data(web::PayloadConfig::new(max_body))
         .app_data(extract::path_config())
         .app_data(extract::query_config())
@@ -118,8 +120,8 @@ fn build_app(
         .into_utoipa_app();
     openapi::mount(app)
         .into_app()
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(ApiError::NotFound("route"))
+        .default_service(web::to(|req, routes| async move {
+            Err::<HttpResponse, _>(fallback::unmatched(req, routes).await)
         }))
         .wrap_fn(move |req, srv| {
             let request_id = req

@@ -71,8 +71,14 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("the request body is too large")]
     PayloadTooLarge,
+    #[error("this path answers only {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("the database is busy or unavailable; retry shortly")]
     Unavailable,
+    /// A deadlock or serialization failure: the transaction is retried a few times before the
+    /// client sees `service_unavailable`.
+    #[error("concurrent updates collided; retry shortly")]
+    Contention,
     /// Two requests with one Idempotency-Key raced; the loser retries and replays the winner.
     #[error("idempotency race")]
     IdempotencyRace,
@@ -156,7 +162,10 @@ impl ApiError {
             ApiError::CardRevoked => "card_revoked",
             ApiError::PickupTokenInvalid => "pickup_token_invalid",
             ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::Unavailable | ApiError::IdempotencyRace => "service_unavailable",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Unavailable | ApiError::Contention | ApiError::IdempotencyRace => {
+                "service_unavailable"
+            }
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -197,6 +206,7 @@ impl ApiError {
             "card_revoked" => "Card revoked",
             "pickup_token_invalid" => "Pickup code invalid",
             "payload_too_large" => "Payload too large",
+            "method_not_allowed" => "Method not allowed",
             "service_unavailable" => "Service unavailable",
             _ => "Internal server error",
         }
@@ -254,6 +264,7 @@ impl ResponseError for ApiError {
                 StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::CONFLICT)
             }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Wechat(WechatError::InvalidCode) => StatusCode::UNAUTHORIZED,
             ApiError::Wechat(WechatError::RateLimited) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Wechat(WechatError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
@@ -262,7 +273,9 @@ impl ResponseError for ApiError {
             ApiError::CardInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::CardRevoked => StatusCode::GONE,
             ApiError::PickupTokenInvalid => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable | ApiError::IdempotencyRace => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Contention | ApiError::IdempotencyRace => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -274,6 +287,15 @@ impl ResponseError for ApiError {
 }
 
 impl ApiError {
+    /// Replaces "not found" by the error the caller means by it, and lets every other error (a
+    /// database failure above all) through unchanged.
+    pub fn when_not_found(self, replacement: impl FnOnce() -> ApiError) -> ApiError {
+        match self {
+            ApiError::NotFound(_) => replacement(),
+            other => other,
+        }
+    }
+
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError::Conflict {
             code,
@@ -302,6 +324,7 @@ pub const CONFLICT_CODES: &[(&str, &str)] = &[
     ("not_available_now", "Not available now"),
     ("order_not_pending", "Order not pending"),
     ("shop_closed", "Shop closed"),
+    ("last_admin", "Last platform administrator"),
 ];
 
 fn conflict_title(code: &str) -> &'static str {
@@ -317,6 +340,7 @@ pub fn problem_response(err: &ApiError, request_id: Option<String>) -> HttpRespo
     if matches!(
         err,
         ApiError::Unavailable
+            | ApiError::Contention
             | ApiError::IdempotencyRace
             | ApiError::Wechat(WechatError::Busy | WechatError::RateLimited)
     ) {
@@ -324,6 +348,9 @@ pub fn problem_response(err: &ApiError, request_id: Option<String>) -> HttpRespo
     }
     if let ApiError::TooManyAttempts { retry_after } = err {
         builder.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+    }
+    if let ApiError::MethodNotAllowed { allow } = err {
+        builder.insert_header((header::ALLOW, allow.as_str()));
     }
     if matches!(err, ApiError::Unauthorized(_)) {
         builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -346,8 +373,15 @@ impl From<diesel::result::Error> for ApiError {
         match err {
             Error::NotFound => ApiError::NotFound("record"),
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                ApiError::Unavailable
+                ApiError::Contention
             }
+            // PostgreSQL's 40P01, which diesel does not classify: retryable like 40001.
+            Error::DatabaseError(_, ref info) if info.message().contains("deadlock detected") => {
+                ApiError::Contention
+            }
+            // The connection died under the transaction (server restart, network): the pool
+            // discards it, and the client is told to retry rather than shown a 500.
+            Error::BrokenTransactionManager => ApiError::Unavailable,
             Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
                 ApiError::Unavailable
             }

@@ -194,3 +194,20 @@ pub fn statement(
         ))
         .load(conn)?)
 }
+
+/// Locks every wallet of these members in this bank, in account-id order. Account-id order is
+/// the one order in which every transaction that touches several wallets takes them, so two
+/// batches that list the same members differently wait for each other instead of deadlocking.
+/// SQLite needs nothing: its write transactions already run one at a time.
+pub fn lock_member_wallets(conn: &mut Db, bank_id: i64, member_ids: &[i64]) -> ApiResult<()> {
+    if let Db::Pg(pg) = conn {
+        accounts::table
+            .filter(accounts::bank_id.eq(bank_id))
+            .filter(accounts::member_id.eq_any(member_ids))
+            .order(accounts::id)
+            .select(accounts::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}

@@ -60,7 +60,10 @@ pub fn record_scan(conn: &mut Db, scan: &Scan<'_>) -> ApiResult<AttendanceRow> {
     if super::members::bank_of(conn, scan.member_id)? != activity.bank_id {
         return Err(ApiError::NotFound("member in this activity's bank"));
     }
-    require_active_member(conn, scan.member_id).map_err(|_| ScanRefusal::MemberInactive)?;
+    require_active_member(conn, scan.member_id).map_err(|err| match err {
+        ApiError::Conflict { .. } | ApiError::NotFound(_) => ScanRefusal::MemberInactive.into(),
+        other => other,
+    })?;
     match scan.purpose {
         Purpose::CheckIn => {
             if find(conn, activity.id, scan.member_id)?.is_some() {
@@ -255,10 +258,12 @@ pub fn settle_batch(conn: &mut Db, activity_id: i64, actor: &str, now: i64) -> A
     let batch: Vec<AttendanceRow> = attendances::table
         .filter(attendances::activity_id.eq(activity_id))
         .filter(attendances::settled_at.is_null())
-        .order(attendances::id)
+        .order(attendances::member_id)
         .limit(SETTLE_BATCH)
         .select(AttendanceRow::as_select())
         .load(conn)?;
+    let members: Vec<i64> = batch.iter().map(|row| row.member_id).collect();
+    super::accounts::lock_member_wallets(conn, activity.bank_id, &members)?;
     for row in &batch {
         settle_one(conn, &activity, row, actor, now)?;
     }

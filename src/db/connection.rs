@@ -1,5 +1,7 @@
 //! One connection type over both backends, the pool, migrations and write transactions.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -15,7 +17,20 @@ pub enum Db {
     Sqlite(SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<DbManager>;
+/// The r2d2 pool, with the manager's reachability hint at hand (r2d2 does not expose its manager).
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<DbManager>,
+    reachable: Arc<AtomicBool>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<DbManager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
 pub type PooledDb = r2d2::PooledConnection<DbManager>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -64,6 +79,36 @@ impl DbTarget {
 #[derive(Debug, Clone)]
 pub struct DbManager {
     target: DbTarget,
+    /// Whether the last attempt to connect or to validate a connection worked. A hint only (the
+    /// database stays the truth): while it is down, requests fail fast instead of each waiting
+    /// out the pool's acquire timeout.
+    reachable: Arc<AtomicBool>,
+}
+
+impl DbManager {
+    fn observe<T, E>(&self, result: Result<T, E>) -> Result<T, E> {
+        self.reachable.store(result.is_ok(), Ordering::Relaxed);
+        result
+    }
+}
+
+/// How long a request waits for a connection while the database is known to be unreachable:
+/// enough for one reconnect to a server that is back, far below the pool's acquire timeout.
+const UNREACHABLE_WAIT: Duration = Duration::from_millis(150);
+
+/// A connection from the pool. An idle one is taken at once; otherwise the request waits for one
+/// up to the acquire timeout, or only briefly while the database is unreachable, and then fails
+/// with `service_unavailable`.
+pub fn checkout(pool: &Pool) -> Result<PooledDb, crate::error::ApiError> {
+    if let Some(conn) = pool.try_get() {
+        return Ok(conn);
+    }
+    let waited = if pool.reachable.load(Ordering::Relaxed) {
+        pool.get()
+    } else {
+        pool.get_timeout(UNREACHABLE_WAIT)
+    };
+    waited.map_err(|_| crate::error::ApiError::Unavailable)
 }
 
 impl ManageConnection for DbManager {
@@ -71,6 +116,24 @@ impl ManageConnection for DbManager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Db, Self::Error> {
+        let connected = self.open();
+        self.observe(connected)
+    }
+
+    fn is_valid(&self, conn: &mut Db) -> Result<(), Self::Error> {
+        let answered = conn
+            .batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError);
+        self.observe(answered)
+    }
+
+    fn has_broken(&self, conn: &mut Db) -> bool {
+        <Db as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+impl DbManager {
+    fn open(&self) -> Result<Db, diesel::r2d2::Error> {
         let target = &self.target;
         match target.backend {
             Backend::Postgres => PgConnection::establish(&target.location)
@@ -89,15 +152,6 @@ impl ManageConnection for DbManager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut Db) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut Db) -> bool {
-        <Db as Connection>::TransactionManager::is_broken_transaction_manager(conn)
-    }
 }
 
 pub fn build_pool(target: &DbTarget, size: u32, acquire_timeout: Duration) -> anyhow::Result<Pool> {
@@ -108,13 +162,15 @@ pub fn build_pool(target: &DbTarget, size: u32, acquire_timeout: Duration) -> an
             }
         }
     }
-    let pool = r2d2::Pool::builder()
+    let reachable = Arc::new(AtomicBool::new(true));
+    let inner = r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(acquire_timeout)
         .build(DbManager {
             target: target.clone(),
+            reachable: reachable.clone(),
         })?;
-    Ok(pool)
+    Ok(Pool { inner, reachable })
 }
 
 pub fn run_migrations(conn: &mut Db) -> anyhow::Result<usize> {

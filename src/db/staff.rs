@@ -112,6 +112,46 @@ pub fn add_grant(
         .get_result(conn)?)
 }
 
+/// The staff member's active grant of exactly this role on exactly this unit, if any.
+pub fn find_active_grant(
+    conn: &mut Db,
+    staff_id: i64,
+    role: Role,
+    org_id: Option<i64>,
+) -> ApiResult<Option<GrantRow>> {
+    let mut query = role_grants::table
+        .filter(role_grants::staff_id.eq(staff_id))
+        .filter(role_grants::role.eq(role.as_str()))
+        .filter(role_grants::revoked_at.is_null())
+        .select(GrantRow::as_select())
+        .into_boxed();
+    query = match org_id {
+        Some(org_id) => query.filter(role_grants::org_id.eq(org_id)),
+        None => query.filter(role_grants::org_id.is_null()),
+    };
+    Ok(query.first(conn).optional()?)
+}
+
+/// The staff ids holding an active platform_admin grant on an active account. On PostgreSQL the
+/// grants are locked (in id order), so two administrators revoking each other at once take turns
+/// and the second sees the first's revocation.
+pub fn active_platform_admins(conn: &mut Db) -> ApiResult<Vec<i64>> {
+    let admin_grants = role_grants::table
+        .inner_join(staff::table)
+        .filter(role_grants::role.eq(Role::PlatformAdmin.as_str()))
+        .filter(role_grants::revoked_at.is_null())
+        .filter(staff::active.eq(true))
+        .order(role_grants::id)
+        .select(role_grants::staff_id);
+    let mut holders: Vec<i64> = match conn {
+        Db::Pg(pg) => admin_grants.for_update().load(pg)?,
+        Db::Sqlite(_) => admin_grants.load(conn)?,
+    };
+    holders.sort_unstable();
+    holders.dedup();
+    Ok(holders)
+}
+
 pub fn get_grant(conn: &mut Db, staff_id: i64, grant_id: i64) -> ApiResult<(GrantRow, String)> {
     active_grants(conn, staff_id)?
         .into_iter()

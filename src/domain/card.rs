@@ -33,13 +33,28 @@ pub fn card_number(member_id: i64) -> String {
     format!("{body}{check}")
 }
 
-/// Reads a typed or scanned card number (spaces and dashes allowed) back to a member id.
+/// What the contract accepts wherever a card is presented: its QR token, or its 16-digit number,
+/// optionally grouped in fours by one space or dash (as printed: `8866 0000 0000 0427`).
+pub const PRESENTED_CARD_PATTERN: &str =
+    r"^(c\.[0-9]{1,19}\.[0-9]{1,19}\.[A-Za-z0-9_-]{16}|[0-9]{4}([ -]?[0-9]{4}){3})$";
+
+/// Reads a typed or scanned card number back to a member id: 16 digits, optionally grouped in
+/// fours by one space or dash; nothing else around them.
 pub fn parse_card_number(text: &str) -> Option<i64> {
-    let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if digits.len() != 16
-        || !digits.starts_with(CARD_PREFIX)
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
+    let mut digits = String::with_capacity(16);
+    let mut rest = text.as_bytes();
+    for group in 0..4 {
+        let (four, after) = rest.split_at_checked(4)?;
+        if !four.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        digits.extend(four.iter().map(|&b| b as char));
+        rest = match after {
+            [b' ' | b'-', tail @ ..] if group < 3 => tail,
+            _ => after,
+        };
+    }
+    if !rest.is_empty() || !digits.starts_with(CARD_PREFIX) {
         return None;
     }
     let (body, check) = digits.split_at(15);
@@ -89,8 +104,8 @@ pub fn sign_card(secret: &[u8], claim: CardClaim) -> String {
 /// Checks a scanned card token's signature. Whether its version is still current is up to the
 /// caller (it is stored with the member).
 pub fn verify_card(secret: &[u8], token: &str) -> Option<CardClaim> {
-    let mut parts = token.trim().split('.');
-    let (Some("c"), Some(member), Some(version), Some(given), None) = (
+    let mut parts = token.split('.');
+    let (Some("c"), Some(member), Some(version), Some(_), None) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -103,12 +118,13 @@ pub fn verify_card(secret: &[u8], token: &str) -> Option<CardClaim> {
         member_id: member.parse().ok()?,
         version: version.parse().ok()?,
     };
-    let expected = mac(secret, claim);
+    // The whole token must be the one we sign, so `c.+42.03.…` is no second spelling of it.
     // Constant-time comparison: no timing hints for forgers.
-    let same = expected.len() == given.len()
+    let expected = sign_card(secret, claim);
+    let same = expected.len() == token.len()
         && expected
             .bytes()
-            .zip(given.bytes())
+            .zip(token.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
     same.then_some(claim)
@@ -179,6 +195,19 @@ mod tests {
             );
         }
         assert_eq!(parse_card_number("1234"), None);
+        let grouped = format_card_number(&number);
+        assert_eq!(parse_card_number(&grouped.replace(' ', "-")), Some(427));
+        for near_miss in [
+            format!(" {number}"),
+            format!("{number} "),
+            format!("{number}\n"),
+            format!("{}  {}", &number[..4], &number[4..]),
+            format!("-{number}"),
+            format!("{number}0"),
+            format!("{}--{}", &number[..4], &number[4..]),
+        ] {
+            assert_eq!(parse_card_number(&near_miss), None, "{near_miss:?}");
+        }
     }
 
     #[test]
@@ -196,6 +225,15 @@ mod tests {
         assert_eq!(verify_card(secret, &forged), None);
         assert_eq!(verify_card(secret, "c.42.3"), None);
         assert_eq!(verify_card(secret, "garbage"), None);
+        for respelled in [
+            token.replace("c.42.", "c.+42."),
+            token.replace("c.42.", "c.042."),
+            token.replace(".3.", ".03."),
+            format!(" {token}"),
+            format!("{token}\n"),
+        ] {
+            assert_eq!(verify_card(secret, &respelled), None, "{respelled}");
+        }
     }
 
     #[test]

@@ -40,13 +40,23 @@ pub enum TokenError {
 #[derive(Clone)]
 pub struct CheckinSigner {
     signer: TokenSigner,
+    /// `<PB_QR_BASE_URL>/q/`: the only link a scanned token may come wrapped in.
+    link_prefix: Option<String>,
 }
 
 impl CheckinSigner {
     pub fn new(secret: &[u8]) -> CheckinSigner {
         CheckinSigner {
             signer: TokenSigner::new(secret, DOMAIN),
+            link_prefix: None,
         }
+    }
+
+    /// Accepts scanned links to `<base_url>/q/<token>` (and still the bare token). A real token
+    /// inside any other link is refused, so a phishing poster cannot borrow genuine codes.
+    pub fn accepting_links_to(mut self, base_url: &str) -> CheckinSigner {
+        self.link_prefix = Some(format!("{}/q/", base_url.trim_end_matches('/')));
+        self
     }
 
     pub fn sign(&self, token: CheckinToken) -> String {
@@ -65,13 +75,17 @@ impl CheckinSigner {
         self.signer.seal(bytes)
     }
 
-    /// Reads a token, or the scanned URL that ends in `/q/<token>`.
+    /// Reads a bare token, or the scanned link `<base_url>/q/<token>` of `accepting_links_to`.
     pub fn verify(&self, scanned: &str) -> Result<CheckinToken, TokenError> {
-        let text = scanned.trim();
-        if text.len() > MAX_TOKEN_CHARS {
+        if scanned.len() > MAX_TOKEN_CHARS {
             return Err(TokenError::Invalid);
         }
-        let text = text.rsplit_once("/q/").map_or(text, |(_, token)| token);
+        let text = match &self.link_prefix {
+            Some(prefix) if scanned.contains("/q/") => scanned
+                .strip_prefix(prefix.as_str())
+                .ok_or(TokenError::Invalid)?,
+            _ => scanned,
+        };
         let body = self.signer.open(text).ok_or(TokenError::Invalid)?;
         let (&flags, rest) = body.split_first().ok_or(TokenError::Invalid)?;
         if flags > 3 {
@@ -134,9 +148,36 @@ mod tests {
                 let text = signer().sign(original);
                 assert_eq!(signer().verify(&text), Ok(original));
                 let url = format!("https://jfyh.example.cn/q/{text}");
-                assert_eq!(signer().verify(&url), Ok(original));
+                let linked = signer().accepting_links_to("https://jfyh.example.cn/");
+                assert_eq!(linked.verify(&url), Ok(original));
+                assert_eq!(linked.verify(&text), Ok(original));
             }
         }
+    }
+
+    #[test]
+    fn a_genuine_token_in_a_link_to_another_host_is_refused() {
+        let text = signer().sign(token(TokenKind::Poster, Purpose::CheckIn));
+        let linked = signer().accepting_links_to("https://jfyh.example.cn");
+        for borrowed in [
+            format!("https://evil.example/q/{text}"),
+            format!("https://jfyh.example.cn.evil.example/q/{text}"),
+            format!("http://jfyh.example.cn/q/{text}"),
+            format!("https://jfyh.example.cn/x/q/{text}"),
+            format!(" {text}"),
+            format!("{text}\n"),
+        ] {
+            assert_eq!(
+                linked.verify(&borrowed),
+                Err(TokenError::Invalid),
+                "{borrowed}"
+            );
+        }
+        assert_eq!(
+            signer().verify(&format!("https://jfyh.example.cn/q/{text}")),
+            Err(TokenError::Invalid),
+            "without a configured base, links are refused"
+        );
     }
 
     #[test]

@@ -110,31 +110,50 @@ impl Amount {
     }
 }
 
+/// The contract's pattern for an amount, which the parser below implements exactly: an optional
+/// minus, whole units without leading zeros, and one or two decimals after a point.
+pub const AMOUNT_PATTERN: &str = r"^-?(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$";
+
 impl FromStr for Amount {
     type Err = AmountError;
 
+    /// Accepts exactly `AMOUNT_PATTERN`: no spaces, no `+`, no exponent, no leading zeros, no
+    /// bare point (`1.`, `.5`). More decimals or digits than it allows get their own error.
     fn from_str(text: &str) -> Result<Amount, AmountError> {
-        let trimmed = text.trim();
-        // Decimal::from_str accepts things like "1e3" or "1_000"; an amount is plain digits.
-        let digits = trimmed.strip_prefix('-').unwrap_or(trimmed);
-        let plain = digits.chars().any(|c| c.is_ascii_digit())
-            && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
-            && digits.matches('.').count() <= 1;
-        if !plain || trimmed.len() > 40 {
-            return Err(AmountError::NotANumber(truncate(text, 40)));
+        let not_a_number = || AmountError::NotANumber(truncate(text, 40));
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = match unsigned.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (unsigned, None),
+        };
+        let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(whole) || (whole.len() > 1 && whole.starts_with('0')) {
+            return Err(not_a_number());
         }
-        // The text is plain digits here, so parsing fails only on size or precision.
-        let value = Decimal::from_str_exact(trimmed).map_err(|_| {
-            let decimals = digits
-                .split_once('.')
-                .map_or(0, |(_, fraction)| fraction.len());
-            if decimals > SCALE as usize {
-                AmountError::TooManyDecimals
-            } else {
-                AmountError::OutOfRange
-            }
-        })?;
-        Amount::parse_decimal(value)
+        let fraction = match fraction {
+            None => "",
+            Some(fraction) if all_digits(fraction) => fraction,
+            Some(_) => return Err(not_a_number()),
+        };
+        if fraction.len() > SCALE as usize {
+            return Err(AmountError::TooManyDecimals);
+        }
+        if whole.len() > 12 {
+            return Err(AmountError::OutOfRange);
+        }
+        // At most 12 + 2 digits: far inside i64.
+        let units: i64 = whole.parse().map_err(|_| not_a_number())?;
+        let cents: i64 = format!("{fraction:0<2}")
+            .parse()
+            .map_err(|_| not_a_number())?;
+        let minor = units * MINOR_PER_UNIT + cents;
+        if minor > MAX_MINOR {
+            return Err(AmountError::OutOfRange);
+        }
+        Ok(Amount(if negative { -minor } else { minor }))
     }
 }
 
@@ -183,7 +202,8 @@ mod tests {
             ("7", 700, "7.00"),
             ("-0.01", -1, "-0.01"),
             ("100000000000", MAX_MINOR, "100000000000.00"),
-            ("3.000", 300, "3.00"),
+            ("0.5", 50, "0.50"),
+            ("-0", 0, "0.00"),
         ] {
             let amount: Amount = text.parse().unwrap();
             assert_eq!(amount.minor(), minor, "{text}");
@@ -194,6 +214,7 @@ mod tests {
     #[test]
     fn bad_amounts_are_refused_with_a_reason() {
         assert_eq!("1.005".parse::<Amount>(), Err(AmountError::TooManyDecimals));
+        assert_eq!("3.000".parse::<Amount>(), Err(AmountError::TooManyDecimals));
         assert_eq!(
             "100000000000.01".parse::<Amount>(),
             Err(AmountError::OutOfRange)
@@ -202,7 +223,10 @@ mod tests {
             "99999999999999999999999999999".parse::<Amount>(),
             Err(AmountError::OutOfRange)
         );
-        for junk in ["", "abc", "1e3", "1_000", "--1", "1.2.3", ".", "NaN", " "] {
+        for junk in [
+            "", "abc", "1e3", "1_000", "--1", "1.2.3", ".", "NaN", " ", " 1", "1 ", "\t1", "\n2",
+            "0001", "01", "-01", "1.", ".5", "+1", "-", "1.-2", "１", "1,5", "0x10",
+        ] {
             assert!(
                 matches!(junk.parse::<Amount>(), Err(AmountError::NotANumber(_))),
                 "{junk:?}"
@@ -211,6 +235,27 @@ mod tests {
         assert_eq!(Amount::parse_positive("0"), Err(AmountError::NotPositive));
         assert_eq!(Amount::parse_positive("-1"), Err(AmountError::NotPositive));
         assert_eq!(Amount::parse_nonzero("0.00"), Err(AmountError::Zero));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_string_of_the_contract_pattern_parses_to_itself(
+            text in "-?(0|[1-9][0-9]{0,10})(\\.[0-9]{1,2})?"
+        ) {
+            let amount: Amount = text.parse().unwrap();
+            proptest::prop_assert_eq!(amount.to_decimal(), Decimal::from_str_exact(&text).unwrap());
+        }
+
+        #[test]
+        fn a_string_that_parses_matches_the_contract_pattern(text in "[ 0-9.+-]{0,8}") {
+            if text.parse::<Amount>().is_ok() {
+                let (whole, fraction) = text.trim_start_matches('-').split_once('.')
+                    .map_or((text.trim_start_matches('-'), None), |(w, f)| (w, Some(f)));
+                proptest::prop_assert!(text.matches('-').count() <= 1 && !text.contains([' ', '+']));
+                proptest::prop_assert!(whole == "0" || !whole.starts_with('0'));
+                proptest::prop_assert!(fraction.is_none_or(|f| (1..=2).contains(&f.len())));
+            }
+        }
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn sign_pickup(secret: &[u8], order_id: i64) -> String {
 
 /// The order id of a genuine pickup QR payload.
 pub fn verify_pickup(secret: &[u8], scanned: &str) -> Option<i64> {
-    let text = scanned.trim().strip_prefix(PICKUP_PREFIX)?;
+    let text = scanned.strip_prefix(PICKUP_PREFIX)?;
     if text.len() > 60 {
         return None;
     }

@@ -61,12 +61,21 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Allows the action on the unit at `path`, or answers `forbidden`.
+    /// Allows the action on the unit at `path`. Refuses with `forbidden` on the caller's own units
+    /// and the units above them (their role does not allow it there), and with `not_found` on
+    /// every other branch of the tree: another village's records are answered exactly like
+    /// missing ones, so ids cannot be enumerated.
     pub fn at(&self, path: &str) -> ApiResult<()> {
         if permits(&self.grants, self.action, path) {
             Ok(())
-        } else {
+        } else if self
+            .grants
+            .iter()
+            .any(|grant| grant.covers(path) || grant.path.starts_with(path))
+        {
             Err(ApiError::Forbidden)
+        } else {
+            Err(ApiError::NotFound("record in your units"))
         }
     }
 
@@ -113,13 +122,20 @@ fn verified_claims(req: &HttpRequest) -> Result<Claims, ApiError> {
     let token = header
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
     let claims = state
         .keys
         .verify(token.trim())
         .ok_or(ApiError::Unauthorized("invalid or expired token"))?;
     Ok(claims)
+}
+
+/// The token of `Bearer <token>`. The scheme is case-insensitive (RFC 9110 §11.1), so
+/// `bearer …` and `BEARER …` work too.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 /// The request id, put in the request's extensions by the request-id middleware.

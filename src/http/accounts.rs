@@ -89,6 +89,7 @@ pub async fn open_account(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Return accounts with an id greater than this (the `next_cursor` of the previous page).
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,
@@ -175,6 +176,7 @@ pub async fn get_account(
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// Continue after this point (the `next_cursor` of the previous page).
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,

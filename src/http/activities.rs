@@ -387,8 +387,11 @@ pub async fn create_activity(
         let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?
             .ok_or_else(|| ApiError::validation("org_id", "no points bank covers this unit yet"))?;
         if let Some(rule_id) = new.rule_id {
-            db::rules::get_rule(conn, bank_id, rule_id)
-                .map_err(|_| ApiError::validation("rule_id", "no such rule in the unit's bank"))?;
+            db::rules::get_rule(conn, bank_id, rule_id).map_err(|err| {
+                err.when_not_found(|| {
+                    ApiError::validation("rule_id", "no such rule in the unit's bank")
+                })
+            })?;
         }
         let row = db::activities::create_activity(conn, bank_id, &new, &actor, now)?;
         let activity = Activity::of(row, now)?;
@@ -438,6 +441,7 @@ pub async fn get_activity(
 #[into_params(parameter_in = Query)]
 pub struct ActivityListQuery {
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,

@@ -17,6 +17,7 @@ use crate::error::ApiResult;
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Continue after this point (the `next_cursor` of the previous page).
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,

@@ -8,7 +8,7 @@ use super::access::Staff;
 use super::extract::ApiJson;
 use super::{with_db, AppState};
 use crate::auth::password::{check_password_rules, dummy_hash, hash_password, verify_password};
-use crate::db::sessions::{self, Rotation};
+use crate::db::sessions::{self, AttemptLimit, Rotation};
 use crate::db::{self, Db};
 use crate::error::{ApiError, ApiResult};
 
@@ -73,20 +73,18 @@ pub async fn login(
     let refresh_ttl = settings.refresh_token_ttl_days * 86_400 * 1_000_000;
     let signed_in = with_db(&state, move |conn| {
         let now = db::now_micros();
-        let window = settings.login_failure_window_seconds * 1_000_000;
         let limits = [
-            settings.login_max_failures_per_phone,
-            settings.login_max_failures_per_ip,
+            AttemptLimit {
+                subject: &subjects[0],
+                max_failures: settings.login_max_failures_per_phone,
+            },
+            AttemptLimit {
+                subject: &subjects[1],
+                max_failures: settings.login_max_failures_per_ip,
+            },
         ];
-        for (subject, limit) in subjects.iter().zip(limits) {
-            let (failures, oldest) = sessions::failures_since(conn, subject, now - window)?;
-            if failures >= limit {
-                let retry_after = (oldest.unwrap_or(now) + window - now).max(1_000_000) / 1_000_000;
-                return Err(ApiError::TooManyAttempts {
-                    retry_after: retry_after as u64,
-                });
-            }
-        }
+        let window = settings.login_failure_window_seconds * 1_000_000;
+        let attempts = sessions::claim_attempt(conn, &limits, now, window)?;
         let staff = db::staff::find_by_phone(conn, &phone)?;
         // Hashing is deliberately slow; it runs here, on the blocking pool.
         let hash = staff
@@ -95,14 +93,11 @@ pub async fn login(
             .unwrap_or(dummy_hash());
         let password_ok = verify_password(&password, hash);
         let Some(staff) = staff.filter(|s| password_ok && s.active) else {
-            db::write_tx(conn, |conn| {
-                subjects
-                    .iter()
-                    .try_for_each(|subject| sessions::record_failure(conn, subject, now))
-            })?;
+            // The claimed attempts stay: they are this failure.
             return Ok(None);
         };
         db::write_tx(conn, |conn| {
+            sessions::forgive_attempts(conn, &attempts)?;
             sessions::clear_failures(conn, &subjects[0])?;
             let refresh = sessions::issue_refresh(conn, staff.id, None, now, refresh_ttl)?;
             Ok(Some(tokens(conn, &keys, staff.id, refresh)?))

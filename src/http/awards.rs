@@ -115,8 +115,9 @@ pub async fn award_points(
         let now = db::now_micros();
         let org_path = guard.bank(conn, bank_id)?;
         idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
-            let rule = db::rules::get_rule(conn, bank_id, rule_id)
-                .map_err(|_| ApiError::validation("rule_id", "no such rule in this bank"))?;
+            let rule = db::rules::get_rule(conn, bank_id, rule_id).map_err(|err| {
+                err.when_not_found(|| ApiError::validation("rule_id", "no such rule in this bank"))
+            })?;
             let points = rule
                 .range()?
                 .amount(requested_points)
@@ -126,6 +127,9 @@ pub async fn award_points(
                 None => rule.name.clone(),
             };
             let needs_approval = backfill_reason.is_some() || rule.needs_second_approver;
+            if !needs_approval {
+                db::accounts::lock_member_wallets(conn, bank_id, &members)?;
+            }
             let mut outcome = AwardOutcome {
                 status: if needs_approval {
                     "pending_approval"

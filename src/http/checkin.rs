@@ -24,6 +24,7 @@ use crate::qr;
 
 fn signer(state: &AppState) -> CheckinSigner {
     CheckinSigner::new(state.settings.card_secret.as_bytes())
+        .accepting_links_to(&state.settings.qr_base_url)
 }
 
 fn parse_purpose(text: Option<&str>) -> ApiResult<Purpose> {
@@ -504,6 +505,9 @@ async fn refuse(
 #[schema(example = json!({"card": "8866 0000 0000 0427", "purpose": "check_in"}))]
 pub struct CardScanBody {
     /// The scanned card QR content, or the typed 16-digit card number.
+    #[schema(
+        pattern = r"^(c\.[0-9]{1,19}\.[0-9]{1,19}\.[A-Za-z0-9_-]{16}|[0-9]{4}([ -]?[0-9]{4}){3})$"
+    )]
     pub card: String,
     /// `check_in` (default) or `check_out`.
     pub purpose: Option<String>,

@@ -160,8 +160,9 @@ fn file_claim(
     submitted_by: &str,
     on_behalf_of: Option<i64>,
 ) -> ApiResult<ClaimRow> {
-    let rule = db::rules::get_rule(conn, bank_id, input.rule_id)
-        .map_err(|_| ApiError::validation("rule_id", "no such rule in the member's bank"))?;
+    let rule = db::rules::get_rule(conn, bank_id, input.rule_id).map_err(|err| {
+        err.when_not_found(|| ApiError::validation("rule_id", "no such rule in the member's bank"))
+    })?;
     if !rule.active {
         return Err(ApiError::conflict(
             "rule_inactive",
@@ -241,6 +242,7 @@ pub struct ClaimListQuery {
     /// `pending`, `approved` or `rejected` (default: all).
     pub status: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,

@@ -32,6 +32,9 @@ use crate::error::{ApiError, ApiResult};
 }))]
 pub struct CounterOrderBody {
     /// The member's scanned card QR or typed card number.
+    #[schema(
+        pattern = r"^(c\.[0-9]{1,19}\.[0-9]{1,19}\.[A-Za-z0-9_-]{16}|[0-9]{4}([ -]?[0-9]{4}){3})$"
+    )]
     pub card: String,
     pub lines: Vec<OrderLineBody>,
     /// Shops that allow it: part of the total paid in cash instead of points (recorded on the
@@ -196,6 +199,10 @@ pub async fn shop_orders(
 #[schema(example = json!({"pickup": "PBO.AR8YbHZ3kq1mA2Tc"}))]
 pub struct PickupBody {
     /// The scanned pickup QR, or the six-digit pickup code the member reads out.
+    #[schema(
+        pattern = r"^(PBO\.[A-Za-z0-9_-]{1,60}|[0-9]{6})$",
+        example = "PBO.AQ3kS9d2Yw4Aa1U"
+    )]
     pub pickup: String,
 }
 
@@ -233,7 +240,7 @@ pub async fn fulfil_pickup(
     body: ApiJson<PickupBody>,
 ) -> ApiResult<HttpResponse> {
     let shop_id = path.into_inner();
-    let text = body.0.pickup.trim().to_string();
+    let text = body.0.pickup;
     let by_token = verify_pickup(state.settings.card_secret.as_bytes(), &text);
     let is_code = text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit());
     if by_token.is_none() && !is_code {

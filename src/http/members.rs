@@ -213,6 +213,7 @@ pub fn detail_of(conn: &mut db::Db, member: MemberRow) -> ApiResult<MemberDetail
 #[into_params(parameter_in = Query)]
 pub struct MemberListQuery {
     /// Members with an id above this (the `next_cursor` of the previous page).
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,
@@ -428,6 +429,9 @@ pub async fn reissue_card(
 #[schema(example = json!({"card": "c.42.1.Qm9vdGhzLWFyZS1mdW4"}))]
 pub struct CardLookup {
     /// What the scanner read from the card's QR code, or the card number typed in (spaces allowed).
+    #[schema(
+        pattern = r"^(c\.[0-9]{1,19}\.[0-9]{1,19}\.[A-Za-z0-9_-]{16}|[0-9]{4}([ -]?[0-9]{4}){3})$"
+    )]
     pub card: String,
 }
 

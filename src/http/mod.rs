@@ -15,6 +15,7 @@ pub mod claims;
 pub mod counter;
 pub mod entries;
 pub mod extract;
+pub mod fallback;
 pub mod holds;
 pub mod me;
 pub mod member_sessions;
@@ -159,15 +160,22 @@ where
 {
     let pool = state.pool.clone();
     web::block(move || {
-        let mut conn = pool.get()?;
-        work(&mut conn)
+        let mut conn = db::connection::checkout(&pool)?;
+        let result = work(&mut conn);
+        blame_outage(&mut conn, result)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
+/// How many times a write transaction that lost a deadlock or serialization race is run again
+/// before the client is told `service_unavailable`.
+pub const MAX_CONTENTION_RETRIES: u32 = 8;
+
 /// One write transaction. When two requests with the same Idempotency-Key race, the loser's
-/// transaction fails on the key; running it once more replays the winner's stored result.
+/// transaction fails on the key; running it once more replays the winner's stored result. A
+/// transaction chosen as a deadlock victim (or failing serialization) is run again after a short,
+/// jittered pause, a bounded number of times.
 pub async fn in_write_tx<T, F>(state: &web::Data<AppState>, work: F) -> ApiResult<T>
 where
     T: Send + 'static,
@@ -182,12 +190,46 @@ where
             turn.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         });
-        let mut conn = pool.get()?;
-        match db::write_tx(&mut conn, &work) {
-            Err(ApiError::IdempotencyRace) => db::write_tx(&mut conn, &work),
-            other => other,
+        let mut conn = db::connection::checkout(&pool)?;
+        let mut contended = 0;
+        let mut raced = false;
+        loop {
+            let result = db::write_tx(&mut conn, &work);
+            match blame_outage(&mut conn, result) {
+                Err(ApiError::IdempotencyRace) if !raced => raced = true,
+                Err(ApiError::Contention) if contended < MAX_CONTENTION_RETRIES => {
+                    contended += 1;
+                    std::thread::sleep(contention_pause(contended));
+                }
+                Err(ApiError::Contention) => {
+                    tracing::warn!(retries = contended, "write transaction kept colliding");
+                    return Err(ApiError::Unavailable);
+                }
+                other => return other,
+            }
         }
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// An unexpected error on a connection that no longer answers is the database going away (a
+/// restart, a failover, the network), whatever words the server chose for it: the client is told
+/// to retry (`service_unavailable`), not shown a 500. The pool discards the dead connection.
+fn blame_outage<T>(conn: &mut Db, result: ApiResult<T>) -> ApiResult<T> {
+    use diesel::connection::SimpleConnection;
+    match result {
+        Err(ApiError::Internal(cause)) if conn.batch_execute("SELECT 1").is_err() => {
+            tracing::warn!(error = ?cause, "the database connection was lost under a request");
+            Err(ApiError::Unavailable)
+        }
+        other => other,
+    }
+}
+
+/// Exponential pause with full jitter, so the colliding transactions do not meet again in step.
+fn contention_pause(attempt: u32) -> std::time::Duration {
+    use rand::Rng;
+    let ceiling_micros = 1_000u64 << attempt.min(6);
+    std::time::Duration::from_micros(rand::thread_rng().gen_range(0..=ceiling_micros))
 }

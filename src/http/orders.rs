@@ -218,6 +218,7 @@ pub struct OrderListQuery {
     /// `pending`, `fulfilled`, `cancelled` or `expired` (default: all).
     pub status: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,

@@ -16,12 +16,18 @@ pub fn page_limit(limit: Option<i64>) -> ApiResult<i64> {
     }
 }
 
-/// A cursor is the id of the last row of the previous page.
+/// What a cursor looks like in the contract: the id of the last row of the previous page.
+pub const CURSOR_PATTERN: &str = "^[1-9][0-9]{0,18}$";
+
+/// A cursor is the id of the last row of the previous page, written as this API writes it (no
+/// sign, no leading zeros, no spaces).
 pub fn parse_cursor(cursor: Option<&str>) -> ApiResult<Option<i64>> {
     cursor
         .map(|c| {
-            c.parse::<i64>()
-                .ok()
+            let canonical = !c.starts_with('0') && c.bytes().all(|b| b.is_ascii_digit());
+            canonical
+                .then(|| c.parse::<i64>().ok())
+                .flatten()
                 .filter(|n| *n > 0)
                 .ok_or_else(|| ApiError::validation("cursor", "not a cursor returned by this API"))
         })

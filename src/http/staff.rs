@@ -12,6 +12,7 @@ use crate::auth::password::{check_password_rules, hash_password};
 use crate::db;
 use crate::db::audit;
 use crate::db::staff::{GrantRow, StaffRow};
+use crate::db::Db;
 use crate::domain::access::{Action, Role};
 use crate::domain::privacy::{is_mainland_mobile, mask_phone};
 use crate::error::{ApiError, ApiResult};
@@ -199,12 +200,15 @@ pub struct GrantRole {
 /// unit, and the staff member must be new (no role yet) or already hold a role in your units:
 /// another unit's staff are that unit's to manage. The answer shows only the grants in your
 /// units. Takes effect at the staff member's next sign-in (access tokens carry their grants).
+/// Granting a role the staff member already holds on that unit changes nothing and answers 200
+/// with their grants as they are (safe to retry).
 #[utoipa::path(
     tag = "staff",
     request_body = GrantRole,
     params(("staff_id" = i64, Path, description = "Staff id")),
     security(("bearer" = [])),
     responses(
+        (status = 200, description = "The grant already existed; nothing changed", body = StaffView),
         (status = 201, description = "The staff member with the new grant", body = StaffView),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 403, description = "`forbidden`: the unit is outside your scope, or the staff member holds roles only outside it"),
@@ -242,6 +246,10 @@ pub async fn grant_role(
         guard.at(&path)?;
         let grants = db::staff::active_grants(conn, staff_id)?;
         check_manageable(&guard, &grants)?;
+        if db::staff::find_active_grant(conn, staff_id, role, org_id)?.is_some() {
+            // Granting what is already granted changes nothing: answer with the grants as they are.
+            return Ok((staff_view(target, grants, |p| guard.covers(p)), false));
+        }
         let before = staff_view(target.clone(), grants, |p| guard.covers(p));
         db::staff::add_grant(conn, staff_id, role, org_id, &actor, db::now_micros())?;
         let grants = db::staff::active_grants(conn, staff_id)?;
@@ -255,10 +263,34 @@ pub async fn grant_role(
             &before,
             &after,
         )?;
-        Ok(after)
+        Ok((after, true))
     })
     .await?;
-    Ok(HttpResponse::Created().json(view))
+    match view {
+        (view, true) => Ok(HttpResponse::Created().json(view)),
+        (view, false) => Ok(HttpResponse::Ok().json(view)),
+    }
+}
+
+/// Nobody may end the last active platform_admin grant: the platform would be locked out.
+fn refuse_removing_the_last_admin(
+    conn: &mut Db,
+    staff_id: i64,
+    grants: &[(GrantRow, String)],
+) -> ApiResult<()> {
+    let admins = db::staff::active_platform_admins(conn)?;
+    let keeps_another_admin_grant = grants
+        .iter()
+        .filter(|(grant, _)| grant.role == Role::PlatformAdmin.as_str())
+        .count()
+        > 1;
+    if admins.iter().all(|&admin| admin == staff_id) && !keeps_another_admin_grant {
+        return Err(ApiError::conflict(
+            "last_admin",
+            "this is the last active platform administrator; grant the role to someone else first",
+        ));
+    }
+    Ok(())
 }
 
 /// Revoke a role
@@ -274,6 +306,7 @@ pub async fn grant_role(
         (status = 200, description = "The staff member without the grant", body = StaffView),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 403, description = "`forbidden`: the grant's unit is outside your scope"),
+        (status = 409, description = "`last_admin`: this is the last active platform administrator's grant"),
         (status = 404, description = "`not_found`: no such active grant"),
     )
 )]
@@ -289,9 +322,12 @@ pub async fn revoke_role(
     let audit = staff.audit(&req);
     let view = in_write_tx(&state, move |conn| {
         let target = db::staff::get_staff(conn, staff_id)?;
-        let (_, path) = db::staff::get_grant(conn, staff_id, grant_id)?;
+        let (grant, path) = db::staff::get_grant(conn, staff_id, grant_id)?;
         guard.at(&path)?;
         let grants = db::staff::active_grants(conn, staff_id)?;
+        if grant.role == Role::PlatformAdmin.as_str() {
+            refuse_removing_the_last_admin(conn, staff_id, &grants)?;
+        }
         let before = staff_view(target.clone(), grants, |p| guard.covers(p));
         db::staff::revoke_grant(conn, grant_id, db::now_micros())?;
         let grants = db::staff::active_grants(conn, staff_id)?;

@@ -19,10 +19,11 @@ impl PartialSchema for Amount {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(SchemaType::new(Type::String))
-            .pattern(Some(r"^-?\d{1,12}(\.\d{1,2})?$"))
+            .pattern(Some(crate::domain::money::AMOUNT_PATTERN))
             .description(Some(
-                "An exact amount as a decimal string with at most two decimals, e.g. \"12.50\". \
-                 Never a JSON number: clients must not round-trip amounts through floats.",
+                "An exact amount as a decimal string with at most two decimals, e.g. \"12.50\": \
+                 digits without leading zeros or spaces, a point only between digits. Never a \
+                 JSON number: clients must not round-trip amounts through floats.",
             ))
             .examples(["12.50"])
             .into()

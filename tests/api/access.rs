@@ -239,8 +239,11 @@ on_both_backends!(
                             reply.status,
                             reply.body
                         );
-                    } else {
+                    } else if own {
                         reply.problem(403, "forbidden");
+                    } else {
+                        // Another village's book answers like a missing one.
+                        reply.problem(404, "not_found");
                     }
                 }
             }
@@ -330,8 +333,8 @@ on_both_backends!(
         for (body, status, code) in [
             (
                 json!({"role": "clerk", "org_id": village_b}),
-                403,
-                "forbidden",
+                404,
+                "not_found",
             ),
             (
                 json!({"role": "org_admin", "org_id": township}),
@@ -423,6 +426,68 @@ on_both_backends!(
         assert!(
             paths.contains(&format!("/{township}/{village_b}/{grid}/{building}/")),
             "{paths:?}"
+        );
+    }
+);
+
+on_both_backends!(
+    the_last_platform_admin_cannot_be_revoked_and_granting_twice_changes_nothing,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let staff = app.get("/api/v1/staff").await;
+        let admin = staff
+            .ok(200)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "Test Admin")
+            .unwrap()
+            .clone();
+        let admin_id = admin["id"].as_i64().unwrap();
+        let grant_id = admin["grants"][0]["id"].as_i64().unwrap();
+        let revoke = format!("/api/v1/staff/{admin_id}/grants/{grant_id}/revoke");
+        app.post(&revoke, json!({}))
+            .await
+            .problem(409, "last_admin");
+
+        // Granting what is held already: the same grant back, no copy.
+        let grants = format!("/api/v1/staff/{admin_id}/grants");
+        for _ in 0..3 {
+            let again = app.post(&grants, json!({"role": "platform_admin"})).await;
+            let again = again.ok(200);
+            assert_eq!(again["grants"].as_array().unwrap().len(), 1, "{again}");
+            assert_eq!(again["grants"][0]["id"], grant_id);
+        }
+        let village = org(&app, "V1", "village", None).await;
+        let clerk_grant = json!({"role": "clerk", "org_id": village});
+        app.post(&grants, clerk_grant.clone()).await.ok(201);
+        let twice = app.post(&grants, clerk_grant).await;
+        assert_eq!(twice.ok(200)["grants"].as_array().unwrap().len(), 2);
+
+        // With a second administrator, either may step down, but not both.
+        let created = app
+            .post(
+                "/api/v1/staff",
+                json!({"phone": "13911112222", "name": "Second Admin", "password": PASSWORD}),
+            )
+            .await;
+        let second_id = created.ok(201)["id"].as_i64().unwrap();
+        let second = app
+            .post(
+                &format!("/api/v1/staff/{second_id}/grants"),
+                json!({"role": "platform_admin"}),
+            )
+            .await;
+        let second_grant = second.ok(201)["grants"][0]["id"].as_i64().unwrap();
+        let second_revoke = format!("/api/v1/staff/{second_id}/grants/{second_grant}/revoke");
+        let (first, other) = tokio::join!(
+            app.post(&revoke, json!({})),
+            app.post(&second_revoke, json!({}))
+        );
+        let outcomes = [first.status.as_u16(), other.status.as_u16()];
+        assert!(
+            outcomes.contains(&200) && outcomes.contains(&409),
+            "{outcomes:?}"
         );
     }
 );

@@ -224,7 +224,8 @@ on_both_backends!(
             ("GET", format!("/api/v1/activities/{id}/refused-scans")),
         ] {
             let reply = app.send_as(&outsider, method, &path, Some(json!({}))).await;
-            reply.problem(403, "forbidden");
+            // Answered exactly as for an activity that does not exist: ids cannot be probed.
+            reply.problem(404, "not_found");
         }
         let insider = app
             .staff_with_role("organiser", app.org_of(&village).await)

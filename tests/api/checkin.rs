@@ -82,8 +82,11 @@ async fn until_over(ends_in: Duration) {
     tokio::time::sleep(std::time::Duration::from_millis(wait.max(0) as u64)).await;
 }
 
+/// The service's default `PB_QR_BASE_URL`, which the test instances keep.
+const QR_BASE_URL: &str = "https://jfyh.example.cn";
+
 fn signer(app: &TestApp) -> CheckinSigner {
-    CheckinSigner::new(app.card_secret.as_bytes())
+    CheckinSigner::new(app.card_secret.as_bytes()).accepting_links_to(QR_BASE_URL)
 }
 
 on_both_backends!(
@@ -674,5 +677,36 @@ on_both_backends!(
             .send_as(&member.token, "GET", "/api/v1/me/refused-scans", None)
             .await;
         assert_eq!(logged.ok(200).as_array().unwrap().len(), 30);
+    }
+);
+
+on_both_backends!(
+    a_genuine_code_wrapped_in_another_hosts_link_is_refused,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let event = event(
+            &app,
+            &village,
+            Duration::minutes(5),
+            Duration::hours(1),
+            json!({}),
+        )
+        .await;
+        let member = app.member(&village, "钱多").await;
+        let scanned = scan_qr(&app, &event, "poster", "check_in").await;
+        let token = scanned
+            .strip_prefix(&format!("{QR_BASE_URL}/q/"))
+            .expect("the poster links to the configured base");
+        for borrowed in [
+            format!("https://evil.example/q/{token}"),
+            format!("https://jfyh.example.cn.evil.example/q/{token}"),
+            format!("{QR_BASE_URL}/q/{token} "),
+        ] {
+            check(&app, &member, &borrowed, json!({}))
+                .await
+                .problem(422, "token_invalid");
+        }
+        check(&app, &member, token, json!({})).await.ok(201);
     }
 );

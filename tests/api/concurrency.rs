@@ -163,3 +163,45 @@ on_both_backends!(concurrent_awards_lose_no_update, |backend| async move {
     assert_eq!(app.balance(&village, village.issuance).await, "-1.00");
     app.assert_verified(&village).await;
 });
+
+on_both_backends!(
+    batch_awards_listing_the_same_members_in_different_orders_all_succeed_with_exact_balances,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let rule = app
+            .post(
+                &format!("/api/v1/banks/{}/rules", village.bank),
+                json!({"code": "CLEAN", "name": "清洁家园", "category": "volunteer_service",
+                       "default_points": "1", "min_points": "1", "max_points": "10"}),
+            )
+            .await;
+        let rule_id = rule.ok(201)["id"].as_i64().unwrap();
+        let mut members = Vec::new();
+        for index in 0..12 {
+            members.push(app.member(&village, &format!("志愿者{index}")).await);
+        }
+        let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+        // Every batch lists all twelve, each in its own order: rotated, and every other reversed.
+        let batches = (0..48).map(|round| {
+            let mut order = ids.clone();
+            order.rotate_left(round % ids.len());
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let path = format!("/api/v1/banks/{}/awards", village.bank);
+            let app = &app;
+            async move {
+                app.post(&path, json!({"rule_id": rule_id, "member_ids": order}))
+                    .await
+            }
+        });
+        let replies = join_all(batches).await;
+        let counts = count_by_status(&replies);
+        assert_eq!(counts.get("ok"), Some(&48), "{counts:?}");
+        for member in &members {
+            assert_eq!(app.wallet_balance(&village, member.points).await, "48.00");
+        }
+        app.assert_verified(&village).await;
+    }
+);

@@ -318,3 +318,102 @@ on_both_backends!(
         assert_eq!(app.balance(&village, wallet).await, "10000000000000.00");
     }
 );
+
+on_both_backends!(
+    amounts_cards_pickup_codes_and_cursors_are_accepted_only_as_the_contract_spells_them,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let wallet = app.wallet(&village, "黄敏").await;
+        let path = format!("/api/v1/banks/{}/entries", village.bank);
+        for spelling in [" 1", "1 ", "\t1", "\n2", "0001", "1.", ".5", "+1", "1e0"] {
+            let reply = app
+                .post(
+                    &path,
+                    json!({"kind": "award", "memo": "m", "postings": [
+                        {"account_id": village.issuance, "amount": "-1"},
+                        {"account_id": wallet, "amount": spelling}
+                    ]}),
+                )
+                .await;
+            assert_eq!(
+                reply.problem(422, "validation_failed")["field"],
+                "postings[1].amount",
+                "{spelling:?}"
+            );
+        }
+        // Nothing was written by any of them.
+        assert_eq!(app.balance(&village, wallet).await, "0.00");
+
+        let member = app.member(&village, "周芳").await;
+        let grouped = format!(
+            "{} {} {} {}",
+            &member.card_number[..4],
+            &member.card_number[4..8],
+            &member.card_number[8..12],
+            &member.card_number[12..]
+        );
+        let lookup = |card: String| app.post("/api/v1/members/lookup", json!({"card": card}));
+        assert_eq!(lookup(grouped.clone()).await.ok(200)["id"], member.id);
+        for near_miss in [
+            format!(" {grouped}"),
+            format!("{grouped}\n"),
+            format!("0{}", member.card_number),
+        ] {
+            lookup(near_miss).await.problem(422, "card_invalid");
+        }
+
+        app.get("/api/v1/members?cursor=5").await.ok(200);
+        for bad in ["05", "%2B5", "%205", "5%20", "-5", "0"] {
+            let reply = app.get(&format!("/api/v1/members?cursor={bad}")).await;
+            assert_eq!(
+                reply.problem(422, "validation_failed")["field"],
+                "cursor",
+                "{bad:?}"
+            );
+        }
+    }
+);
+
+on_both_backends!(
+    a_wrong_method_is_405_with_allow_and_the_bearer_scheme_is_case_insensitive,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        for (method, path, allow) in [
+            ("TRACE", "/api/v1/banks", "GET, POST"),
+            ("DELETE", "/api/v1/banks", "GET, POST"),
+            ("GET", "/api/v1/auth/login", "POST"),
+            ("PUT", "/api/v1/banks/1/entries", "POST"),
+        ] {
+            let reply = app.send_as(&app.token, method, path, None).await;
+            reply.problem(405, "method_not_allowed");
+            assert_eq!(reply.headers["allow"], allow, "{method} {path}");
+        }
+        app.get("/api/v1/no-such-thing")
+            .await
+            .problem(404, "not_found");
+
+        for scheme in ["bearer", "BEARER", "Bearer"] {
+            let reply = read(
+                app.client
+                    .get(app.url("/api/v1/banks"))
+                    .header("Authorization", format!("{scheme} {}", app.token))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            reply.ok(200);
+        }
+        let reply = read(
+            app.client
+                .get(app.url("/api/v1/banks"))
+                .header("Authorization", format!("Basic {}", app.token))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        reply.problem(401, "unauthorized");
+    }
+);

@@ -89,6 +89,18 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// A database the caller created and will remove itself.
+    #[allow(dead_code)]
+    pub fn at(url: String) -> TestDatabase {
+        TestDatabase {
+            url,
+            dir: tempfile::tempdir().expect("temp dir"),
+            pg_drop: None,
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.pg_drop.take() {
@@ -135,7 +147,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> TestApp {
-    let database = TestDatabase::new(backend);
+    spawn_app_on(TestDatabase::new(backend), backend, tune).await
+}
+
+/// The service on a database the test made itself (e.g. on a PostgreSQL cluster it controls).
+pub async fn spawn_app_on(
+    database: TestDatabase,
+    backend: Backend,
+    tune: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::for_instance(&database.url, database.dir.path());
     settings.workers = 2;
     settings.db_pool_size = if backend == Backend::Postgres { 6 } else { 4 };
@@ -524,4 +544,31 @@ pub fn system_account_in(page: &Value, asset: &str, kind: &str) -> i64 {
 /// Eight random digits for unique phone numbers.
 pub fn rand_digits() -> u32 {
     (uuid::Uuid::new_v4().as_u128() % 100_000_000) as u32
+}
+
+/// Another instance of the service on the same database (as behind a load balancer).
+#[allow(dead_code)]
+pub struct SecondInstance {
+    pub base: String,
+    _running: RunningServer,
+}
+
+#[allow(dead_code)]
+impl TestApp {
+    pub fn second_instance(&self, tune: impl FnOnce(&mut Settings)) -> SecondInstance {
+        let mut settings = Settings::for_instance(&self.database.url, self.database.dir.path());
+        settings.workers = 2;
+        settings.db_pool_size = 4;
+        tune(&mut settings);
+        let running = app::start(settings).expect("second instance starts");
+        let handle = running.server.handle();
+        tokio::spawn(running.server);
+        SecondInstance {
+            base: format!("http://127.0.0.1:{}", running.port),
+            _running: RunningServer {
+                handle,
+                _upkeep: running.upkeep,
+            },
+        }
+    }
 }

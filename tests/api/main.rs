@@ -22,6 +22,7 @@ mod logs;
 mod member_sessions;
 mod members;
 mod model;
+mod outage;
 mod restart;
 mod restart_settlement;
 mod rules;

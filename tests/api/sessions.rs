@@ -99,7 +99,8 @@ on_both_backends!(
                 .unwrap(),
         )
         .await
-        .problem(403, "forbidden");
+        // Without a role no unit is theirs: the bank answers as if it did not exist.
+        .problem(404, "not_found");
 
         let bank = app.get(&bank_path).await.ok(200).clone();
         app.post(
@@ -199,6 +200,38 @@ on_both_backends!(
                 .problem(401, "invalid_credentials");
         }
         sign_in(&app, "13300000009", "guess-password")
+            .await
+            .problem(429, "too_many_attempts");
+    }
+);
+
+on_both_backends!(
+    two_hundred_concurrent_wrong_passwords_on_two_instances_get_exactly_the_limit_checked,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let other = app.second_instance(|_| {});
+        let bases = [app.base.clone(), other.base.clone()];
+        let attempts = (0..200).map(|index| {
+            let client = app.client.clone();
+            let base = bases[index % 2].clone();
+            async move {
+                read(
+                    client
+                        .post(format!("{base}/api/v1/auth/login"))
+                        .json(&serde_json::json!({"phone": ADMIN_PHONE, "password": "guess-password"}))
+                        .send()
+                        .await
+                        .expect("login request"),
+                )
+                .await
+            }
+        });
+        let replies = futures_util::future::join_all(attempts).await;
+        let checked = replies.iter().filter(|r| r.status == 401).count();
+        let throttled = replies.iter().filter(|r| r.status == 429).count();
+        // The documented limit: 5 failures per phone number in the window.
+        assert_eq!((checked, throttled), (5, 195));
+        sign_in(&app, ADMIN_PHONE, ADMIN_PASSWORD)
             .await
             .problem(429, "too_many_attempts");
     }

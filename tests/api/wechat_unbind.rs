@@ -125,7 +125,10 @@ on_both_backends!(
         let organiser_a = staff_token(&app, "13600000012", "organiser", village_a).await;
         let clerk_a = staff_token(&app, "13600000013", "clerk", village_a).await;
         let admin_a = staff_token(&app, "13600000014", "org_admin", village_a).await;
-        for token in [&admin_b, &organiser_a, &clerk_a] {
+        call(&app, &admin_b, "DELETE", &unbind, &Value::Null)
+            .await
+            .problem(404, "not_found");
+        for token in [&organiser_a, &clerk_a] {
             call(&app, token, "DELETE", &unbind, &Value::Null)
                 .await
                 .problem(403, "forbidden");

@@ -1,0 +1,98 @@
+//! What a request that matches no route gets: 405 with `Allow` when the path exists under other
+//! methods (taken from the contract itself, so it cannot drift from the route table), else 404.
+
+use actix_web::{web, HttpRequest};
+use utoipa::openapi::OpenApi;
+
+use crate::error::ApiError;
+
+/// The path templates of the contract and the methods each one answers.
+pub struct KnownRoutes {
+    routes: Vec<(Vec<Segment>, Vec<&'static str>)>,
+}
+
+enum Segment {
+    Literal(String),
+    Parameter,
+}
+
+impl KnownRoutes {
+    pub fn from_document(document: &OpenApi) -> KnownRoutes {
+        let routes = document
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let segments = template
+                    .split('/')
+                    .map(|part| match part.starts_with('{') && part.ends_with('}') {
+                        true => Segment::Parameter,
+                        false => Segment::Literal(part.to_string()),
+                    })
+                    .collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        KnownRoutes { routes }
+    }
+
+    /// Every method some route at `path` answers, in a stable order.
+    fn methods_at(&self, path: &str) -> Vec<&'static str> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<&'static str> = self
+            .routes
+            .iter()
+            .filter(|(segments, _)| {
+                segments.len() == parts.len()
+                    && segments
+                        .iter()
+                        .zip(&parts)
+                        .all(|(segment, part)| match segment {
+                            Segment::Literal(literal) => literal == part,
+                            Segment::Parameter => !part.is_empty(),
+                        })
+            })
+            .flat_map(|(_, methods)| methods.iter().copied())
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        methods
+    }
+}
+
+/// The default service: no route matched this method and path.
+pub async fn unmatched(req: HttpRequest, routes: web::Data<KnownRoutes>) -> ApiError {
+    let allowed = routes.methods_at(req.path());
+    if allowed.is_empty() {
+        ApiError::NotFound("route")
+    } else {
+        ApiError::MethodNotAllowed {
+            allow: allowed.join(", "),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_path_under_another_method_lists_the_methods_it_answers() {
+        let routes = KnownRoutes::from_document(&crate::openapi::document());
+        assert_eq!(routes.methods_at("/api/v1/auth/login"), ["POST"]);
+        assert_eq!(routes.methods_at("/api/v1/banks/7/entries"), ["POST"]);
+        assert_eq!(routes.methods_at("/api/v1/banks"), ["GET", "POST"]);
+        assert!(routes.methods_at("/api/v1/nowhere").is_empty());
+        assert!(routes.methods_at("/api/v1/banks//entries").is_empty());
+    }
+}
