@@ -262,7 +262,7 @@ fn raw_award(conn: &mut Db, ledger: &Ledger, n: u64) -> anyhow::Result<()> {
         // idempotency::once: keep the response with the key
         sql_query(format!(
             "UPDATE idempotency_keys SET response_body = '{body}' \
-             WHERE bank_id = {bank} AND idem_key = '{key}'"
+             WHERE bank_id = {bank} AND caller = 'bench' AND idem_key = '{key}'"
         ))
         .execute(conn)?;
         Ok(())

@@ -37,15 +37,15 @@ pub fn raw_claim_key(
 ) -> anyhow::Result<()> {
     let stored: Vec<StoredKey> = sql_query(format!(
         "SELECT request_hash, response_body FROM idempotency_keys \
-         WHERE bank_id = {bank} AND idem_key = '{key}'"
+         WHERE bank_id = {bank} AND caller = 'bench' AND idem_key = '{key}'"
     ))
     .load(conn)?;
     if let Some(stored) = stored.first() {
         anyhow::bail!("key {key} already used (hash {})", stored.request_hash);
     }
     sql_query(format!(
-        "INSERT INTO idempotency_keys (bank_id, idem_key, request_hash, response_body, created_at) \
-         VALUES ({bank}, '{key}', '{request_hash}', '', {now})"
+        "INSERT INTO idempotency_keys (bank_id, caller, idem_key, request_hash, response_body, created_at) \
+         VALUES ({bank}, 'bench', '{key}', '{request_hash}', '', {now})"
     ))
     .execute(conn)?;
     Ok(())

@@ -292,7 +292,7 @@ pub(crate) fn raw_place(
         let (state, lines) = select_order(conn, order)?;
         sql_query(format!(
             "UPDATE idempotency_keys SET response_body = '{body}' \
-             WHERE bank_id = {bank} AND idem_key = '{key}'",
+             WHERE bank_id = {bank} AND caller = 'bench' AND idem_key = '{key}'",
             body = order_json(world, &state, &lines)
         ))
         .execute(conn)?;

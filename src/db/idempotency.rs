@@ -16,12 +16,21 @@ pub enum Outcome {
     Replayed,
 }
 
-/// Runs `effect` at most once per `(bank, key)`. The key row is inserted *before* the effect:
+/// Whose keys these are: one caller's keys in one bank. Another caller sending the same key is
+/// another request, never a replay of this caller's result.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyScope<'a> {
+    pub bank_id: i64,
+    /// `staff:<id>` or `member:<id>`.
+    pub caller: &'a str,
+}
+
+/// Runs `effect` at most once per `(bank, caller, key)`. The key row is inserted *before* the effect:
 /// a concurrent request with the same key then waits on it (PostgreSQL) and fails with a unique
 /// violation once the first commits, which the caller turns into a replay by retrying.
 pub fn once<T, F>(
     conn: &mut Db,
-    bank_id: i64,
+    scope: KeyScope<'_>,
     key: Option<&str>,
     request_hash: &str,
     now: i64,
@@ -35,7 +44,7 @@ where
         return Ok((effect(conn)?, Outcome::Fresh));
     };
     let existing: Option<(String, String)> = idempotency_keys::table
-        .find((bank_id, key))
+        .find((scope.bank_id, scope.caller, key))
         .select((
             idempotency_keys::request_hash,
             idempotency_keys::response_body,
@@ -55,7 +64,8 @@ where
     }
     let claimed = diesel::insert_into(idempotency_keys::table)
         .values((
-            idempotency_keys::bank_id.eq(bank_id),
+            idempotency_keys::bank_id.eq(scope.bank_id),
+            idempotency_keys::caller.eq(scope.caller),
             idempotency_keys::idem_key.eq(key),
             idempotency_keys::request_hash.eq(request_hash),
             idempotency_keys::response_body.eq(""),
@@ -72,7 +82,7 @@ where
     }
     let value = effect(conn)?;
     let body = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
-    diesel::update(idempotency_keys::table.find((bank_id, key)))
+    diesel::update(idempotency_keys::table.find((scope.bank_id, scope.caller, key)))
         .set(idempotency_keys::response_body.eq(body))
         .execute(conn)?;
     Ok((value, Outcome::Fresh))

@@ -108,8 +108,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (bank_id, idem_key) {
+    idempotency_keys (bank_id, caller, idem_key) {
         bank_id -> BigInt,
+        caller -> Text,
         idem_key -> Text,
         request_hash -> Text,
         response_body -> Text,

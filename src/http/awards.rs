@@ -13,7 +13,7 @@ use crate::db;
 use crate::db::audit;
 use crate::db::awards::Payment;
 use crate::db::claims::{truncate, ClaimOrigin, NewClaim};
-use crate::db::idempotency::{self, Outcome};
+use crate::db::idempotency::{self, KeyScope, Outcome};
 use crate::domain::access::Action;
 use crate::domain::ledger::{Origin, MAX_MEMO_CHARS};
 use crate::domain::money::Amount;
@@ -114,103 +114,115 @@ pub async fn award_points(
     let (outcome, replay) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let org_path = guard.bank(conn, bank_id)?;
-        idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
-            let rule = db::rules::get_rule(conn, bank_id, rule_id).map_err(|err| {
-                err.when_not_found(|| ApiError::validation("rule_id", "no such rule in this bank"))
-            })?;
-            let points = rule
-                .range()?
-                .amount(requested_points)
-                .map_err(|e| ApiError::validation("points", e.to_string()))?;
-            let statement_memo = match &memo {
-                Some(memo) => format!("{}: {memo}", rule.name),
-                None => rule.name.clone(),
-            };
-            let needs_approval = backfill_reason.is_some() || rule.needs_second_approver;
-            if !needs_approval {
-                db::accounts::lock_member_wallets(conn, bank_id, &members)?;
-            }
-            let mut outcome = AwardOutcome {
-                status: if needs_approval {
-                    "pending_approval"
-                } else {
-                    "posted"
+        idempotency::once(
+            conn,
+            KeyScope {
+                bank_id,
+                caller: &actor,
+            },
+            key.0.as_deref(),
+            &fingerprint,
+            now,
+            |conn| {
+                let rule = db::rules::get_rule(conn, bank_id, rule_id).map_err(|err| {
+                    err.when_not_found(|| {
+                        ApiError::validation("rule_id", "no such rule in this bank")
+                    })
+                })?;
+                let points = rule
+                    .range()?
+                    .amount(requested_points)
+                    .map_err(|e| ApiError::validation("points", e.to_string()))?;
+                let statement_memo = match &memo {
+                    Some(memo) => format!("{}: {memo}", rule.name),
+                    None => rule.name.clone(),
+                };
+                let needs_approval = backfill_reason.is_some() || rule.needs_second_approver;
+                if !needs_approval {
+                    db::accounts::lock_member_wallets(conn, bank_id, &members)?;
                 }
-                .into(),
-                entries: Vec::new(),
-                claims: Vec::new(),
-            };
-            for &member_id in &members {
-                if db::members::bank_of(conn, member_id)? != bank_id {
-                    return Err(ApiError::NotFound("member in this bank"));
-                }
-                if needs_approval {
-                    if !rule.active {
-                        return Err(ApiError::conflict(
-                            "rule_inactive",
-                            format!("rule {} is no longer in use", rule.code),
-                        ));
-                    }
-                    db::awards::require_active_member(conn, member_id)?;
-                    let (origin, description) = match &backfill_reason {
-                        Some(reason) => (
-                            ClaimOrigin::Backfill,
-                            format!("{statement_memo} (补录: {reason})"),
-                        ),
-                        None => (ClaimOrigin::StaffAward, statement_memo.clone()),
-                    };
-                    let claim = db::claims::submit(
-                        conn,
-                        NewClaim {
-                            bank_id,
-                            member_id,
-                            rule_id: rule.id,
-                            origin,
-                            points,
-                            description: truncate(&description, MAX_MEMO_CHARS),
-                            evidence: &[],
-                            submitted_by: &actor,
-                            on_behalf_of: None,
-                        },
-                        now,
-                    )?;
-                    outcome.claims.push(Claim::from(claim));
-                } else {
-                    let origin = if points < 0 {
-                        Origin::Deduction
+                let mut outcome = AwardOutcome {
+                    status: if needs_approval {
+                        "pending_approval"
                     } else {
-                        Origin::StaffAward
-                    };
-                    let record = db::awards::pay_under_rule(
-                        conn,
-                        &rule,
-                        Payment {
-                            bank_id,
-                            member_id,
-                            rule_id: Some(rule.id),
-                            origin,
-                            points,
-                            hours: 0,
-                            memo: &statement_memo,
-                            reference: Some(&format!("rule:{}", rule.code)),
-                            actor: &actor,
-                        },
-                        now,
-                        offset,
-                    )?;
-                    outcome.entries.push(Entry::from(record));
+                        "posted"
+                    }
+                    .into(),
+                    entries: Vec::new(),
+                    claims: Vec::new(),
+                };
+                for &member_id in &members {
+                    if db::members::bank_of(conn, member_id)? != bank_id {
+                        return Err(ApiError::NotFound("member in this bank"));
+                    }
+                    if needs_approval {
+                        if !rule.active {
+                            return Err(ApiError::conflict(
+                                "rule_inactive",
+                                format!("rule {} is no longer in use", rule.code),
+                            ));
+                        }
+                        db::awards::require_active_member(conn, member_id)?;
+                        let (origin, description) = match &backfill_reason {
+                            Some(reason) => (
+                                ClaimOrigin::Backfill,
+                                format!("{statement_memo} (补录: {reason})"),
+                            ),
+                            None => (ClaimOrigin::StaffAward, statement_memo.clone()),
+                        };
+                        let claim = db::claims::submit(
+                            conn,
+                            NewClaim {
+                                bank_id,
+                                member_id,
+                                rule_id: rule.id,
+                                origin,
+                                points,
+                                description: truncate(&description, MAX_MEMO_CHARS),
+                                evidence: &[],
+                                submitted_by: &actor,
+                                on_behalf_of: None,
+                            },
+                            now,
+                        )?;
+                        outcome.claims.push(Claim::from(claim));
+                    } else {
+                        let origin = if points < 0 {
+                            Origin::Deduction
+                        } else {
+                            Origin::StaffAward
+                        };
+                        let record = db::awards::pay_under_rule(
+                            conn,
+                            &rule,
+                            Payment {
+                                bank_id,
+                                member_id,
+                                rule_id: Some(rule.id),
+                                origin,
+                                points,
+                                hours: 0,
+                                memo: &statement_memo,
+                                reference: Some(&format!("rule:{}", rule.code)),
+                                actor: &actor,
+                            },
+                            now,
+                            offset,
+                        )?;
+                        outcome.entries.push(Entry::from(record));
+                    }
                 }
-            }
-            audit::created(
-                conn,
-                &audit,
-                "award.batch",
-                format!("rule:{}", rule.id),
-                &org_path,
-                &outcome,
-            )?;
-            Ok(outcome)
-        })
+                audit::created(
+                    conn,
+                    &audit,
+                    "award.batch",
+                    format!("rule:{}", rule.id),
+                    &org_path,
+                    &outcome,
+                )?;
+                Ok(outcome)
+            },
+        )
     })
     .await?;
     let status = if outcome.status == "posted" { 201 } else { 202 };

@@ -14,7 +14,7 @@ use super::orders::{
 use super::shops::shop_in_scope;
 use super::types::Entry;
 use super::{in_write_tx, with_db, AppState};
-use crate::db::idempotency;
+use crate::db::idempotency::{self, KeyScope};
 use crate::db::orders::{NewOrder, OrderFilter};
 use crate::db::{self, audit};
 use crate::domain::access::Action;
@@ -119,7 +119,10 @@ pub async fn counter_order(
         }
         idempotency::once(
             conn,
-            shop.bank_id,
+            KeyScope {
+                bank_id: shop.bank_id,
+                caller: &actor,
+            },
             key.0.as_deref(),
             &fingerprint,
             now,

@@ -10,7 +10,7 @@ use super::types::{optional_text, required_text, Entry};
 use super::{in_write_tx, with_db, AppState};
 use crate::db;
 use crate::db::audit;
-use crate::db::idempotency::{self, Outcome};
+use crate::db::idempotency::{self, KeyScope, Outcome};
 use crate::db::ledger::NewEntry;
 use crate::domain::access::Action;
 use crate::domain::ledger::{
@@ -118,34 +118,44 @@ pub async fn post_entry(
     let (entry, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let path = guard.bank(conn, bank_id)?;
-        idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
-            let lines = db::ledger::resolve_lines(conn, bank_id, &requested)?;
-            let record = db::ledger::post_entry(
-                conn,
-                NewEntry {
-                    bank_id,
-                    kind,
-                    memo: &memo,
-                    reference: reference.as_deref(),
-                    actor: &actor,
-                    reverses_entry_id: None,
-                    rule_id: None,
-                    origin: None,
-                    lines,
-                },
-                now,
-            )?;
-            let view = Entry::from(record);
-            audit::created(
-                conn,
-                &audit,
-                "entry.post",
-                format!("entry:{}", view.id),
-                &path,
-                &view,
-            )?;
-            Ok(view)
-        })
+        idempotency::once(
+            conn,
+            KeyScope {
+                bank_id,
+                caller: &actor,
+            },
+            key.0.as_deref(),
+            &fingerprint,
+            now,
+            |conn| {
+                let lines = db::ledger::resolve_lines(conn, bank_id, &requested)?;
+                let record = db::ledger::post_entry(
+                    conn,
+                    NewEntry {
+                        bank_id,
+                        kind,
+                        memo: &memo,
+                        reference: reference.as_deref(),
+                        actor: &actor,
+                        reverses_entry_id: None,
+                        rule_id: None,
+                        origin: None,
+                        lines,
+                    },
+                    now,
+                )?;
+                let view = Entry::from(record);
+                audit::created(
+                    conn,
+                    &audit,
+                    "entry.post",
+                    format!("entry:{}", view.id),
+                    &path,
+                    &view,
+                )?;
+                Ok(view)
+            },
+        )
     })
     .await?;
     Ok(created(entry, outcome))
@@ -235,19 +245,30 @@ pub async fn reverse_entry(
     let (entry, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let path = guard.bank(conn, bank_id)?;
-        idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
-            let record = db::ledger::reverse_entry(conn, bank_id, entry_id, &memo, &actor, now)?;
-            let view = Entry::from(record);
-            audit::created(
-                conn,
-                &audit,
-                "entry.reverse",
-                format!("entry:{entry_id}"),
-                &path,
-                &view,
-            )?;
-            Ok(view)
-        })
+        idempotency::once(
+            conn,
+            KeyScope {
+                bank_id,
+                caller: &actor,
+            },
+            key.0.as_deref(),
+            &fingerprint,
+            now,
+            |conn| {
+                let record =
+                    db::ledger::reverse_entry(conn, bank_id, entry_id, &memo, &actor, now)?;
+                let view = Entry::from(record);
+                audit::created(
+                    conn,
+                    &audit,
+                    "entry.reverse",
+                    format!("entry:{entry_id}"),
+                    &path,
+                    &view,
+                )?;
+                Ok(view)
+            },
+        )
     })
     .await?;
     Ok(created(entry, outcome))

@@ -12,7 +12,7 @@ use super::{in_write_tx, with_db, AppState};
 use crate::db;
 use crate::db::audit;
 use crate::db::holds::NewHold;
-use crate::db::idempotency;
+use crate::db::idempotency::{self, KeyScope};
 use crate::domain::access::Action;
 use crate::domain::hold::check_duration;
 use crate::domain::ledger::{MAX_MEMO_CHARS, MAX_REFERENCE_CHARS};
@@ -88,31 +88,41 @@ pub async fn create_hold(
     let (hold, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let path = guard.bank(conn, bank_id)?;
-        idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
-            let account = db::accounts::get_account(conn, bank_id, account_id)?;
-            let hold = db::holds::create_hold(
-                conn,
-                NewHold {
-                    account: &account,
-                    amount,
-                    memo: &memo,
-                    reference: reference.as_deref(),
-                    actor: &actor,
-                    expires_at: now + seconds * 1_000_000,
-                },
-                now,
-            )?;
-            let view = Hold::from(hold);
-            audit::created(
-                conn,
-                &audit,
-                "hold.create",
-                format!("hold:{}", view.id),
-                &path,
-                &view,
-            )?;
-            Ok(view)
-        })
+        idempotency::once(
+            conn,
+            KeyScope {
+                bank_id,
+                caller: &actor,
+            },
+            key.0.as_deref(),
+            &fingerprint,
+            now,
+            |conn| {
+                let account = db::accounts::get_account(conn, bank_id, account_id)?;
+                let hold = db::holds::create_hold(
+                    conn,
+                    NewHold {
+                        account: &account,
+                        amount,
+                        memo: &memo,
+                        reference: reference.as_deref(),
+                        actor: &actor,
+                        expires_at: now + seconds * 1_000_000,
+                    },
+                    now,
+                )?;
+                let view = Hold::from(hold);
+                audit::created(
+                    conn,
+                    &audit,
+                    "hold.create",
+                    format!("hold:{}", view.id),
+                    &path,
+                    &view,
+                )?;
+                Ok(view)
+            },
+        )
     })
     .await?;
     Ok(created(hold, outcome))
@@ -198,32 +208,42 @@ pub async fn capture_hold(
     let (capture, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let path = guard.bank(conn, bank_id)?;
-        idempotency::once(conn, bank_id, key.0.as_deref(), &fingerprint, now, |conn| {
-            let (hold, entry) = db::holds::capture_hold(
-                conn,
-                db::holds::Capture {
-                    bank_id,
-                    hold_id,
-                    amount,
-                    memo: &memo,
-                    actor: &actor,
-                },
-                now,
-            )?;
-            let view = Capture {
-                hold: Hold::from(hold),
-                entry: Entry::from(entry),
-            };
-            audit::created(
-                conn,
-                &audit,
-                "hold.capture",
-                format!("hold:{hold_id}"),
-                &path,
-                &view,
-            )?;
-            Ok(view)
-        })
+        idempotency::once(
+            conn,
+            KeyScope {
+                bank_id,
+                caller: &actor,
+            },
+            key.0.as_deref(),
+            &fingerprint,
+            now,
+            |conn| {
+                let (hold, entry) = db::holds::capture_hold(
+                    conn,
+                    db::holds::Capture {
+                        bank_id,
+                        hold_id,
+                        amount,
+                        memo: &memo,
+                        actor: &actor,
+                    },
+                    now,
+                )?;
+                let view = Capture {
+                    hold: Hold::from(hold),
+                    entry: Entry::from(entry),
+                };
+                audit::created(
+                    conn,
+                    &audit,
+                    "hold.capture",
+                    format!("hold:{hold_id}"),
+                    &path,
+                    &view,
+                )?;
+                Ok(view)
+            },
+        )
     })
     .await?;
     Ok(created(capture, outcome))

@@ -9,7 +9,7 @@ use super::access::MemberAuth;
 use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::timestamp;
 use super::{in_write_tx, with_db, AppState};
-use crate::db::idempotency;
+use crate::db::idempotency::{self, KeyScope};
 use crate::db::orders::{NewOrder, OrderFilter, OrderRecord};
 use crate::db::{self, Db};
 use crate::domain::money::Amount;
@@ -177,6 +177,7 @@ pub async fn place_my_order(
     let member_id = member.0;
     let offset = state.settings.utc_offset_seconds();
     let secret = state.settings.card_secret.clone();
+    let caller = format!("member:{member_id}");
     let (order, _) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let shop = db::shop::get_shop(conn, shop_id)?;
@@ -185,7 +186,10 @@ pub async fn place_my_order(
         }
         idempotency::once(
             conn,
-            shop.bank_id,
+            KeyScope {
+                bank_id: shop.bank_id,
+                caller: &caller,
+            },
             key.0.as_deref(),
             &fingerprint,
             now,

@@ -90,3 +90,44 @@ on_both_backends!(
         assert_eq!(app.balance(&village, wallet).await, "0.00");
     }
 );
+
+on_both_backends!(
+    a_key_belongs_to_its_caller_so_another_clerk_replaying_it_gets_no_one_elses_result,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let org = app.org_of(&village).await;
+        let wallet = app.wallet(&village, "吴霞").await;
+        let path = format!("/api/v1/banks/{}/entries", village.bank);
+        let body = json!({"kind": "award", "memo": "清洁日", "postings": [
+            {"account_id": village.issuance, "amount": "-8"}, {"account_id": wallet, "amount": "8"}
+        ]});
+        let first = app.post_with_key(&path, body.clone(), Some("shared-key")).await;
+        first.ok(201);
+        assert!(!first.headers.contains_key("idempotent-replayed"));
+
+        // Another staff member sending the same key makes a request of their own.
+        let other_admin = app.staff_with_role("org_admin", org).await;
+        let other = read(
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(&other_admin)
+                .header("Idempotency-Key", "shared-key")
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        other.ok(201);
+        assert!(!other.headers.contains_key("idempotent-replayed"));
+        assert_ne!(other.body["id"], first.body["id"]);
+        assert_eq!(app.balance(&village, wallet).await, "16.00");
+
+        // Each caller's own retry replays their own result, and says so.
+        let again = app.post_with_key(&path, body, Some("shared-key")).await;
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        assert_eq!(again.body["id"], first.body["id"]);
+        assert_eq!(app.balance(&village, wallet).await, "16.00");
+    }
+);
