@@ -37,7 +37,7 @@ pub struct OpenAccount {
     tag = "accounts",
     request_body = OpenAccount,
     params(("bank_id" = i64, Path, description = "Bank id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Opened", body = Account),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -108,7 +108,7 @@ pub struct AccountPage {
 #[utoipa::path(
     tag = "accounts",
     params(("bank_id" = i64, Path, description = "Bank id"), ListQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "One page of accounts", body = AccountPage),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -148,7 +148,7 @@ pub async fn list_accounts(
 #[utoipa::path(
     tag = "accounts",
     params(("bank_id" = i64, Path, description = "Bank id"), ("account_id" = i64, Path, description = "Account id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The account", body = Account),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -196,7 +196,7 @@ pub struct StatementQuery {
 #[utoipa::path(
     tag = "accounts",
     params(("bank_id" = i64, Path, description = "Bank id"), ("account_id" = i64, Path, description = "Account id"), StatementQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "One page of the statement", body = Statement),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -360,7 +360,7 @@ pub fn activity_in_scope(
 #[utoipa::path(
     tag = "activities",
     request_body = ActivityBody,
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The draft activity", body = Activity),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -410,10 +410,13 @@ pub async fn create_activity(
 }
 
 /// Get an activity
+///
+/// One activity with its schedule, place, award rule, capacity and live counts. Needs a role that
+/// runs or reads activities in the activity's unit; members see activities through `/me/activities`.
 #[utoipa::path(
     tag = "activities",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The activity", body = Activity),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -455,10 +458,13 @@ pub struct ActivityPage {
 }
 
 /// List a bank's activities
+///
+/// Activities of the bank's units, newest first, paginated with `cursor`/`limit`; filter by status.
+/// Drafts are included for staff who run activities.
 #[utoipa::path(
     tag = "activities",
     params(("bank_id" = i64, Path, description = "Bank id"), ActivityListQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "One page of activities", body = ActivityPage),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -539,7 +545,7 @@ async fn change_status(
 #[utoipa::path(
     tag = "activities",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The published activity", body = Activity),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -572,7 +578,7 @@ pub async fn publish_activity(
 #[utoipa::path(
     tag = "activities",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The cancelled activity", body = Activity),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -78,7 +78,7 @@ fn views(rows: Vec<RefusedScanRow>) -> Vec<RefusedScan> {
 #[utoipa::path(
     tag = "checkin",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Refused scans", body = Vec<RefusedScan>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -107,7 +107,7 @@ pub async fn activity_refused_scans(
 /// Scans of mine that were refused (newest first, at most 200), with their appeal status.
 #[utoipa::path(
     tag = "me",
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "Refused scans", body = Vec<RefusedScan>),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -141,7 +141,7 @@ pub struct AppealBody {
     tag = "me",
     request_body = AppealBody,
     params(("refusal_id" = i64, Path, description = "Refused scan id")),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "The refused scan with its pending appeal", body = RefusedScan),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -191,7 +191,7 @@ pub struct AppealDecision {
     tag = "checkin",
     request_body = AppealDecision,
     params(("activity_id" = i64, Path, description = "Activity id"), ("refusal_id" = i64, Path, description = "Refused scan id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The decided appeal", body = RefusedScan),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

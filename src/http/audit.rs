@@ -89,7 +89,7 @@ pub struct AuditPage {
 #[utoipa::path(
     tag = "audit",
     params(AuditParams),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "One page of the log", body = AuditPage),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

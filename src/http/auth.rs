@@ -230,7 +230,7 @@ pub struct ChangePassword {
 #[utoipa::path(
     tag = "auth",
     request_body = ChangePassword,
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 204, description = "Changed; sign in again with the new password"),
         (status = 401, description = "`invalid_credentials`: the current password is wrong; `unauthorized`: missing or invalid bearer token"),

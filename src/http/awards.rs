@@ -72,7 +72,7 @@ pub struct AwardOutcome {
         ("bank_id" = i64, Path, description = "Bank id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per request"),
     ),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Posted: one entry per member", body = AwardOutcome),
         (status = 202, description = "Waiting for a second approver: one pending request per member", body = AwardOutcome),

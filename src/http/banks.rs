@@ -30,7 +30,7 @@ pub struct CreateBank {
 #[utoipa::path(
     tag = "banks",
     request_body = CreateBank,
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Created", body = Bank),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -78,7 +78,7 @@ pub async fn create_bank(
 /// The banks of the units in your scope.
 #[utoipa::path(
     tag = "banks",
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "All banks", body = Vec<Bank>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -95,10 +95,13 @@ pub async fn list_banks(state: web::Data<AppState>, staff: Staff) -> ApiResult<H
 }
 
 /// Get a bank
+///
+/// One points bank: its unit, name and system accounts. Only banks of units in your scope are
+/// found; others answer `not_found`.
 #[utoipa::path(
     tag = "banks",
     params(("bank_id" = i64, Path, description = "Bank id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The bank", body = Bank),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

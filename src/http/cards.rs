@@ -36,7 +36,7 @@ pub struct SheetQuery {
 #[utoipa::path(
     tag = "members",
     params(("org_id" = i64, Path, description = "The unit whose members' cards to print (with every unit below it)"), SheetQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "One A4 page of cards", content_type = "image/svg+xml", body = String,
             headers(("X-Total-Pages" = u64, description = "How many pages the unit's active members fill (at least 1)")),

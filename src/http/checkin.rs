@@ -111,7 +111,7 @@ fn qr_payload(
 #[utoipa::path(
     tag = "checkin",
     params(("activity_id" = i64, Path, description = "Activity id"), QrQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The code as `image/png`, `image/svg+xml` or the JSON payload", content(
             (Vec<u8> = "image/png"),
@@ -174,7 +174,7 @@ pub async fn activity_qr(
 #[utoipa::path(
     tag = "checkin",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The poster", content((String = "image/svg+xml"))),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -231,7 +231,7 @@ pub async fn activity_poster(
 #[utoipa::path(
     tag = "checkin",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The new poster payload (check-in)", body = QrPayload),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -363,7 +363,7 @@ const SCAN_REFUSALS: &str = "`already_checked_in`: you checked in before; `alrea
 #[utoipa::path(
     tag = "checkin",
     request_body = CheckinBody,
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 201, description = "Checked in or out", body = Attendance),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -522,7 +522,7 @@ pub struct CardScanBody {
     tag = "checkin",
     request_body = CardScanBody,
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Checked in or out", body = Attendance),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -589,7 +589,7 @@ pub async fn card_scan(
 #[utoipa::path(
     tag = "checkin",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Attendance by check-in time", body = Vec<Attendance>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -636,7 +636,7 @@ pub struct CorrectionBody {
     tag = "checkin",
     request_body = CorrectionBody,
     params(("activity_id" = i64, Path, description = "Activity id"), ("member_id" = i64, Path, description = "Member id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The corrected attendance", body = Attendance),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -729,7 +729,7 @@ pub struct Settlement {
 #[utoipa::path(
     tag = "checkin",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The settlement totals", body = Settlement),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

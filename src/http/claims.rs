@@ -199,7 +199,7 @@ fn file_claim(
 #[utoipa::path(
     tag = "claims",
     request_body = ClaimBody,
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 201, description = "The pending claim", body = Claim),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -282,10 +282,13 @@ fn claim_page(rows: Vec<ClaimRow>, limit: i64) -> ClaimPage {
 }
 
 /// My claims
+///
+/// The signed-in member's own claims (申报), newest first, with their status and the reviewer's
+/// reason when rejected.
 #[utoipa::path(
     tag = "claims",
     params(ClaimListQuery),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "Your claims, newest first", body = ClaimPage),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -314,7 +317,7 @@ pub async fn list_my_claims(
     tag = "claims",
     request_body = ProxyClaimBody,
     params(("bank_id" = i64, Path, description = "Bank id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The pending claim", body = Claim),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -385,7 +388,7 @@ pub async fn submit_proxy_claim(
 #[utoipa::path(
     tag = "claims",
     params(("bank_id" = i64, Path, description = "Bank id"), ClaimListQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Claims, newest first", body = ClaimPage),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -440,7 +443,7 @@ pub struct DecidedClaim {
     tag = "claims",
     request_body = DecisionBody,
     params(("bank_id" = i64, Path, description = "Bank id"), ("claim_id" = i64, Path, description = "Claim id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The decided claim and, if approved, its entry", body = DecidedClaim),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -67,7 +67,7 @@ pub struct CashTopup {
         ("shop_id" = i64, Path, description = "Shop id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per order"),
     ),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The order (fulfilled for a counter sale)", body = Order),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -164,7 +164,7 @@ pub async fn counter_order(
 #[utoipa::path(
     tag = "counter",
     params(("shop_id" = i64, Path, description = "Shop id"), OrderListQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Orders, newest first", body = OrderPage),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -224,7 +224,7 @@ pub struct Pickup {
     tag = "counter",
     request_body = PickupBody,
     params(("shop_id" = i64, Path, description = "Shop id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The fulfilled order and its entry", body = Pickup),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -296,10 +296,13 @@ pub async fn fulfil_pickup(
 }
 
 /// Cancel an order at the counter
+///
+/// Cancels a pending order for the member (e.g. goods no longer wanted): the held points are
+/// released and the reserved stock returns to the shelf. A fulfilled or expired order cannot be cancelled.
 #[utoipa::path(
     tag = "counter",
     params(("shop_id" = i64, Path, description = "Shop id"), ("order_id" = i64, Path, description = "Order id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The cancelled order", body = Order),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -380,7 +383,7 @@ pub struct DayItem {
 #[utoipa::path(
     tag = "counter",
     params(("shop_id" = i64, Path, description = "Shop id"), DayQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The day's redemptions", body = DayReport),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

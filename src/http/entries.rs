@@ -64,7 +64,7 @@ pub struct PostEntry {
         ("bank_id" = i64, Path, description = "Bank id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per request; remembered for 7 days"),
     ),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Posted (or replayed)", body = Entry),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -171,10 +171,13 @@ pub fn created<T: Serialize>(body: T, outcome: Outcome) -> HttpResponse {
 }
 
 /// Get an entry
+///
+/// One journal entry with its postings (each with the wallet balance after it), its rule and origin,
+/// and the entry that reversed it, if any.
 #[utoipa::path(
     tag = "entries",
     params(("bank_id" = i64, Path, description = "Bank id"), ("entry_id" = i64, Path, description = "Entry id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The entry with its postings", body = Entry),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -218,7 +221,7 @@ pub struct ReverseEntry {
         ("entry_id" = i64, Path, description = "The entry to reverse"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per request"),
     ),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The reversal entry", body = Entry),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -73,6 +73,9 @@ fn without_position(message: &str) -> String {
 /// The optional `Idempotency-Key` header: 1–200 visible ASCII characters (a UUID is ideal).
 pub struct IdempotencyKey(pub Option<String>);
 
+/// `IdempotencyKey` as the contract states it.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,200}$";
+
 impl FromRequest for IdempotencyKey {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;

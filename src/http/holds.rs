@@ -46,7 +46,7 @@ pub struct CreateHold {
         ("bank_id" = i64, Path, description = "Bank id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per request"),
     ),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The pending hold", body = Hold),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -129,10 +129,13 @@ pub async fn create_hold(
 }
 
 /// Get a hold
+///
+/// One hold: the wallet, the amount still reserved, its status (`pending`, `captured`, `released`,
+/// `expired`) and its deadline.
 #[utoipa::path(
     tag = "holds",
     params(("bank_id" = i64, Path, description = "Bank id"), ("hold_id" = i64, Path, description = "Hold id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The hold", body = Hold),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -177,7 +180,7 @@ pub struct CaptureHold {
         ("hold_id" = i64, Path, description = "Hold id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per request"),
     ),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Captured: the hold and its redeem entry", body = Capture),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -256,7 +259,7 @@ pub async fn capture_hold(
 #[utoipa::path(
     tag = "holds",
     params(("bank_id" = i64, Path, description = "Bank id"), ("hold_id" = i64, Path, description = "Hold id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The released hold", body = Hold),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -21,7 +21,7 @@ use crate::qr;
 /// pending orders and `available`) and `HOURS` (service hours).
 #[utoipa::path(
     tag = "me",
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "Me", body = MemberDetail),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -57,7 +57,7 @@ pub struct MyStatementQuery {
 #[utoipa::path(
     tag = "me",
     params(MyStatementQuery),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "One page of my statement", body = Statement),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -103,7 +103,7 @@ pub async fn my_statement(
 /// The QR code of my 积分银行卡 (PNG) to show at the counter or an event.
 #[utoipa::path(
     tag = "me",
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -137,7 +137,7 @@ pub struct MyData {
 /// copy PIPL gives every member a right to). The ID number stays masked.
 #[utoipa::path(
     tag = "me",
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "My data (as a download)", body = MyData),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),

@@ -127,7 +127,7 @@ fn check_tags(tags: &[String]) -> ApiResult<String> {
 #[utoipa::path(
     tag = "members",
     request_body = CreateMember,
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Registered, with card number and wallets", body = MemberDetail),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -231,7 +231,7 @@ pub struct MemberPage {
 #[utoipa::path(
     tag = "members",
     params(MemberListQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "One page of members", body = MemberPage),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -264,7 +264,7 @@ pub async fn list_members(
 #[utoipa::path(
     tag = "members",
     params(("member_id" = i64, Path, description = "Member id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The member", body = MemberDetail),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -301,7 +301,7 @@ pub struct CardQuery {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"member_id": 42, "card_number": "8866000000000422", "token": "c.42.1.Qm9vdGhzLWFyZS1mdW4"}))]
+#[schema(example = json!({"member_id": 42, "card_number": "8866000000000422", "token": "c.42.1.Qm9vdGhzLWFyZS1m"}))]
 pub struct CardPayload {
     pub member_id: i64,
     pub card_number: String,
@@ -317,7 +317,7 @@ pub struct CardPayload {
 #[utoipa::path(
     tag = "members",
     params(("member_id" = i64, Path, description = "Member id"), CardQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The QR code (PNG or SVG) or its payload (JSON)", content(
             (Vec<u8> = "image/png"),
@@ -387,7 +387,7 @@ pub fn card_token(state: &AppState, member: &MemberRow) -> String {
 #[utoipa::path(
     tag = "members",
     params(("member_id" = i64, Path, description = "Member id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The member; fetch the new QR code from `/card`", body = MemberDetail),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -426,7 +426,7 @@ pub async fn reissue_card(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"card": "c.42.1.Qm9vdGhzLWFyZS1mdW4"}))]
+#[schema(example = json!({"card": "c.42.1.Qm9vdGhzLWFyZS1m"}))]
 pub struct CardLookup {
     /// What the scanner read from the card's QR code, or the card number typed in (spaces allowed).
     #[schema(
@@ -442,7 +442,7 @@ pub struct CardLookup {
 #[utoipa::path(
     tag = "members",
     request_body = CardLookup,
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The card's member", body = MemberDetail),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -498,7 +498,7 @@ pub struct MergeResult {
     tag = "members",
     request_body = MergeMembers,
     params(("member_id" = i64, Path, description = "The duplicate record to merge away")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Merged", body = MergeResult),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

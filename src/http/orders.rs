@@ -154,7 +154,7 @@ pub(super) const ORDER_REFUSALS: &str = "`insufficient_points`: not enough avail
     tag = "me",
     request_body = PlaceOrderBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per order")),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 201, description = "The pending order", body = Order),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -264,10 +264,13 @@ pub(super) fn order_page(records: Vec<OrderRecord>, limit: i64, secret: &[u8]) -
 }
 
 /// My orders
+///
+/// The signed-in member's supermarket orders, newest first: pending ones with their pickup code and
+/// deadline, then fulfilled, cancelled and expired ones.
 #[utoipa::path(
     tag = "me",
     params(OrderListQuery),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "My orders", body = OrderPage),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -305,7 +308,7 @@ fn my_order(conn: &mut Db, member_id: i64, order_id: i64) -> ApiResult<OrderReco
 #[utoipa::path(
     tag = "me",
     params(("order_id" = i64, Path, description = "Order id")),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "The cancelled order", body = Order),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -350,7 +353,7 @@ pub struct PickupQrQuery {
 #[utoipa::path(
     tag = "me",
     params(("order_id" = i64, Path, description = "Order id"), PickupQrQuery),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "The QR code", content((Vec<u8> = "image/png"), (String = "image/svg+xml"))),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),

@@ -47,7 +47,7 @@ fn parse_kind(kind: Option<&str>) -> ApiResult<OrgKind> {
 #[utoipa::path(
     tag = "orgs",
     request_body = CreateOrg,
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Created", body = Org),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -102,7 +102,7 @@ pub async fn create_org(
 /// The units in your scope, parents before children.
 #[utoipa::path(
     tag = "orgs",
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The units you can see", body = Vec<Org>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -132,7 +132,7 @@ pub struct MoveOrg {
     tag = "orgs",
     request_body = MoveOrg,
     params(("org_id" = i64, Path, description = "The unit to move")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Moved", body = Org),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -152,7 +152,7 @@ impl From<RuleRow> for Rule {
     tag = "rules",
     request_body = RuleBody,
     params(("bank_id" = i64, Path, description = "Bank id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The new rule", body = Rule),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -207,7 +207,7 @@ pub async fn create_rule(
         ("bank_id" = i64, Path, description = "Bank id"),
         ("rule_id" = i64, Path, description = "Rule id"),
     ),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The changed rule", body = Rule),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -261,7 +261,7 @@ pub struct RuleListQuery {
 #[utoipa::path(
     tag = "rules",
     params(("bank_id" = i64, Path, description = "Bank id"), RuleListQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The rules", body = Vec<Rule>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -84,10 +84,13 @@ pub fn shop_in_scope(conn: &mut Db, guard: &Guard, shop_id: i64) -> ApiResult<(S
 }
 
 /// Open a shop
+///
+/// Opens a points supermarket (积分超市) for a unit that has a bank: its name, the days on which it
+/// redeems, how long orders wait for pickup, and whether part of an order may be paid in cash.
 #[utoipa::path(
     tag = "shops",
     request_body = ShopBody,
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The shop", body = Shop),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -157,9 +160,12 @@ pub async fn create_shop(
 }
 
 /// Shops of my bank
+///
+/// The points supermarkets of the signed-in member's bank, with their redemption days and pickup
+/// hours, for the mini-program's shop list.
 #[utoipa::path(
     tag = "me",
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "Open shops where my points can be spent", body = Vec<Shop>),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -307,7 +313,7 @@ impl From<GoodsRow> for Goods {
     tag = "shops",
     request_body = GoodsBody,
     params(("shop_id" = i64, Path, description = "Shop id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The goods", body = Goods),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -358,7 +364,7 @@ pub async fn create_goods(
     tag = "shops",
     request_body = GoodsBody,
     params(("goods_id" = i64, Path, description = "Goods id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The goods", body = Goods),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -404,7 +410,7 @@ pub async fn update_goods(
 #[utoipa::path(
     tag = "shops",
     params(("shop_id" = i64, Path, description = "Shop id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Goods by category", body = Vec<Goods>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -434,7 +440,7 @@ pub async fn list_goods(
 #[utoipa::path(
     tag = "me",
     params(("shop_id" = i64, Path, description = "Shop id")),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "Goods on offer", body = Vec<Goods>),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -526,7 +532,7 @@ impl From<MovementRow> for StockMovement {
     tag = "shops",
     request_body = MovementBody,
     params(("goods_id" = i64, Path, description = "Goods id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "The movement", body = StockMovement),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -621,7 +627,7 @@ pub struct MovementQuery {
 #[utoipa::path(
     tag = "shops",
     params(("shop_id" = i64, Path, description = "Shop id"), MovementQuery),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Stock movements", body = Vec<StockMovement>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -56,7 +56,7 @@ const SIGNUP_ERRORS: &str = "`signup_closed`: not published, already started, or
 #[utoipa::path(
     tag = "activities",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "Your sign-up", body = Signup),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -84,7 +84,7 @@ pub async fn sign_me_up(
 #[utoipa::path(
     tag = "activities",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "The cancelled sign-up", body = Signup),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
@@ -120,7 +120,7 @@ pub struct ProxySignup {
     tag = "activities",
     request_body = ProxySignup,
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The member's sign-up", body = Signup),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -170,10 +170,13 @@ pub async fn sign_up_member(
 }
 
 /// List sign-ups
+///
+/// Everyone signed up for the activity, confirmed first and then the waiting list in the order they
+/// joined, with who signed them up (themselves or a grid worker on their behalf).
 #[utoipa::path(
     tag = "activities",
     params(("activity_id" = i64, Path, description = "Activity id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Sign-ups: confirmed, then cancelled, then waitlisted, each in order of joining", body = Vec<Signup>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -228,7 +231,7 @@ pub struct MemberActivity {
 #[utoipa::path(
     tag = "me",
     params(NearQuery),
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 200, description = "Activities", body = Vec<MemberActivity>),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),

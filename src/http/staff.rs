@@ -105,7 +105,7 @@ pub struct CreateStaff {
 #[utoipa::path(
     tag = "staff",
     request_body = CreateStaff,
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 201, description = "Created", body = StaffView),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -166,7 +166,7 @@ pub async fn create_staff(
 /// (the same person's roles elsewhere are not shown). Empty for roles that manage no staff.
 #[utoipa::path(
     tag = "staff",
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "Staff with their grants", body = Vec<StaffView>),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
@@ -206,7 +206,7 @@ pub struct GrantRole {
     tag = "staff",
     request_body = GrantRole,
     params(("staff_id" = i64, Path, description = "Staff id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The grant already existed; nothing changed", body = StaffView),
         (status = 201, description = "The staff member with the new grant", body = StaffView),
@@ -301,7 +301,7 @@ fn refuse_removing_the_last_admin(
 #[utoipa::path(
     tag = "staff",
     params(("staff_id" = i64, Path, description = "Staff id"), ("grant_id" = i64, Path, description = "Grant id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The staff member without the grant", body = StaffView),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -18,7 +18,7 @@ use crate::error::ApiResult;
 #[utoipa::path(
     tag = "banks",
     params(("bank_id" = i64, Path, description = "Bank id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 200, description = "The verification report (check `ok`)", body = VerifyReport),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

@@ -217,7 +217,7 @@ async fn unbind(
 /// `binding_required` again. The member's record, card and points stay as they are.
 #[utoipa::path(
     tag = "me",
-    security(("bearer" = [])),
+    security(("member" = [])),
     responses(
         (status = 204, description = "Unlinked; discard the access token"),
         (status = 401, description = "`unauthorized`: missing or invalid member token, or the binding was already undone"),
@@ -246,7 +246,7 @@ pub async fn unbind_my_wechat(
 #[utoipa::path(
     tag = "members",
     params(("member_id" = i64, Path, description = "Member id")),
-    security(("bearer" = [])),
+    security(("staff" = [])),
     responses(
         (status = 204, description = "Unlinked"),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),

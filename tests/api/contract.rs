@@ -51,15 +51,23 @@ fn every_operation_is_documented_with_examples_and_problem_responses() {
                 "/api/v1/auth/wechat/refresh",
                 "/api/v1/auth/wechat/logout",
             ];
+            let security = &operation["security"];
             if path.starts_with("/api/v1/") && !public.contains(&path.as_str()) {
                 assert!(
                     operation["responses"]["401"].is_object(),
                     "{name} does not document 401"
                 );
+                let kind = if path == "/api/v1/me" || path.starts_with("/api/v1/me/") || path == "/api/v1/checkins" {
+                    "member"
+                } else {
+                    "staff"
+                };
                 assert!(
-                    operation["security"].is_array(),
-                    "{name} does not declare bearer security"
+                    *security == serde_json::json!([{kind: []}]),
+                    "{name} must name exactly the {kind} token, not {security}"
                 );
+            } else {
+                assert_eq!(*security, serde_json::json!([{}]), "{name} is open");
             }
         }
     }

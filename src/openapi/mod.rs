@@ -11,6 +11,8 @@ use utoipa_actix_web::AppExt;
 use crate::error::{Problem, PROBLEM_TYPE_PREFIX};
 use crate::http;
 
+mod common;
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -23,9 +25,13 @@ Times are RFC 3339 in UTC. Lists are cursor-paginated: pass `next_cursor` back a
 switch on `code`, show `detail`. Every response carries `X-Request-Id`; quote it when reporting a problem.\n\n\
 **Retries.** Every request that moves points accepts an `Idempotency-Key` header. Generate a UUID per user action \
 and resend the same key when retrying after a timeout: the points move once.\n\n\
-**Authentication.** `POST /api/v1/auth/login` returns a bearer token for `Authorization: Bearer <token>`.",
-        license(name = "Apache-2.0"),
+**Authentication.** Two kinds of bearer token, named per operation: `staff` tokens from `POST /api/v1/auth/login` \
+(village committee staff, by phone and password) and `member` tokens from `POST /api/v1/auth/wechat` (volunteers in the \
+mini-program). Send either as `Authorization: Bearer <token>`. A token of the wrong kind is refused with `forbidden`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+        contact(name = "Points Bank maintainers"),
     ),
+    servers((url = "/", description = "This service (paths are absolute, under /api/v1)")),
     tags(
         (name = "auth", description = "Signing in"),
         (name = "orgs", description = "The organisation tree (county → township → village → grid → building); banks belong to units"),
@@ -75,17 +81,31 @@ pub fn document() -> Document {
 
 pub fn finish(mut api: Document) -> Document {
     let components = api.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .description(Some("Access token from `POST /api/v1/auth/login`"))
-                .build(),
+    for (name, description) in [
+        (
+            "staff",
+            "A staff access token from `POST /api/v1/auth/login` (or `/auth/refresh`), sent as \
+             `Authorization: Bearer <token>`. Carries the staff member's roles and units.",
         ),
-    );
-    for item in api.paths.paths.values_mut() {
+        (
+            "member",
+            "A member (volunteer) access token from `POST /api/v1/auth/wechat`, `/auth/wechat/bind` \
+             or `/auth/wechat/refresh`, sent as `Authorization: Bearer <token>`. Used by the \
+             mini-program for the member's own `/me/*` data and check-in.",
+        ),
+    ] {
+        components.add_security_scheme(
+            name,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(description))
+                    .build(),
+            ),
+        );
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
         for operation in [
             &mut item.get,
             &mut item.post,
@@ -96,6 +116,7 @@ pub fn finish(mut api: Document) -> Document {
         .into_iter()
         .flatten()
         {
+            common::complete(path, operation);
             for (status, response) in operation.responses.responses.iter_mut() {
                 let RefOr::T(response) = response else {
                     continue;
