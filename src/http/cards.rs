@@ -18,6 +18,7 @@ use crate::sheet::{render_page, PrintedCard};
 #[into_params(parameter_in = Query)]
 pub struct SheetQuery {
     /// The page to print, from 1 (default 1). `X-Total-Pages` says how many there are.
+    #[param(minimum = 1)]
     pub page: Option<u64>,
 }
 

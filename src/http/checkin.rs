@@ -43,6 +43,7 @@ pub struct QrQuery {
     /// `png` (default), `svg` or `json` (the payload only, for drawing the code yourself).
     pub format: Option<String>,
     /// Minimum edge in pixels, 64–2048 (default 512).
+    #[param(minimum = 64, maximum = 2048)]
     pub size: Option<u32>,
     /// Error correction: `L`, `M` (default), `Q`, `H`.
     pub ec: Option<String>,

@@ -113,8 +113,12 @@ pub fn request_fingerprint<T: serde::Serialize>(req: &HttpRequest, body: &T) -> 
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, _| {
-        ApiError::validation("path", format!("invalid path parameter: {err}")).into()
+    web::PathConfig::default().error_handler(|err, req| {
+        super::fallback::wrong_method_behind_a_parameter(req)
+            .unwrap_or_else(|| {
+                ApiError::validation("path", format!("invalid path parameter: {err}"))
+            })
+            .into()
     })
 }
 

@@ -46,10 +46,11 @@ impl KnownRoutes {
         KnownRoutes { routes }
     }
 
-    /// Every method some route at `path` answers, in a stable order.
-    fn methods_at(&self, path: &str) -> Vec<&'static str> {
+    /// Every method the routes at `path` answer, in a stable order. Where templates overlap, the
+    /// most literal one wins: `/members/lookup` is that route, not `/members/{member_id}`.
+    pub fn methods_at(&self, path: &str) -> Vec<&'static str> {
         let parts: Vec<&str> = path.split('/').collect();
-        let mut methods: Vec<&'static str> = self
+        let matching: Vec<(usize, &Vec<&'static str>)> = self
             .routes
             .iter()
             .filter(|(segments, _)| {
@@ -62,12 +63,37 @@ impl KnownRoutes {
                             Segment::Parameter => !part.is_empty(),
                         })
             })
+            .map(|(segments, methods)| {
+                let literals = segments
+                    .iter()
+                    .filter(|segment| matches!(segment, Segment::Literal(_)))
+                    .count();
+                (literals, methods)
+            })
+            .collect();
+        let most_literal = matching.iter().map(|(literals, _)| *literals).max();
+        let mut methods: Vec<&'static str> = matching
+            .iter()
+            .filter(|(literals, _)| Some(*literals) == most_literal)
             .flat_map(|(_, methods)| methods.iter().copied())
             .collect();
         methods.sort_unstable();
         methods.dedup();
         methods
     }
+}
+
+/// A path that matched a route only by taking a literal segment for an id (`GET /members/lookup`
+/// reaching `/members/{member_id}`): if a more literal route owns the path under other methods,
+/// the answer is 405, as for any other wrong method.
+pub fn wrong_method_behind_a_parameter(req: &HttpRequest) -> Option<ApiError> {
+    let routes = req.app_data::<web::Data<KnownRoutes>>()?;
+    let allowed = routes.methods_at(req.path());
+    (!allowed.is_empty() && !allowed.contains(&req.method().as_str())).then(|| {
+        ApiError::MethodNotAllowed {
+            allow: allowed.join(", "),
+        }
+    })
 }
 
 /// The default service: no route matched this method and path.
@@ -93,6 +119,8 @@ mod tests {
         assert_eq!(routes.methods_at("/api/v1/banks/7/entries"), ["POST"]);
         assert_eq!(routes.methods_at("/api/v1/banks"), ["GET", "POST"]);
         assert!(routes.methods_at("/api/v1/nowhere").is_empty());
+        assert_eq!(routes.methods_at("/api/v1/members/lookup"), ["POST"]);
+        assert_eq!(routes.methods_at("/api/v1/members/7"), ["GET"]);
         assert!(routes.methods_at("/api/v1/banks//entries").is_empty());
     }
 }

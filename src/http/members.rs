@@ -295,6 +295,7 @@ pub struct CardQuery {
     /// `png` (default), `svg`, or `json` for the raw payload.
     pub format: Option<String>,
     /// Minimum width and height in pixels, 64–2048 (default 512).
+    #[param(minimum = 64, maximum = 2048)]
     pub size: Option<u32>,
     /// Error-correction level: `L`, `M` (default), `Q` or `H`.
     pub ec: Option<String>,

@@ -344,6 +344,7 @@ pub struct PickupQrQuery {
     /// `png` (default) or `svg`.
     pub format: Option<String>,
     /// Minimum edge in pixels, 64–2048 (default 384).
+    #[param(minimum = 64, maximum = 2048)]
     pub size: Option<u32>,
 }
 

@@ -24,25 +24,59 @@ pub struct WechatLogin {
     pub code: String,
 }
 
+/// The answer to a WeChat sign-in: signed in, or a binding is needed first. Switch on `status`.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"status": "signed_in", "member_id": 42, "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0…", "expires_in": 900, "refresh_token": "mrt_5f0c…", "refresh_expires_in": 2592000, "binding_ticket": null}))]
-pub struct MemberSession {
-    /// `signed_in` (use `access_token`) or `binding_required` (call `/auth/wechat/bind` with
-    /// `binding_ticket`, once, to link this WeChat user to the member record).
-    pub status: String,
-    pub member_id: Option<i64>,
+#[serde(untagged)]
+#[schema(discriminator(property_name = "status", mapping(
+    ("signed_in" = "#/components/schemas/SignedIn"),
+    ("binding_required" = "#/components/schemas/BindingRequired"),
+)))]
+pub enum MemberSession {
+    /// This WeChat user is a member: use `access_token`.
+    SignedIn(SignedIn),
+    /// This WeChat user is not linked to a member yet: call `/auth/wechat/bind` with
+    /// `binding_ticket`, once, to link them to the member record.
+    BindingRequired(BindingRequired),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "signed_in", "member_id": 42, "access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0…", "expires_in": 900, "refresh_token": "mrt_5f0c…", "refresh_expires_in": 2592000}))]
+pub struct SignedIn {
+    pub status: SignedInStatus,
+    pub member_id: i64,
     /// Member access token for `/api/v1/me…`. When it expires, exchange `refresh_token` at
     /// `/auth/wechat/refresh` (or call `wx.login` and `/auth/wechat` again). It stops working at
     /// once when the WeChat binding is undone.
-    pub access_token: Option<String>,
-    pub expires_in: Option<i64>,
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
     /// Single use: `/auth/wechat/refresh` returns new tokens and a new refresh token. Keep it in
     /// the mini-program's storage, never in a URL. Ends when the WeChat binding is undone.
-    pub refresh_token: Option<String>,
+    pub refresh_token: String,
     /// Seconds until the refresh token expires.
-    pub refresh_expires_in: Option<i64>,
+    pub refresh_expires_in: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "binding_required", "binding_ticket": "wbt_3b1f…"}))]
+pub struct BindingRequired {
+    pub status: BindingRequiredStatus,
     /// Valid for 10 minutes, once.
-    pub binding_ticket: Option<String>,
+    pub binding_ticket: String,
+}
+
+/// `SignedIn.status`: always `signed_in`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignedInStatus {
+    SignedIn,
+}
+
+/// `BindingRequired.status`: always `binding_required`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BindingRequiredStatus {
+    BindingRequired,
 }
 
 /// A signed-in member's answer: an access token for the binding made at `bound_at`, and the
@@ -55,15 +89,14 @@ pub fn signed_in(
 ) -> ApiResult<MemberSession> {
     let now = chrono::Utc::now().timestamp();
     let token = state.keys.issue_member(member_id, bound_at, now)?;
-    Ok(MemberSession {
-        status: "signed_in".into(),
-        member_id: Some(member_id),
-        access_token: Some(token),
-        expires_in: Some(state.keys.ttl_seconds),
-        refresh_expires_in: Some((refresh.expires_at - db::now_micros()) / 1_000_000),
-        refresh_token: Some(refresh.token),
-        binding_ticket: None,
-    })
+    Ok(MemberSession::SignedIn(SignedIn {
+        status: SignedInStatus::SignedIn,
+        member_id,
+        access_token: token,
+        expires_in: state.keys.ttl_seconds,
+        refresh_expires_in: (refresh.expires_at - db::now_micros()) / 1_000_000,
+        refresh_token: refresh.token,
+    }))
 }
 
 /// Lifetime of a member session, as for staff (`PB_REFRESH_TOKEN_TTL_DAYS`).
@@ -120,15 +153,10 @@ pub async fn wechat_login(
     .await?;
     let reply = match outcome {
         Ok((member_id, bound_at, refresh)) => signed_in(&state, member_id, bound_at, refresh)?,
-        Err(ticket) => MemberSession {
-            status: "binding_required".into(),
-            member_id: None,
-            access_token: None,
-            expires_in: None,
-            refresh_token: None,
-            refresh_expires_in: None,
-            binding_ticket: Some(ticket),
-        },
+        Err(binding_ticket) => MemberSession::BindingRequired(BindingRequired {
+            status: BindingRequiredStatus::BindingRequired,
+            binding_ticket,
+        }),
     };
     Ok(HttpResponse::Ok().json(reply))
 }

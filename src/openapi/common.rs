@@ -7,9 +7,10 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{ObjectBuilder, RefOr, Required, Schema, Type};
+use utoipa::openapi::{KnownFormat, ObjectBuilder, RefOr, Required, Schema, SchemaFormat, Type};
 
 use crate::http::extract::IDEMPOTENCY_KEY_PATTERN;
+use crate::http::paging::{DEFAULT_PAGE, MAX_PAGE};
 
 /// Operations that touch no database: the only ones that cannot answer 503.
 const WITHOUT_DATABASE: &[&str] = &["/healthz", "/metrics"];
@@ -79,6 +80,17 @@ pub fn complete(path: &str, operation: &mut Operation) {
         let RefOr::T(response) = response else {
             continue;
         };
+        for (media_type, content) in response.content.iter_mut() {
+            if media_type.starts_with("image/") {
+                // Images are bytes (PNG) or a document (SVG), never a JSON array of numbers.
+                content.schema = Some(RefOr::T(Schema::Object(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .content_media_type(media_type.as_str())
+                        .build(),
+                )));
+            }
+        }
         response
             .headers
             .entry("X-Request-Id".into())
@@ -108,6 +120,35 @@ pub fn complete(path: &str, operation: &mut Operation) {
     }
 
     for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in == ParameterIn::Query {
+            // Conventions every list and period shares (see http/paging.rs and types.rs).
+            let schema = match parameter.name.as_str() {
+                "limit" => Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                        .minimum(Some(1))
+                        .maximum(Some(MAX_PAGE))
+                        .examples([DEFAULT_PAGE]),
+                ),
+                "from" | "to" => Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                        .examples(["2026-11-01T00:00:00+08:00"]),
+                ),
+                "date" => Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+                        .examples(["2026-11-28"]),
+                ),
+                _ => None,
+            };
+            if let Some(schema) = schema {
+                parameter.schema = Some(RefOr::T(Schema::Object(schema.build())));
+            }
+        }
         if parameter.name == "Idempotency-Key" {
             parameter.required = Required::False;
             parameter.schema = Some(RefOr::T(Schema::Object(

@@ -57,7 +57,10 @@ fn every_operation_is_documented_with_examples_and_problem_responses() {
                     operation["responses"]["401"].is_object(),
                     "{name} does not document 401"
                 );
-                let kind = if path == "/api/v1/me" || path.starts_with("/api/v1/me/") || path == "/api/v1/checkins" {
+                let kind = if path == "/api/v1/me"
+                    || path.starts_with("/api/v1/me/")
+                    || path == "/api/v1/checkins"
+                {
                     "member"
                 } else {
                     "staff"

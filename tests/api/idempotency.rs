@@ -102,7 +102,9 @@ on_both_backends!(
         let body = json!({"kind": "award", "memo": "清洁日", "postings": [
             {"account_id": village.issuance, "amount": "-8"}, {"account_id": wallet, "amount": "8"}
         ]});
-        let first = app.post_with_key(&path, body.clone(), Some("shared-key")).await;
+        let first = app
+            .post_with_key(&path, body.clone(), Some("shared-key"))
+            .await;
         first.ok(201);
         assert!(!first.headers.contains_key("idempotent-replayed"));
 
