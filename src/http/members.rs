@@ -82,7 +82,7 @@ pub struct MemberDetail {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "org_id": 5, "name": "王秀英", "phone": "13812341234", "id_card": "33010619800101002X",
+    "org_id": 5, "name": "王秀英", "phone": "13812341234", "id_card": "330106198001010021",
     "household": "青山村 3 组 12 号", "tags": ["党员", "志愿者"], "allow_proxy": false
 }))]
 pub struct CreateMember {

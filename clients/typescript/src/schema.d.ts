@@ -2511,7 +2511,7 @@ export interface components {
          * @example {
          *       "allow_proxy": false,
          *       "household": "青山村 3 组 12 号",
-         *       "id_card": "33010619800101002X",
+         *       "id_card": "330106198001010021",
          *       "name": "王秀英",
          *       "org_id": 5,
          *       "phone": "13812341234",
