@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::shops;
+use super::schema::{orgs, shops};
 use super::Db;
 use crate::error::{ApiError, ApiResult};
 
@@ -63,4 +63,61 @@ pub fn list_shops(conn: &mut Db, bank_id: i64) -> ApiResult<Vec<ShopRow>> {
         .order(shops::id)
         .select(ShopRow::as_select())
         .load(conn)?)
+}
+
+/// Everything a shop was opened with but its unit and bank (fixed for good, since its goods and
+/// orders belong to that bank), and whether it takes orders at all.
+pub struct ShopChanges<'a> {
+    pub name: &'a str,
+    pub address: &'a str,
+    pub redemption_days: Option<String>,
+    pub allows_cash_topup: bool,
+    pub pickup_hours: i64,
+    pub active: bool,
+}
+
+/// Replaces the shop's settings. Pending orders keep the pickup deadline they were placed with.
+pub fn update_shop(conn: &mut Db, shop_id: i64, changes: &ShopChanges<'_>) -> ApiResult<ShopRow> {
+    diesel::update(shops::table.find(shop_id))
+        .set((
+            shops::name.eq(changes.name),
+            shops::address.eq(changes.address),
+            shops::redemption_days.eq(&changes.redemption_days),
+            shops::allows_cash_topup.eq(changes.allows_cash_topup),
+            shops::pickup_hours.eq(changes.pickup_hours),
+            shops::active.eq(changes.active),
+        ))
+        .returning(shops::all_columns)
+        .get_result(conn)
+        .optional()?
+        .ok_or(ApiError::NotFound("shop"))
+}
+
+/// Shops whose unit is at or below one of `paths`, by id, starting after the shop `after`.
+pub fn list_under(
+    conn: &mut Db,
+    paths: &[String],
+    after: Option<i64>,
+    limit: i64,
+) -> ApiResult<Vec<ShopRow>> {
+    let mut found = Vec::new();
+    let mut cursor = after.unwrap_or(0);
+    while !paths.is_empty() && (found.len() as i64) < limit {
+        let page: Vec<(ShopRow, String)> = shops::table
+            .inner_join(orgs::table)
+            .filter(shops::id.gt(cursor))
+            .order(shops::id)
+            .limit(500)
+            .select((ShopRow::as_select(), orgs::path))
+            .load(conn)?;
+        let Some((last, _)) = page.last() else { break };
+        cursor = last.id;
+        found.extend(
+            page.into_iter()
+                .filter(|(_, path)| paths.iter().any(|p| path.starts_with(p.as_str())))
+                .map(|(shop, _)| shop),
+        );
+    }
+    found.truncate(limit as usize);
+    Ok(found)
 }

@@ -234,6 +234,37 @@ pub async fn update_goods(
     Ok(HttpResponse::Ok().json(goods))
 }
 
+/// Get goods
+///
+/// One goods item with its stock, reservations and low-stock flag (counter view).
+#[utoipa::path(
+    tag = "shops",
+    params(("goods_id" = i64, Path, description = "Goods id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The goods", body = Goods),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the goods' shop belongs to a unit above yours"),
+        (status = 404, description = "`not_found`: no such goods in your units"),
+    )
+)]
+#[get("/goods/{goods_id}")]
+pub async fn get_goods(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let goods_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let goods = with_db(&state, move |conn| {
+        let goods = db::goods::get_goods(conn, goods_id)?;
+        shop_in_scope(conn, &guard, goods.shop_id)?;
+        Ok(goods)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Goods::from(goods)))
+}
+
 /// The shop's goods and stock (counter view)
 ///
 /// All goods with stock, reservations and low-stock flags.

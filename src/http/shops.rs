@@ -1,15 +1,16 @@
 //! Shops of the points supermarket (积分超市): opening them and finding them. Their goods are in
 //! `goods.rs`, the stock log in `stock.rs`, orders in `orders.rs` and `counter.rs`.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::access::{Guard, MemberAuth, Staff};
 use super::extract::ApiJson;
+use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
-use crate::db::shop::{NewShop, ShopRow};
+use crate::db::shop::{NewShop, ShopChanges, ShopRow};
 use crate::db::{self, audit, Db};
 use crate::domain::access::Action;
 use crate::domain::shop::RedemptionDays;
@@ -38,16 +39,94 @@ pub struct ShopBody {
     pub pickup_hours: Option<i64>,
 }
 
+/// A shop's settings, checked once, whether it is being opened or changed.
+struct CheckedShop {
+    name: String,
+    address: String,
+    days: RedemptionDays,
+    pickup_hours: i64,
+}
+
+fn check_shop(
+    name: &str,
+    address: &str,
+    redemption_days: &[i64],
+    pickup_hours: Option<i64>,
+) -> ApiResult<CheckedShop> {
+    let name = required_text("name", name, 100)?;
+    let address = required_text("address", address, 200)?;
+    let days_text = redemption_days
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let days = RedemptionDays::parse(&days_text)
+        .ok_or_else(|| ApiError::validation("redemption_days", "days of the month, 1–31"))?;
+    let pickup_hours = pickup_hours.unwrap_or(72);
+    if !(1..=720).contains(&pickup_hours) {
+        return Err(ApiError::validation(
+            "pickup_hours",
+            "must be between 1 and 720",
+        ));
+    }
+    Ok(CheckedShop {
+        name,
+        address,
+        days,
+        pickup_hours,
+    })
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "青山村积分超市", "address": "村委会一楼", "redemption_days": [1],
+    "allows_cash_topup": true, "pickup_hours": 48, "active": true
+}))]
+pub struct UpdateShopBody {
+    /// 1–100 characters.
+    pub name: String,
+    /// 1–200 characters.
+    pub address: String,
+    /// Days of the month on which orders are taken. Empty or absent: every day.
+    #[serde(default)]
+    pub redemption_days: Vec<i64>,
+    /// Clerks may complete an order that lacks points with cash. Absent: no.
+    #[serde(default)]
+    pub allows_cash_topup: bool,
+    /// Unpicked orders expire after this many hours (1–720, default 72). Orders already placed
+    /// keep their deadline.
+    pub pickup_hours: Option<i64>,
+    /// `false` closes the shop: new orders are refused with `shop_closed`, pending ones can still
+    /// be picked up. Absent: open.
+    #[serde(default = "open")]
+    pub active: bool,
+}
+
+fn open() -> bool {
+    true
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 2, "bank_id": 1, "org_id": 3, "name": "青山村积分超市", "address": "村委会一楼",
+    "redemption_days": [1, 15], "allows_cash_topup": true, "pickup_hours": 72, "active": true,
+    "created_at": "2026-11-23T08:00:00.000000Z"
+}))]
 pub struct Shop {
     pub id: i64,
+    /// The bank whose points are spent here (the bank of `org_id`).
     pub bank_id: i64,
+    /// The unit that runs the shop.
     pub org_id: i64,
     pub name: String,
     pub address: String,
+    /// Days of the month on which orders are taken; empty: every day.
     pub redemption_days: Vec<i64>,
     pub allows_cash_topup: bool,
+    /// Hours a member has to pick up an order.
     pub pickup_hours: i64,
+    /// Takes new orders (`false`: closed).
     pub active: bool,
     pub created_at: String,
 }
@@ -103,23 +182,12 @@ pub async fn create_shop(
     body: ApiJson<ShopBody>,
 ) -> ApiResult<HttpResponse> {
     let body = body.0;
-    let name = required_text("name", &body.name, 100)?;
-    let address = required_text("address", &body.address, 200)?;
-    let days_text = body
-        .redemption_days
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let days = RedemptionDays::parse(&days_text)
-        .ok_or_else(|| ApiError::validation("redemption_days", "days of the month, 1–31"))?;
-    let pickup_hours = body.pickup_hours.unwrap_or(72);
-    if !(1..=720).contains(&pickup_hours) {
-        return Err(ApiError::validation(
-            "pickup_hours",
-            "must be between 1 and 720",
-        ));
-    }
+    let checked = check_shop(
+        &body.name,
+        &body.address,
+        &body.redemption_days,
+        body.pickup_hours,
+    )?;
     let guard = staff.guard(Action::ManageShops);
     let audit = staff.audit(&req);
     let shop = in_write_tx(&state, move |conn| {
@@ -132,11 +200,11 @@ pub async fn create_shop(
             NewShop {
                 bank_id,
                 org_id: org.id,
-                name: &name,
-                address: &address,
-                redemption_days: days.to_text(),
+                name: &checked.name,
+                address: &checked.address,
+                redemption_days: checked.days.to_text(),
                 allows_cash_topup: body.allows_cash_topup,
-                pickup_hours,
+                pickup_hours: checked.pickup_hours,
             },
             db::now_micros(),
         )?;
@@ -153,6 +221,153 @@ pub async fn create_shop(
     })
     .await?;
     Ok(HttpResponse::Created().json(shop))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShopListQuery {
+    /// Shops with an id above this (the `next_cursor` of the previous page).
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "items": [{
+        "id": 2, "bank_id": 1, "org_id": 3, "name": "青山村积分超市", "address": "村委会一楼",
+        "redemption_days": [1, 15], "allows_cash_topup": true, "pickup_hours": 72, "active": true,
+        "created_at": "2026-11-23T08:00:00.000000Z"
+    }],
+    "next_cursor": null
+}))]
+pub struct ShopPage {
+    /// By id.
+    pub items: Vec<Shop>,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// List shops
+///
+/// The shops run by units in your scope (open and closed), by id.
+#[utoipa::path(
+    tag = "shops",
+    params(ShopListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of shops", body = ShopPage),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 422, description = "`validation_failed`: bad cursor or limit"),
+    )
+)]
+#[get("/shops")]
+pub async fn list_shops(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<ShopListQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = page_limit(query.limit)?;
+    let after = parse_cursor(query.cursor.as_deref())?;
+    let paths = staff.paths_for(Action::ReadLedger);
+    let rows = with_db(&state, move |conn| {
+        db::shop::list_under(conn, &paths, after, limit)
+    })
+    .await?;
+    let next_cursor = next_cursor(&rows, limit, |shop| shop.id);
+    Ok(HttpResponse::Ok().json(ShopPage {
+        items: rows.into_iter().map(Shop::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get a shop
+///
+/// The shop's settings: redemption days, pickup window, cash top-ups, open or closed.
+#[utoipa::path(
+    tag = "shops",
+    params(("shop_id" = i64, Path, description = "Shop id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The shop", body = Shop),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the shop belongs to a unit above yours"),
+        (status = 404, description = "`not_found`: no such shop in your units"),
+    )
+)]
+#[get("/shops/{shop_id}")]
+pub async fn get_shop(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let shop_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let (shop, _) = with_db(&state, move |conn| shop_in_scope(conn, &guard, shop_id)).await?;
+    Ok(HttpResponse::Ok().json(Shop::from(shop)))
+}
+
+/// Change a shop
+///
+/// Replaces the shop's settings, checked as when it was opened: a field left out takes its
+/// default (every day, no cash top-ups, 72 hours, open). The unit and bank of a shop never
+/// change. Orders already placed keep their pickup deadline.
+#[utoipa::path(
+    tag = "shops",
+    request_body = UpdateShopBody,
+    params(("shop_id" = i64, Path, description = "Shop id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The changed shop", body = Shop),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: only org admins of the shop's unit change shops"),
+        (status = 404, description = "`not_found`: no such shop in your units"),
+        (status = 422, description = "`validation_failed`: a field is malformed or unknown"),
+    )
+)]
+#[put("/shops/{shop_id}")]
+pub async fn update_shop(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    body: ApiJson<UpdateShopBody>,
+) -> ApiResult<HttpResponse> {
+    let shop_id = path.into_inner();
+    let body = body.0;
+    let checked = check_shop(
+        &body.name,
+        &body.address,
+        &body.redemption_days,
+        body.pickup_hours,
+    )?;
+    let guard = staff.guard(Action::ManageShops);
+    let audit = staff.audit(&req);
+    let shop = in_write_tx(&state, move |conn| {
+        let (before, path) = shop_in_scope(conn, &guard, shop_id)?;
+        let changes = ShopChanges {
+            name: &checked.name,
+            address: &checked.address,
+            redemption_days: checked.days.to_text(),
+            allows_cash_topup: body.allows_cash_topup,
+            pickup_hours: checked.pickup_hours,
+            active: body.active,
+        };
+        let after = Shop::from(db::shop::update_shop(conn, shop_id, &changes)?);
+        audit::changed(
+            conn,
+            &audit,
+            "shop.update",
+            format!("shop:{shop_id}"),
+            &path,
+            &Shop::from(before),
+            &after,
+        )?;
+        Ok(after)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(shop))
 }
 
 /// Shops of my bank
