@@ -126,10 +126,10 @@ pub fn catalogue(c: &mut Db, bank_id: i64, org_id: i64, now: i64) -> ApiResult<i
         ("大米 5kg", 40, 15, None, Some(1)),
         ("毛巾", 10, 40, Some("爱心人士 王先生"), None),
     ] {
-        let goods = db::shop::create_goods(
+        let goods = db::goods::create_goods(
             c,
             &shop,
-            &db::shop::GoodsFields {
+            &db::goods::GoodsFields {
                 name: name.into(),
                 description: String::new(),
                 image_url: None,
@@ -148,9 +148,9 @@ pub fn catalogue(c: &mut Db, bank_id: i64, org_id: i64, now: i64) -> ApiResult<i
         } else {
             MovementKind::StockIn
         };
-        db::shop::record_movement(
+        db::goods::record_movement(
             c,
-            db::shop::Movement {
+            db::goods::Movement {
                 goods: &goods,
                 kind,
                 quantity: stock,

@@ -21,7 +21,9 @@ pub enum ApiError {
     MalformedRequest(String),
     #[error("{0}")]
     Ledger(#[from] LedgerError),
-    #[error("{0} not found")]
+    /// What was looked for is kept for the code, not the answer: a missing record and another
+    /// village's record must read exactly alike, or `detail` would tell them apart.
+    #[error("no such record, or it is not in your units")]
     NotFound(&'static str),
     #[error("authentication is required")]
     Unauthorized(&'static str),

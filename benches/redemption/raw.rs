@@ -173,7 +173,7 @@ pub(crate) fn update_one(conn: &mut Db, refusal: &str, sql: String) -> anyhow::R
 }
 
 /// One order of one item as `http::orders::place_my_order` runs it (`db::idempotency::once`,
-/// `db::orders::place`, `db::shop::reserve`, `db::holds::create_hold`), with literals inlined.
+/// `db::orders::place`, `db::goods::reserve`, `db::holds::create_hold`), with literals inlined.
 /// Only integers and fixed text go into the SQL. Keep it in step with those functions.
 pub(crate) fn raw_place(
     conn: &mut Db,
@@ -227,7 +227,7 @@ pub(crate) fn raw_place(
             ))
             .execute(conn)?;
         }
-        // the line: shop::get_goods, shop::reserve
+        // the line: goods::get_goods, goods::reserve
         select_goods(conn, g)?;
         update_one(
             conn,
@@ -301,7 +301,7 @@ pub(crate) fn raw_place(
 }
 
 /// One pickup as `http::orders::fulfil_pickup` runs it (`shop_in_scope`, `db::orders::fulfil`,
-/// `db::holds::capture_hold`, `db::ledger::post_entry`, `db::shop::record_movement`,
+/// `db::holds::capture_hold`, `db::ledger::post_entry`, `db::goods::record_movement`,
 /// `db::ledger::get_entry`, `db::audit::created`), with literals inlined. The pickup token's
 /// signature is checked before the transaction in the API and not at all here.
 pub(crate) fn raw_fulfil(conn: &mut Db, world: &World, order: i64) -> anyhow::Result<()> {
@@ -417,7 +417,7 @@ pub(crate) fn raw_fulfil(conn: &mut Db, world: &World, order: i64) -> anyhow::Re
             "UPDATE orders SET entry_id = {entry} WHERE id = {order}"
         ))
         .execute(conn)?;
-        // shop::record_movement per line: the goods leave the shelf and their reservation
+        // goods::record_movement per line: the goods leave the shelf and their reservation
         for line in &lines {
             let (g, q) = (line.goods_id, line.quantity);
             select_goods(conn, g)?;

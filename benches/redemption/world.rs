@@ -44,13 +44,13 @@ impl World {
 
 pub(crate) fn stock_in(
     conn: &mut Db,
-    goods: &db::shop::GoodsRow,
+    goods: &db::goods::GoodsRow,
     quantity: i64,
     now: i64,
 ) -> ApiResult<()> {
-    db::shop::record_movement(
+    db::goods::record_movement(
         conn,
-        db::shop::Movement {
+        db::goods::Movement {
             goods,
             kind: MovementKind::StockIn,
             quantity,
@@ -65,8 +65,8 @@ pub(crate) fn stock_in(
     .map(|_| ())
 }
 
-pub(crate) fn goods_fields(name: &str, price: i64) -> db::shop::GoodsFields {
-    db::shop::GoodsFields {
+pub(crate) fn goods_fields(name: &str, price: i64) -> db::goods::GoodsFields {
+    db::goods::GoodsFields {
         name: name.to_string(),
         description: String::new(),
         image_url: None,
@@ -113,7 +113,7 @@ pub(crate) fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shel
             now,
         )?;
         let mut stocked = |name: &str, price: i64, stock: i64| -> ApiResult<Goods> {
-            let row = db::shop::create_goods(c, &shop, &goods_fields(name, price), now)?;
+            let row = db::goods::create_goods(c, &shop, &goods_fields(name, price), now)?;
             stock_in(c, &row, stock, now)?;
             Ok(Goods {
                 id: row.id,

@@ -9,6 +9,7 @@ pub mod awards;
 pub mod banks;
 pub mod claims;
 pub mod connection;
+pub mod goods;
 pub mod holds;
 pub mod idempotency;
 pub mod ledger;

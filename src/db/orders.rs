@@ -6,9 +6,10 @@
 use diesel::prelude::*;
 use rand::Rng;
 
+use super::goods::{self, GoodsRow, Movement};
 use super::holds::{self, Capture, NewHold};
 use super::schema::{order_lines, orders};
-use super::shop::{self, GoodsRow, Movement, ShopRow};
+use super::shop::ShopRow;
 use super::{lock_row, stored, sum_bigint, Db};
 use crate::domain::ledger::Asset;
 use crate::domain::money::Amount;
@@ -144,7 +145,7 @@ pub fn place(conn: &mut Db, new: NewOrder<'_>, now: i64) -> ApiResult<OrderRecor
     let mut picked: Vec<(GoodsRow, i64)> = Vec::with_capacity(lines.len());
     let mut total: i64 = 0;
     for (goods_id, quantity) in lines {
-        let goods = shop::get_goods(conn, goods_id)?;
+        let goods = goods::get_goods(conn, goods_id)?;
         if goods.shop_id != shop.id {
             return Err(ApiError::NotFound("goods in this shop"));
         }
@@ -166,7 +167,7 @@ pub fn place(conn: &mut Db, new: NewOrder<'_>, now: i64) -> ApiResult<OrderRecor
                 ));
             }
         }
-        shop::reserve(conn, &goods, quantity)?;
+        goods::reserve(conn, &goods, quantity)?;
         total = goods
             .price
             .checked_mul(quantity)
@@ -351,8 +352,8 @@ pub fn fulfil(conn: &mut Db, order_id: i64, actor: &str, now: i64) -> ApiResult<
             .execute(conn)?;
     }
     for (line, _) in &record.lines {
-        let goods = shop::get_goods(conn, line.goods_id)?;
-        shop::record_movement(
+        let goods = goods::get_goods(conn, line.goods_id)?;
+        goods::record_movement(
             conn,
             Movement {
                 goods: &goods,
@@ -386,7 +387,7 @@ pub fn cancel(
         holds::release_hold(conn, order.bank_id, hold_id, now)?;
     }
     for (line, _) in &record.lines {
-        shop::unreserve(conn, line.goods_id, line.quantity)?;
+        goods::unreserve(conn, line.goods_id, line.quantity)?;
     }
     get_order(conn, order_id)
 }

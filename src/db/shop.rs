@@ -1,10 +1,10 @@
-//! Shops, their goods, and the append-only stock log that the cached stock follows.
+//! Shops of the points supermarket: one per unit and bank, with its redemption days, pickup
+//! window and cash top-up setting. Their goods and stock log are in `goods.rs`.
 
 use diesel::prelude::*;
 
-use super::schema::{goods, shops, stock_movements};
-use super::{sum_bigint, Db};
-use crate::domain::shop::MovementKind;
+use super::schema::{orgs, shops};
+use super::Db;
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
@@ -65,298 +65,59 @@ pub fn list_shops(conn: &mut Db, bank_id: i64) -> ApiResult<Vec<ShopRow>> {
         .load(conn)?)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
-#[diesel(table_name = goods)]
-pub struct GoodsRow {
-    pub id: i64,
-    pub shop_id: i64,
-    pub bank_id: i64,
-    pub name: String,
-    pub description: String,
-    pub image_url: Option<String>,
-    pub category: String,
-    pub price: i64,
-    pub stock: i64,
-    pub reserved: i64,
-    pub monthly_limit: Option<i64>,
-    pub available_from: Option<i64>,
-    pub available_until: Option<i64>,
-    pub low_stock_threshold: i64,
-    pub active: bool,
-    pub created_at: i64,
-}
-
-impl GoodsRow {
-    /// What members can still order.
-    pub fn available(&self) -> i64 {
-        self.stock - self.reserved
-    }
-
-    pub fn is_offered_at(&self, now: i64) -> bool {
-        self.active
-            && self.available_from.is_none_or(|from| now >= from)
-            && self.available_until.is_none_or(|until| now < until)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct GoodsFields {
-    pub name: String,
-    pub description: String,
-    pub image_url: Option<String>,
-    pub category: String,
-    pub price: i64,
-    pub monthly_limit: Option<i64>,
-    pub available_from: Option<i64>,
-    pub available_until: Option<i64>,
-    pub low_stock_threshold: i64,
+/// Everything a shop was opened with but its unit and bank (fixed for good, since its goods and
+/// orders belong to that bank), and whether it takes orders at all.
+pub struct ShopChanges<'a> {
+    pub name: &'a str,
+    pub address: &'a str,
+    pub redemption_days: Option<String>,
+    pub allows_cash_topup: bool,
+    pub pickup_hours: i64,
     pub active: bool,
 }
 
-pub fn create_goods(
-    conn: &mut Db,
-    shop: &ShopRow,
-    fields: &GoodsFields,
-    now: i64,
-) -> ApiResult<GoodsRow> {
-    Ok(diesel::insert_into(goods::table)
-        .values((
-            goods::shop_id.eq(shop.id),
-            goods::bank_id.eq(shop.bank_id),
-            goods::name.eq(&fields.name),
-            goods::description.eq(&fields.description),
-            goods::image_url.eq(&fields.image_url),
-            goods::category.eq(&fields.category),
-            goods::price.eq(fields.price),
-            goods::monthly_limit.eq(fields.monthly_limit),
-            goods::available_from.eq(fields.available_from),
-            goods::available_until.eq(fields.available_until),
-            goods::low_stock_threshold.eq(fields.low_stock_threshold),
-            goods::active.eq(fields.active),
-            goods::created_at.eq(now),
-        ))
-        .returning(goods::all_columns)
-        .get_result(conn)?)
-}
-
-/// Changes everything but stock (which only moves through the stock log).
-pub fn update_goods(conn: &mut Db, goods_id: i64, fields: &GoodsFields) -> ApiResult<GoodsRow> {
-    Ok(diesel::update(goods::table.find(goods_id))
+/// Replaces the shop's settings. Pending orders keep the pickup deadline they were placed with.
+pub fn update_shop(conn: &mut Db, shop_id: i64, changes: &ShopChanges<'_>) -> ApiResult<ShopRow> {
+    diesel::update(shops::table.find(shop_id))
         .set((
-            goods::name.eq(&fields.name),
-            goods::description.eq(&fields.description),
-            goods::image_url.eq(&fields.image_url),
-            goods::category.eq(&fields.category),
-            goods::price.eq(fields.price),
-            goods::monthly_limit.eq(fields.monthly_limit),
-            goods::available_from.eq(fields.available_from),
-            goods::available_until.eq(fields.available_until),
-            goods::low_stock_threshold.eq(fields.low_stock_threshold),
-            goods::active.eq(fields.active),
+            shops::name.eq(changes.name),
+            shops::address.eq(changes.address),
+            shops::redemption_days.eq(&changes.redemption_days),
+            shops::allows_cash_topup.eq(changes.allows_cash_topup),
+            shops::pickup_hours.eq(changes.pickup_hours),
+            shops::active.eq(changes.active),
         ))
-        .returning(goods::all_columns)
-        .get_result(conn)?)
-}
-
-pub fn get_goods(conn: &mut Db, goods_id: i64) -> ApiResult<GoodsRow> {
-    goods::table
-        .find(goods_id)
-        .select(GoodsRow::as_select())
-        .first(conn)
+        .returning(shops::all_columns)
+        .get_result(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("goods"))
+        .ok_or(ApiError::NotFound("shop"))
 }
 
-pub fn list_goods(conn: &mut Db, shop_id: i64, active_only: bool) -> ApiResult<Vec<GoodsRow>> {
-    let mut query = goods::table.filter(goods::shop_id.eq(shop_id)).into_boxed();
-    if active_only {
-        query = query.filter(goods::active.eq(true));
-    }
-    Ok(query
-        .order((goods::category, goods::id))
-        .select(GoodsRow::as_select())
-        .load(conn)?)
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
-#[diesel(table_name = stock_movements)]
-pub struct MovementRow {
-    pub id: i64,
-    pub goods_id: i64,
-    pub shop_id: i64,
-    pub kind: String,
-    pub quantity: i64,
-    pub donor_name: Option<String>,
-    pub donor_value_fen: Option<i64>,
-    pub note: String,
-    pub order_id: Option<i64>,
-    pub actor: String,
-    pub created_at: i64,
-}
-
-pub struct Movement<'a> {
-    pub goods: &'a GoodsRow,
-    pub kind: MovementKind,
-    pub quantity: i64,
-    pub donor_name: Option<&'a str>,
-    pub donor_value_fen: Option<i64>,
-    pub note: &'a str,
-    pub order_id: Option<i64>,
-    pub actor: &'a str,
-}
-
-/// Appends a stock movement and moves the cached stock with it. Stock never drops below what
-/// is on the shelf for pending orders: a write-off of reserved goods is refused.
-pub fn record_movement(conn: &mut Db, movement: Movement<'_>, now: i64) -> ApiResult<MovementRow> {
-    let goods_id = movement.goods.id;
-    let quantity = movement.quantity;
-    let changed = if movement.kind == MovementKind::Redemption {
-        // Goods handed over leave the shelf and their reservation together.
-        diesel::update(
-            goods::table
-                .filter(goods::id.eq(goods_id))
-                .filter(goods::reserved.ge(-quantity)),
-        )
-        .set((
-            goods::stock.eq(goods::stock + quantity),
-            goods::reserved.eq(goods::reserved + quantity),
-        ))
-        .execute(conn)?
-    } else {
-        diesel::update(
-            goods::table
-                .filter(goods::id.eq(goods_id))
-                .filter((goods::stock + quantity).ge(goods::reserved)),
-        )
-        .set(goods::stock.eq(goods::stock + quantity))
-        .execute(conn)?
-    };
-    if changed == 0 {
-        let current = get_goods(conn, goods_id)?;
-        return Err(ApiError::conflict(
-            "out_of_stock",
-            format!(
-                "{} has {} in stock, {} of them reserved for pending orders",
-                current.name, current.stock, current.reserved
-            ),
-        ));
-    }
-    Ok(diesel::insert_into(stock_movements::table)
-        .values((
-            stock_movements::goods_id.eq(goods_id),
-            stock_movements::shop_id.eq(movement.goods.shop_id),
-            stock_movements::kind.eq(movement.kind.as_str()),
-            stock_movements::quantity.eq(quantity),
-            stock_movements::donor_name.eq(movement.donor_name),
-            stock_movements::donor_value_fen.eq(movement.donor_value_fen),
-            stock_movements::note.eq(movement.note),
-            stock_movements::order_id.eq(movement.order_id),
-            stock_movements::actor.eq(movement.actor),
-            stock_movements::created_at.eq(now),
-        ))
-        .returning(stock_movements::all_columns)
-        .get_result(conn)?)
-}
-
-/// Reserves `quantity` for a pending order, if that many are unreserved.
-pub fn reserve(conn: &mut Db, goods: &GoodsRow, quantity: i64) -> ApiResult<()> {
-    let changed = diesel::update(
-        goods::table
-            .filter(goods::id.eq(goods.id))
-            .filter((goods::stock - goods::reserved).ge(quantity)),
-    )
-    .set(goods::reserved.eq(goods::reserved + quantity))
-    .execute(conn)?;
-    if changed == 0 {
-        return Err(ApiError::conflict(
-            "out_of_stock",
-            format!("not enough {} left", goods.name),
-        ));
-    }
-    Ok(())
-}
-
-/// Returns a cancelled or expired order's reservation.
-pub fn unreserve(conn: &mut Db, goods_id: i64, quantity: i64) -> ApiResult<()> {
-    diesel::update(goods::table.filter(goods::id.eq(goods_id)))
-        .set(goods::reserved.eq(goods::reserved - quantity))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Newest first. `kind` filters, e.g. donations for the thank-you list.
-pub fn list_movements(
+/// Shops whose unit is at or below one of `paths`, by id, starting after the shop `after`.
+pub fn list_under(
     conn: &mut Db,
-    shop_id: i64,
-    goods_id: Option<i64>,
-    kind: Option<MovementKind>,
+    paths: &[String],
+    after: Option<i64>,
     limit: i64,
-) -> ApiResult<Vec<MovementRow>> {
-    let mut query = stock_movements::table
-        .filter(stock_movements::shop_id.eq(shop_id))
-        .into_boxed();
-    if let Some(goods_id) = goods_id {
-        query = query.filter(stock_movements::goods_id.eq(goods_id));
+) -> ApiResult<Vec<ShopRow>> {
+    let mut found = Vec::new();
+    let mut cursor = after.unwrap_or(0);
+    while !paths.is_empty() && (found.len() as i64) < limit {
+        let page: Vec<(ShopRow, String)> = shops::table
+            .inner_join(orgs::table)
+            .filter(shops::id.gt(cursor))
+            .order(shops::id)
+            .limit(500)
+            .select((ShopRow::as_select(), orgs::path))
+            .load(conn)?;
+        let Some((last, _)) = page.last() else { break };
+        cursor = last.id;
+        found.extend(
+            page.into_iter()
+                .filter(|(_, path)| paths.iter().any(|p| path.starts_with(p.as_str())))
+                .map(|(shop, _)| shop),
+        );
     }
-    if let Some(kind) = kind {
-        query = query.filter(stock_movements::kind.eq(kind.as_str()));
-    }
-    Ok(query
-        .order(stock_movements::id.desc())
-        .limit(limit)
-        .select(MovementRow::as_select())
-        .load(conn)?)
-}
-
-/// The stock that the movement log adds up to (the cached `stock` must equal it).
-pub fn logged_stock(conn: &mut Db, goods_id: i64) -> ApiResult<i64> {
-    Ok(stock_movements::table
-        .filter(stock_movements::goods_id.eq(goods_id))
-        .select(sum_bigint("quantity"))
-        .first(conn)?)
-}
-
-/// Every goods of a bank with its cached and logged stock and its pending reservations.
-pub fn stock_states(
-    conn: &mut Db,
-    bank_id: i64,
-) -> ApiResult<Vec<crate::domain::verify::StockState>> {
-    use super::schema::{order_lines, orders};
-    let rows: Vec<(i64, i64, i64)> = goods::table
-        .filter(goods::bank_id.eq(bank_id))
-        .order(goods::id)
-        .select((goods::id, goods::stock, goods::reserved))
-        .load(conn)?;
-    let logged: std::collections::HashMap<i64, i64> = stock_movements::table
-        .inner_join(goods::table)
-        .filter(goods::bank_id.eq(bank_id))
-        .group_by(stock_movements::goods_id)
-        .select((
-            stock_movements::goods_id,
-            sum_bigint("stock_movements.quantity"),
-        ))
-        .load::<(i64, i64)>(conn)?
-        .into_iter()
-        .collect();
-    let pending: std::collections::HashMap<i64, i64> = order_lines::table
-        .inner_join(orders::table)
-        .filter(orders::bank_id.eq(bank_id))
-        .filter(orders::status.eq("pending"))
-        .group_by(order_lines::goods_id)
-        .select((order_lines::goods_id, sum_bigint("order_lines.quantity")))
-        .load::<(i64, i64)>(conn)?
-        .into_iter()
-        .collect();
-    Ok(rows
-        .into_iter()
-        .map(
-            |(goods_id, stock, reserved)| crate::domain::verify::StockState {
-                goods_id,
-                stock,
-                logged: logged.get(&goods_id).copied().unwrap_or(0),
-                reserved,
-                pending: pending.get(&goods_id).copied().unwrap_or(0),
-            },
-        )
-        .collect())
+    found.truncate(limit as usize);
+    Ok(found)
 }

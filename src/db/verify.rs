@@ -113,7 +113,7 @@ pub fn verify_bank(conn: &mut Db, bank_id: i64) -> ApiResult<Verification> {
         .load(conn)?;
     let pending: HashMap<i64, i64> = pending.into_iter().collect();
     let (mut findings, tally) = verifier.finish(&pending);
-    findings.extend(stock_findings(&super::shop::stock_states(conn, bank_id)?));
+    findings.extend(stock_findings(&super::goods::stock_states(conn, bank_id)?));
     Ok(Verification {
         bank_id,
         findings,

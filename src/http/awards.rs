@@ -74,8 +74,10 @@ pub struct AwardOutcome {
     ),
     security(("staff" = [])),
     responses(
-        (status = 201, description = "Posted: one entry per member", body = AwardOutcome),
-        (status = 202, description = "Waiting for a second approver: one pending request per member", body = AwardOutcome),
+        (status = 201, description = "Posted: one entry per member", body = AwardOutcome,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored result of an earlier request with the same `Idempotency-Key`"))),
+        (status = 202, description = "Waiting for a second approver: one pending request per member", body = AwardOutcome,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored result of an earlier request with the same `Idempotency-Key`"))),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 403, description = "`forbidden`: only org admins of the bank's unit award points"),
         (status = 404, description = "`not_found`: no such bank, or a member is not in this bank"),

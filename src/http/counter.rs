@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::Staff;
+use super::entries::created;
 use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::orders::{
     checked_lines, order_filter, order_page, Order, OrderLineBody, OrderListQuery, OrderPage,
@@ -59,7 +60,8 @@ pub struct CashTopup {
 ///
 /// The clerk scans the member's card and picks the goods: a pending order, or with
 /// `fulfil_now` a counter sale in one atomic step. Recorded as placed by the clerk on behalf of
-/// the member. Send an `Idempotency-Key`.
+/// the member. Send an `Idempotency-Key`: a retry with the same key returns the first order with
+/// `Idempotent-Replayed: true`.
 #[utoipa::path(
     tag = "counter",
     request_body = CounterOrderBody,
@@ -69,7 +71,8 @@ pub struct CashTopup {
     ),
     security(("staff" = [])),
     responses(
-        (status = 201, description = "The order (fulfilled for a counter sale)", body = Order),
+        (status = 201, description = "The order (fulfilled for a counter sale; for a retry, the order the key placed)", body = Order,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored result of an earlier request with the same `Idempotency-Key`"))),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 403, description = "`forbidden`: outside the shops you serve"),
         (status = 404, description = "`not_found`: no such shop, member or goods"),
@@ -106,17 +109,11 @@ pub async fn counter_order(
     let audit = staff.audit(&req);
     let offset = state.settings.utc_offset_seconds();
     let secret = state.settings.card_secret.clone();
-    let (order, _) = in_write_tx(&state, move |conn| {
+    let (order, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let (shop, path) = shop_in_scope(conn, &guard, shop_id)?;
         let (member, _) = db::members::get_member(conn, member_id)?;
         card.check_current(member.card_version)?;
-        if cash_points > 0 && !shop.allows_cash_topup {
-            return Err(ApiError::validation(
-                "cash_topup",
-                "this shop does not take cash top-ups",
-            ));
-        }
         idempotency::once(
             conn,
             KeyScope {
@@ -127,6 +124,14 @@ pub async fn counter_order(
             &fingerprint,
             now,
             |conn| {
+                // Checked for a new order only: a retry replays what was taken, even if the shop
+                // has stopped taking cash since.
+                if cash_points > 0 && !shop.allows_cash_topup {
+                    return Err(ApiError::validation(
+                        "cash_topup",
+                        "this shop does not take cash top-ups",
+                    ));
+                }
                 let new = NewOrder {
                     shop: &shop,
                     member_id,
@@ -155,7 +160,7 @@ pub async fn counter_order(
         )
     })
     .await?;
-    Ok(HttpResponse::Created().json(order))
+    Ok(created(order, outcome))
 }
 
 /// A shop's orders (counter view)

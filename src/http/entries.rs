@@ -66,7 +66,8 @@ pub struct PostEntry {
     ),
     security(("staff" = [])),
     responses(
-        (status = 201, description = "Posted (or replayed)", body = Entry),
+        (status = 201, description = "Posted (or replayed)", body = Entry,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored result of an earlier request with the same `Idempotency-Key`"))),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 404, description = "`not_found`: no such bank"),
         (status = 409, description = "`insufficient_funds`: a member wallet lacks the available points"),
@@ -223,7 +224,8 @@ pub struct ReverseEntry {
     ),
     security(("staff" = [])),
     responses(
-        (status = 201, description = "The reversal entry", body = Entry),
+        (status = 201, description = "The reversal entry", body = Entry,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored result of an earlier request with the same `Idempotency-Key`"))),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 404, description = "`not_found`: no such entry in this bank"),
         (status = 409, description = "`already_reversed`: the entry was reversed before; `not_reversible`: it is itself a reversal; `insufficient_funds`: a member has spent the points"),

@@ -48,7 +48,8 @@ pub struct CreateHold {
     ),
     security(("staff" = [])),
     responses(
-        (status = 201, description = "The pending hold", body = Hold),
+        (status = 201, description = "The pending hold", body = Hold,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored result of an earlier request with the same `Idempotency-Key`"))),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 404, description = "`not_found`: no such bank or account"),
         (status = 409, description = "`insufficient_funds`: the wallet's available balance is too small"),
@@ -182,7 +183,8 @@ pub struct CaptureHold {
     ),
     security(("staff" = [])),
     responses(
-        (status = 201, description = "Captured: the hold and its redeem entry", body = Capture),
+        (status = 201, description = "Captured: the hold and its redeem entry", body = Capture,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored result of an earlier request with the same `Idempotency-Key`"))),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 404, description = "`not_found`: no such hold in this bank"),
         (status = 409, description = "`hold_not_pending`: already captured, released or expired; `hold_expired`: past its deadline"),

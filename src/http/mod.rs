@@ -16,6 +16,7 @@ pub mod counter;
 pub mod entries;
 pub mod extract;
 pub mod fallback;
+pub mod goods;
 pub mod holds;
 pub mod me;
 pub mod member_sessions;
@@ -28,6 +29,7 @@ pub mod rules;
 pub mod shops;
 pub mod signups;
 pub mod staff;
+pub mod stock;
 pub mod types;
 pub mod verify;
 pub mod wechat;
@@ -134,15 +136,20 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(appeals::my_refused_scans)
         .service(appeals::appeal_refused_scan)
         .service(shops::create_shop)
+        .service(shops::list_shops)
+        .service(shops::get_shop)
+        .service(shops::update_shop)
         .service(shops::my_shops)
-        .service(shops::create_goods)
-        .service(shops::update_goods)
-        .service(shops::list_goods)
-        .service(shops::browse_goods)
-        .service(shops::record_movement)
-        .service(shops::list_movements)
+        .service(goods::create_goods)
+        .service(goods::get_goods)
+        .service(goods::update_goods)
+        .service(goods::list_goods)
+        .service(goods::browse_goods)
+        .service(stock::record_movement)
+        .service(stock::list_movements)
         .service(orders::place_my_order)
         .service(orders::my_orders)
+        .service(orders::get_my_order)
         .service(orders::cancel_my_order)
         .service(orders::pickup_qr)
         .service(counter::counter_order)

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::MemberAuth;
+use super::entries::created;
 use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::timestamp;
 use super::{in_write_tx, with_db, AppState};
@@ -149,14 +150,16 @@ pub(super) const ORDER_REFUSALS: &str = "`insufficient_points`: not enough avail
 ///
 /// Sets the goods aside and holds the points (they show as held, not spent). Pick up at the
 /// counter with the pickup QR or code before `expires_at`; an order not picked up expires and
-/// gives both back. Send an `Idempotency-Key` so that a retried tap does not order twice.
+/// gives both back. Send an `Idempotency-Key` so that a retried tap does not order twice: a retry
+/// with the same key returns the first order with `Idempotent-Replayed: true`.
 #[utoipa::path(
     tag = "me",
     request_body = PlaceOrderBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "1–200 visible ASCII characters, unique per order")),
     security(("member" = [])),
     responses(
-        (status = 201, description = "The pending order", body = Order),
+        (status = 201, description = "The pending order (or, for a retry, the order the key placed)", body = Order,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored result of an earlier request with the same `Idempotency-Key`"))),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
         (status = 404, description = "`not_found`: no such shop or goods in your bank"),
         (status = 409, description = ORDER_REFUSALS),
@@ -178,7 +181,7 @@ pub async fn place_my_order(
     let offset = state.settings.utc_offset_seconds();
     let secret = state.settings.card_secret.clone();
     let caller = format!("member:{member_id}");
-    let (order, _) = in_write_tx(&state, move |conn| {
+    let (order, outcome) = in_write_tx(&state, move |conn| {
         let now = db::now_micros();
         let shop = db::shop::get_shop(conn, shop_id)?;
         if db::members::bank_of(conn, member_id)? != shop.bank_id {
@@ -213,7 +216,7 @@ pub async fn place_my_order(
         )
     })
     .await?;
-    Ok(HttpResponse::Created().json(order))
+    Ok(created(order, outcome))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -300,6 +303,31 @@ fn my_order(conn: &mut Db, member_id: i64, order_id: i64) -> ApiResult<OrderReco
         return Err(ApiError::NotFound("order"));
     }
     Ok(record)
+}
+
+/// One of my orders
+///
+/// The order with its lines, status, pickup code and deadline.
+#[utoipa::path(
+    tag = "me",
+    params(("order_id" = i64, Path, description = "Order id")),
+    security(("member" = [])),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 404, description = "`not_found`: no such order of yours"),
+    )
+)]
+#[get("/me/orders/{order_id}")]
+pub async fn get_my_order(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let order_id = path.into_inner();
+    let member_id = member.0;
+    let record = with_db(&state, move |conn| my_order(conn, member_id, order_id)).await?;
+    Ok(HttpResponse::Ok().json(Order::of(record, state.settings.card_secret.as_bytes())))
 }
 
 /// Cancel my order

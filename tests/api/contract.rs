@@ -93,6 +93,40 @@ fn every_operation_is_documented_with_examples_and_problem_responses() {
     }
 }
 
+/// A client can only tell a replayed retry from a fresh success if the contract says where.
+#[test]
+fn every_idempotent_operation_declares_the_replay_header() {
+    let document: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+    let mut idempotent = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let takes_key = operation["parameters"].as_array().is_some_and(|params| {
+                params
+                    .iter()
+                    .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+            });
+            if !takes_key {
+                continue;
+            }
+            idempotent.push(format!("{method} {path}"));
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    assert!(
+                        response["headers"]["Idempotent-Replayed"].is_object(),
+                        "{method} {path} {status} does not declare Idempotent-Replayed"
+                    );
+                }
+            }
+        }
+    }
+    for expected in [
+        "post /api/v1/me/orders",
+        "post /api/v1/shops/{shop_id}/orders",
+    ] {
+        assert!(idempotent.iter().any(|o| o == expected), "{idempotent:?}");
+    }
+}
+
 on_both_backends!(
     the_service_serves_the_committed_document_and_offline_docs,
     |backend| async move {

@@ -29,6 +29,7 @@ mod rules;
 mod scopes;
 mod sessions;
 mod shop_restart;
+mod shops;
 mod supermarket;
 mod tamper;
 mod wechat;

@@ -132,15 +132,19 @@ async fn a_database_outage_is_answered_503_at_once_loses_nothing_and_heals_itsel
     let rule_id = rule.ok(201)["id"].as_i64().unwrap();
     let member = app.member(&village, "林静").await;
     let awards = format!("/api/v1/banks/{}/awards", village.bank);
-    let award = || {
-        app.post(
-            &awards,
-            json!({"rule_id": rule_id, "member_ids": [member.id]}),
-        )
+    let body = json!({"rule_id": rule_id, "member_ids": [member.id]});
+    let (app_ref, awards_ref, body_ref) = (&app, &awards, &body);
+    let award = move |key: String| async move {
+        app_ref
+            .post_with_key(awards_ref, body_ref.clone(), Some(&key))
+            .await
     };
+    let keys: Vec<String> = (0..24).map(|n| format!("outage-award-{n}")).collect();
 
     // Awards in flight while the server goes down: each either committed or was told to retry.
-    let in_flight = join_all((0..24).map(|_| award()));
+    // (A 503 cannot promise that nothing was written: the server may have gone away between its
+    // commit and its answer. So the client retries with the same key, as the contract says.)
+    let in_flight = join_all(keys.iter().map(|key| award(key.clone())));
     let data_dir = cluster.data_dir.clone();
     let stopper = async move {
         tokio::time::sleep(Duration::from_millis(40)).await;
@@ -154,14 +158,12 @@ async fn a_database_outage_is_answered_503_at_once_loses_nothing_and_heals_itsel
         );
     };
     let (replies, ()) = tokio::join!(in_flight, stopper);
-    let mut committed = 0;
-    for reply in &replies {
-        match reply.status.as_u16() {
-            201 => committed += 1,
-            _ => {
-                reply.problem(503, "service_unavailable");
-                assert!(reply.headers.contains_key("retry-after"));
-            }
+    let mut told_to_retry = Vec::new();
+    for (reply, key) in replies.iter().zip(&keys) {
+        if reply.status.as_u16() != 201 {
+            reply.problem(503, "service_unavailable");
+            assert!(reply.headers.contains_key("retry-after"));
+            told_to_retry.push(key.clone());
         }
     }
 
@@ -170,7 +172,7 @@ async fn a_database_outage_is_answered_503_at_once_loses_nothing_and_heals_itsel
         let started = Instant::now();
         let ready = read(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
         ready.problem(503, "service_unavailable");
-        let refused = award().await;
+        let refused = award("outage-while-down".into()).await;
         refused.problem(503, "service_unavailable");
         assert!(refused.headers.contains_key("retry-after"));
         app.get(&format!("/api/v1/members/{}", member.id))
@@ -194,10 +196,13 @@ async fn a_database_outage_is_answered_503_at_once_loses_nothing_and_heals_itsel
         assert!(Instant::now() < deadline, "still not ready: {}", ready.body);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    award().await.ok(201);
-    assert_eq!(
-        app.wallet_balance(&village, member.points).await,
-        format!("{}.00", committed + 1)
-    );
+    // Every award told to retry is retried with its key: each of the 24 is paid exactly once.
+    for key in &told_to_retry {
+        app.post_with_key(&awards, body.clone(), Some(key))
+            .await
+            .ok(201);
+    }
+    award("outage-while-down".into()).await.ok(201);
+    assert_eq!(app.wallet_balance(&village, member.points).await, "25.00");
     app.assert_verified(&village).await;
 }

@@ -9,11 +9,11 @@ use crate::helpers::*;
 use crate::members::decode_qr;
 use crate::on_both_backends;
 
-struct Shop {
-    id: i64,
+pub(crate) struct Shop {
+    pub(crate) id: i64,
 }
 
-async fn shop(app: &TestApp, village: &Village, extra: Value) -> Shop {
+pub(crate) async fn shop(app: &TestApp, village: &Village, extra: Value) -> Shop {
     let mut body = json!({"org_id": app.org_of(village).await, "name": "青山村积分超市", "address": "村委会一楼"});
     for (key, value) in extra.as_object().unwrap() {
         body[key] = value.clone();
@@ -26,7 +26,7 @@ async fn shop(app: &TestApp, village: &Village, extra: Value) -> Shop {
 }
 
 /// Goods with `stock` items stocked in.
-async fn goods(
+pub(crate) async fn goods(
     app: &TestApp,
     shop: &Shop,
     name: &str,
@@ -56,7 +56,7 @@ async fn goods(
 }
 
 /// Members with `points` each, awarded under a rule in one batch.
-async fn members_with_points(
+pub(crate) async fn members_with_points(
     app: &TestApp,
     village: &Village,
     count: usize,
@@ -85,7 +85,7 @@ async fn members_with_points(
     members
 }
 
-async fn order(app: &TestApp, member: &TestMember, shop: &Shop, lines: Value) -> Reply {
+pub(crate) async fn order(app: &TestApp, member: &TestMember, shop: &Shop, lines: Value) -> Reply {
     app.send_as(
         &member.token,
         "POST",
@@ -95,7 +95,7 @@ async fn order(app: &TestApp, member: &TestMember, shop: &Shop, lines: Value) ->
     .await
 }
 
-async fn goods_state(app: &TestApp, shop: &Shop, goods_id: i64) -> Value {
+pub(crate) async fn goods_state(app: &TestApp, shop: &Shop, goods_id: i64) -> Value {
     let list = app.get(&format!("/api/v1/shops/{}/goods", shop.id)).await;
     list.ok(200)
         .as_array()

@@ -959,7 +959,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get goods
+         * @description One goods item with its stock, reservations and low-stock flag (counter view).
+         */
+        get: operations["get_goods"];
         /**
          * Change goods
          * @description Changes everything but the stock (which moves only through the stock log). Pending orders
@@ -1147,7 +1151,8 @@ export interface paths {
          * Place an order
          * @description Sets the goods aside and holds the points (they show as held, not spent). Pick up at the
          *     counter with the pickup QR or code before `expires_at`; an order not picked up expires and
-         *     gives both back. Send an `Idempotency-Key` so that a retried tap does not order twice.
+         *     gives both back. Send an `Idempotency-Key` so that a retried tap does not order twice: a retry
+         *     with the same key returns the first order with `Idempotent-Replayed: true`.
          */
         post: operations["place_my_order"];
         delete?: never;
@@ -1163,7 +1168,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * One of my orders
+         * @description The order with its lines, status, pickup code and deadline.
+         */
+        get: operations["get_my_order"];
         put?: never;
         post?: never;
         /**
@@ -1563,7 +1572,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List shops
+         * @description The shops run by units in your scope (open and closed), by id.
+         */
+        get: operations["list_shops"];
         put?: never;
         /**
          * Open a shop
@@ -1571,6 +1584,32 @@ export interface paths {
          *     redeems, how long orders wait for pickup, and whether part of an order may be paid in cash.
          */
         post: operations["create_shop"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/shops/{shop_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a shop
+         * @description The shop's settings: redemption days, pickup window, cash top-ups, open or closed.
+         */
+        get: operations["get_shop"];
+        /**
+         * Change a shop
+         * @description Replaces the shop's settings, checked as when it was opened: a field left out takes its
+         *     default (every day, no cash top-ups, 72 hours, open). The unit and bank of a shop never
+         *     change. Orders already placed keep their pickup deadline.
+         */
+        put: operations["update_shop"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1639,7 +1678,8 @@ export interface paths {
          * Order for a member at the counter
          * @description The clerk scans the member's card and picks the goods: a pending order, or with
          *     `fulfil_now` a counter sale in one atomic step. Recorded as placed by the clerk on behalf of
-         *     the member. Send an `Idempotency-Key`.
+         *     the member. Send an `Idempotency-Key`: a retry with the same key returns the first order with
+         *     `Idempotent-Replayed: true`.
          */
         post: operations["counter_order"];
         delete?: never;
@@ -3463,20 +3503,48 @@ export interface components {
             /** @description `settled` once every attendance is paid. */
             status: string;
         };
+        /**
+         * @example {
+         *       "active": true,
+         *       "address": "村委会一楼",
+         *       "allows_cash_topup": true,
+         *       "bank_id": 1,
+         *       "created_at": "2026-11-23T08:00:00.000000Z",
+         *       "id": 2,
+         *       "name": "青山村积分超市",
+         *       "org_id": 3,
+         *       "pickup_hours": 72,
+         *       "redemption_days": [
+         *         1,
+         *         15
+         *       ]
+         *     }
+         */
         Shop: {
+            /** @description Takes new orders (`false`: closed). */
             active: boolean;
             address: string;
             allows_cash_topup: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The bank whose points are spent here (the bank of `org_id`).
+             */
             bank_id: number;
             created_at: string;
             /** Format: int64 */
             id: number;
             name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The unit that runs the shop.
+             */
             org_id: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Hours a member has to pick up an order.
+             */
             pickup_hours: number;
+            /** @description Days of the month on which orders are taken; empty: every day. */
             redemption_days: number[];
         };
         /**
@@ -3515,6 +3583,34 @@ export interface components {
              *     absent: every day.
              */
             redemption_days?: number[];
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "active": true,
+         *           "address": "村委会一楼",
+         *           "allows_cash_topup": true,
+         *           "bank_id": 1,
+         *           "created_at": "2026-11-23T08:00:00.000000Z",
+         *           "id": 2,
+         *           "name": "青山村积分超市",
+         *           "org_id": 3,
+         *           "pickup_hours": 72,
+         *           "redemption_days": [
+         *             1,
+         *             15
+         *           ]
+         *         }
+         *       ],
+         *       "next_cursor": null
+         *     }
+         */
+        ShopPage: {
+            /** @description By id. */
+            items: components["schemas"]["Shop"][];
+            /** @description Pass back as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
         };
         /**
          * @example {
@@ -3720,6 +3816,39 @@ export interface components {
              */
             refresh_token: string;
             token_type: string;
+        };
+        /**
+         * @example {
+         *       "active": true,
+         *       "address": "村委会一楼",
+         *       "allows_cash_topup": true,
+         *       "name": "青山村积分超市",
+         *       "pickup_hours": 48,
+         *       "redemption_days": [
+         *         1
+         *       ]
+         *     }
+         */
+        UpdateShopBody: {
+            /**
+             * @description `false` closes the shop: new orders are refused with `shop_closed`, pending ones can still
+             *     be picked up. Absent: open.
+             */
+            active?: boolean;
+            /** @description 1–200 characters. */
+            address: string;
+            /** @description Clerks may complete an order that lacks points with cash. Absent: no. */
+            allows_cash_topup?: boolean;
+            /** @description 1–100 characters. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Unpicked orders expire after this many hours (1–720, default 72). Orders already placed
+             *     keep their deadline.
+             */
+            pickup_hours?: number | null;
+            /** @description Days of the month on which orders are taken. Empty or absent: every day. */
+            redemption_days?: number[];
         };
         VerifyFinding: {
             /** Format: int64 */
@@ -8645,7 +8774,7 @@ export interface operations {
             /** @description Posted: one entry per member */
             201: {
                 headers: {
-                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise */
+                    /** @description `true` when this is the stored result of an earlier request with the same `Idempotency-Key` */
                     "Idempotent-Replayed"?: string;
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
                     "X-Request-Id"?: string;
@@ -8658,7 +8787,7 @@ export interface operations {
             /** @description Waiting for a second approver: one pending request per member */
             202: {
                 headers: {
-                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise */
+                    /** @description `true` when this is the stored result of an earlier request with the same `Idempotency-Key` */
                     "Idempotent-Replayed"?: string;
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
                     "X-Request-Id"?: string;
@@ -9409,7 +9538,7 @@ export interface operations {
             /** @description Posted (or replayed) */
             201: {
                 headers: {
-                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise */
+                    /** @description `true` when this is the stored result of an earlier request with the same `Idempotency-Key` */
                     "Idempotent-Replayed"?: string;
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
                     "X-Request-Id"?: string;
@@ -9753,7 +9882,7 @@ export interface operations {
             /** @description The reversal entry */
             201: {
                 headers: {
-                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise */
+                    /** @description `true` when this is the stored result of an earlier request with the same `Idempotency-Key` */
                     "Idempotent-Replayed"?: string;
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
                     "X-Request-Id"?: string;
@@ -9959,7 +10088,7 @@ export interface operations {
             /** @description The pending hold */
             201: {
                 headers: {
-                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise */
+                    /** @description `true` when this is the stored result of an earlier request with the same `Idempotency-Key` */
                     "Idempotent-Replayed"?: string;
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
                     "X-Request-Id"?: string;
@@ -10303,7 +10432,7 @@ export interface operations {
             /** @description Captured: the hold and its redeem entry */
             201: {
                 headers: {
-                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise */
+                    /** @description `true` when this is the stored result of an earlier request with the same `Idempotency-Key` */
                     "Idempotent-Replayed"?: string;
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
                     "X-Request-Id"?: string;
@@ -11445,6 +11574,140 @@ export interface operations {
                      *       "status": 422,
                      *       "title": "token invalid",
                      *       "type": "urn:pointsbank:problem:token_invalid"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_goods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Goods id */
+                goods_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The goods */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Goods"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid bearer token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: the goods' shop belongs to a unit above yours */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "the goods' shop belongs to a unit above yours",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such goods in your units */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such goods in your units",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a path id, query parameter, header or body field is malformed; `field` names it */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "a path id, query parameter, header or body field is malformed",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -12955,10 +13218,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The pending order */
+            /** @description The pending order (or, for a retry, the order the key placed) */
             201: {
                 headers: {
-                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise */
+                    /** @description `true` when this is the stored result of an earlier request with the same `Idempotency-Key` */
                     "Idempotent-Replayed"?: string;
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
                     "X-Request-Id"?: string;
@@ -13108,6 +13371,140 @@ export interface operations {
                      * @example {
                      *       "code": "validation_failed",
                      *       "detail": "empty order, bad quantity, a goods twice",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_my_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Order id */
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid member token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid member token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: a token of the other kind (staff vs member), or a role that may not do this in the unit */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "a token of the other kind (staff vs member), or a role that may not do this in the unit",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such order of yours */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such order of yours",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a path id, query parameter, header or body field is malformed; `field` names it */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "a path id, query parameter, header or body field is malformed",
                      *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
                      *       "status": 422,
                      *       "title": "validation failed",
@@ -15995,6 +16392,121 @@ export interface operations {
             };
         };
     };
+    list_shops: {
+        parameters: {
+            query?: {
+                /** @description Shops with an id above this (the `next_cursor` of the previous page). */
+                cursor?: string;
+                /** @description Page size, 1–200 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of shops */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopPage"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid bearer token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: a token of the other kind (staff vs member), or a role that may not do this in the unit */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "a token of the other kind (staff vs member), or a role that may not do this in the unit",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: bad cursor or limit */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "bad cursor or limit",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     create_shop: {
         parameters: {
             query?: never;
@@ -16138,6 +16650,320 @@ export interface operations {
                      * @example {
                      *       "code": "validation_failed",
                      *       "detail": "a field is malformed, or no bank covers the unit",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_shop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shop id */
+                shop_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shop */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shop"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid bearer token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: the shop belongs to a unit above yours */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "the shop belongs to a unit above yours",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such shop in your units */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such shop in your units",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a path id, query parameter, header or body field is malformed; `field` names it */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "a path id, query parameter, header or body field is malformed",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_shop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Shop id */
+                shop_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateShopBody"];
+            };
+        };
+        responses: {
+            /** @description The changed shop */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shop"];
+                };
+            };
+            /** @description `malformed_request`: the body is not JSON, or not sent as `Content-Type: application/json` */
+            400: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "malformed_request",
+                     *       "detail": "the body is not JSON, or not sent as `Content-Type",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 400,
+                     *       "title": "malformed request",
+                     *       "type": "urn:pointsbank:problem:malformed_request"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid bearer token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: only org admins of the shop's unit change shops */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "only org admins of the shop's unit change shops",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such shop in your units */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such shop in your units",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is larger than the service accepts (`PB_MAX_BODY_BYTES`) */
+            413: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "the body is larger than the service accepts (`PB_MAX_BODY_BYTES`)",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 413,
+                     *       "title": "payload too large",
+                     *       "type": "urn:pointsbank:problem:payload_too_large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is malformed or unknown */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "a field is malformed or unknown",
                      *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
                      *       "status": 422,
                      *       "title": "validation failed",
@@ -16783,10 +17609,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The order (fulfilled for a counter sale) */
+            /** @description The order (fulfilled for a counter sale; for a retry, the order the key placed) */
             201: {
                 headers: {
-                    /** @description `true` when this is the stored answer to an earlier request with the same `Idempotency-Key`; absent otherwise */
+                    /** @description `true` when this is the stored result of an earlier request with the same `Idempotency-Key` */
                     "Idempotent-Replayed"?: string;
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
                     "X-Request-Id"?: string;
