@@ -5,10 +5,12 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_service::{IntoServiceFactory, ServiceFactoryExt};
 use actix_web::body::BoxBody;
+use actix_web::dev::AppConfig;
 use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpResponse};
 use tracing::Instrument;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -17,6 +19,7 @@ use crate::auth::jwt::TokenKeys;
 use crate::config::Settings;
 use crate::db::{self, connection, DbTarget};
 use crate::error::{problem_response, ApiError};
+use crate::http::transport::ProblemIo;
 use crate::http::{extract, fallback, AppState};
 use crate::metrics::Metrics;
 use crate::openapi;
@@ -82,9 +85,29 @@ pub fn start(mut settings: Settings) -> anyhow::Result<Running> {
     });
     // Built once from the same route table the workers mount (see openapi::document).
     let document = openapi::document();
-    let server = HttpServer::new(move || build_app(state.clone(), document.clone()))
+    // What actix-web's `HttpServer::listen` assembles, with one difference: each connection is
+    // wrapped in `ProblemIo`, so the few answers actix-http gives itself are problem+json too.
+    let local = listener.local_addr()?;
+    let server = actix_server::Server::build()
         .workers(workers)
-        .listen(listener)?
+        .listen("pointsbank", listener, move || {
+            let app = build_app(state.clone(), document.clone())
+                .into_factory()
+                .map_err(|err| err.error_response());
+            let http = actix_http::HttpService::build()
+                .local_addr(local)
+                .finish(actix_service::map_config(app, |_| AppConfig::default()));
+            actix_service::fn_service(|io: actix_web::rt::net::TcpStream| async move {
+                let _ = io.set_nodelay(true);
+                let peer = io.peer_addr().ok();
+                Ok::<_, actix_http::error::DispatchError>((
+                    ProblemIo::new(io),
+                    actix_http::Protocol::Http1,
+                    peer,
+                ))
+            })
+            .and_then(http)
+        })?
         .run();
     Ok(Running {
         port,

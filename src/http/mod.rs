@@ -30,6 +30,7 @@ pub mod shops;
 pub mod signups;
 pub mod staff;
 pub mod stock;
+pub mod transport;
 pub mod types;
 pub mod verify;
 pub mod wechat;

@@ -417,3 +417,61 @@ on_both_backends!(
         reply.problem(401, "unauthorized");
     }
 );
+
+/// Sends raw bytes on a fresh connection and returns the answer's head and its JSON body.
+async fn raw_exchange(app: &TestApp, request: Vec<u8>) -> (String, serde_json::Value) {
+    use std::io::{Read, Write};
+    let address = app.base.trim_start_matches("http://").to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        // The server may answer (and close) before it has read everything we send.
+        let _ = stream.write_all(&request);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer).to_string();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        (
+            head.to_ascii_lowercase(),
+            serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+on_both_backends!(
+    answers_the_http_layer_gives_itself_are_problems_too,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let many_headers: Vec<u8> = [
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec(),
+            (0..120)
+                .flat_map(|i| format!("X-H{i}: v\r\n").into_bytes())
+                .collect(),
+            b"\r\n".to_vec(),
+        ]
+        .concat();
+        let unfinished = b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec();
+        let garbage = b"GARBAGE\x01 / HTTP/1.1\r\n\r\n".to_vec();
+        for (request, status, code) in [
+            (many_headers, "431", "request_header_fields_too_large"),
+            (unfinished, "408", "request_timeout"),
+            (garbage, "400", "malformed_request"),
+        ] {
+            let (head, body) = raw_exchange(&app, request).await;
+            assert!(head.starts_with(&format!("http/1.1 {status} ")), "{head}");
+            assert!(
+                head.contains("content-type: application/problem+json"),
+                "{head}"
+            );
+            assert_eq!(body["code"], code, "{head}");
+            assert_eq!(body["status"].to_string(), status);
+            assert_eq!(body["type"], format!("urn:pointsbank:problem:{code}"));
+        }
+        // Ordinary answers pass through the connection untouched.
+        app.get("/api/v1/banks").await.ok(200);
+    }
+);
