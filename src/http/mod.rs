@@ -19,6 +19,7 @@ pub mod fallback;
 pub mod goods;
 pub mod holds;
 pub mod me;
+pub mod member_activity;
 pub mod member_sessions;
 pub mod members;
 pub mod ops;
@@ -29,6 +30,7 @@ pub mod rules;
 pub mod shops;
 pub mod signups;
 pub mod staff;
+pub mod staff_me;
 pub mod stock;
 pub mod transport;
 pub mod types;
@@ -76,6 +78,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(orgs::create_org)
         .service(orgs::list_orgs)
         .service(orgs::move_org)
+        .service(staff_me::who_am_i)
         .service(staff::create_staff)
         .service(staff::list_staff)
         .service(staff::grant_role)
@@ -122,6 +125,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(signups::sign_up_member)
         .service(signups::list_signups)
         .service(signups::my_activities)
+        .service(member_activity::my_activity)
         .service(signups::sign_me_up)
         .service(signups::cancel_my_signup)
         .service(checkin::activity_qr)

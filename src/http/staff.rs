@@ -58,7 +58,7 @@ pub struct StaffView {
 
 /// A staff member as seen by someone who manages `visible` units: grants elsewhere (another
 /// village's roles of the same person) are not theirs to see.
-fn staff_view(
+pub(crate) fn staff_view(
     row: StaffRow,
     grants: Vec<(GrantRow, String)>,
     visible: impl Fn(&str) -> bool,

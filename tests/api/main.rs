@@ -27,6 +27,7 @@ mod restart;
 mod restart_settlement;
 mod rules;
 mod scopes;
+mod self_service;
 mod sessions;
 mod shop_restart;
 mod shops;

@@ -1040,6 +1040,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/activities/{activity_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One activity (member)
+         * @description An activity of the member's own bank with the member's sign-up status, for the detail page of
+         *     the mini-program (also after it ended, e.g. to see that it was settled). Drafts and other
+         *     banks' activities are `not_found`.
+         */
+        get: operations["my_activity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/activities/{activity_id}/signup": {
         parameters: {
             query?: never;
@@ -1769,6 +1791,28 @@ export interface paths {
          * @description The new account has no role until one is granted. Needs `org_admin` somewhere.
          */
         post: operations["create_staff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who am I (staff)
+         * @description The staff account the token belongs to, with all of its active grants as they are now in the
+         *     database (a token carries the grants of its sign-in; a change shows here at once and in the
+         *     token after the next refresh).
+         */
+        get: operations["who_am_i"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -12324,6 +12368,140 @@ export interface operations {
             };
         };
     };
+    my_activity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Activity id */
+                activity_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The activity and my sign-up */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberActivity"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid member token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid member token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: a token of the other kind (staff vs member), or a role that may not do this in the unit */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "a token of the other kind (staff vs member), or a role that may not do this in the unit",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such activity in my bank */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such activity in my bank",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a path id, query parameter, header or body field is malformed; `field` names it */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "a path id, query parameter, header or body field is malformed",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     sign_me_up: {
         parameters: {
             query?: never;
@@ -18550,6 +18728,95 @@ export interface operations {
                      *       "status": 422,
                      *       "title": "validation failed",
                      *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    who_am_i: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signed-in staff member */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffView"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid bearer token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: a token of the other kind (staff vs member), or a role that may not do this in the unit */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "a token of the other kind (staff vs member), or a role that may not do this in the unit",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
