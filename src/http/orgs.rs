@@ -174,3 +174,33 @@ pub async fn move_org(
     .await?;
     Ok(HttpResponse::Ok().json(org))
 }
+
+/// Get an organisation unit
+///
+/// One unit (county, township, village, grid or building) with its path in the tree. Units
+/// outside your scope are `not_found`, like missing ones.
+#[utoipa::path(
+    tag = "orgs",
+    params(("org_id" = i64, Path, description = "Unit id")),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The unit", body = Org),
+        (status = 404, description = "`not_found`: no such unit in your scope"),
+    )
+)]
+#[get("/orgs/{org_id}")]
+pub async fn get_org(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let org_id = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let org = with_db(&state, move |conn| {
+        let org = db::orgs::get_org(conn, org_id)?;
+        guard.at(&org.path)?;
+        Ok(org)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Org::from(org)))
+}

@@ -286,3 +286,35 @@ pub async fn list_rules(
     .await?;
     Ok(HttpResponse::Ok().json(rules.into_iter().map(Rule::from).collect::<Vec<_>>()))
 }
+
+/// Get a rule
+///
+/// One points rule of the bank with its range, caps and whether a second person must approve
+/// awards under it; also a rule no longer in use.
+#[utoipa::path(
+    tag = "rules",
+    params(
+        ("bank_id" = i64, Path, description = "Bank id"),
+        ("rule_id" = i64, Path, description = "Rule id"),
+    ),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The rule", body = Rule),
+        (status = 404, description = "`not_found`: no such bank in your scope, or no such rule in it"),
+    )
+)]
+#[get("/banks/{bank_id}/rules/{rule_id}")]
+pub async fn get_rule(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
+    let (bank_id, rule_id) = path.into_inner();
+    let guard = staff.guard(Action::ReadLedger);
+    let rule = with_db(&state, move |conn| {
+        guard.bank(conn, bank_id)?;
+        db::rules::get_rule(conn, bank_id, rule_id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Rule::from(rule)))
+}

@@ -23,6 +23,7 @@ mod member_sessions;
 mod members;
 mod model;
 mod outage;
+mod reads;
 mod restart;
 mod restart_settlement;
 mod rules;

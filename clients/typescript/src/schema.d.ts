@@ -893,7 +893,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get a rule
+         * @description One points rule of the bank with its range, caps and whether a second person must approve
+         *     awards under it; also a rule no longer in use.
+         */
+        get: operations["get_rule"];
         /**
          * Change a points rule
          * @description Replaces everything but the code. Awards already posted keep the amounts they were posted
@@ -1530,6 +1535,27 @@ export interface paths {
          *     may create top-level units).
          */
         post: operations["create_org"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an organisation unit
+         * @description One unit (county, township, village, grid or building) with its path in the tree. Units
+         *     outside your scope are `not_found`, like missing ones.
+         */
+        get: operations["get_org"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -11155,6 +11181,142 @@ export interface operations {
             };
         };
     };
+    get_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Bank id */
+                bank_id: number;
+                /** @description Rule id */
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rule */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            /** @description `unauthorized`: the bearer token is missing, malformed, expired or signed out */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "the bearer token is missing, malformed, expired or signed out",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: a token of the other kind (staff vs member), or a role that may not do this in the unit */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "a token of the other kind (staff vs member), or a role that may not do this in the unit",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such bank in your scope, or no such rule in it */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such bank in your scope, or no such rule in it",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a path id, query parameter, header or body field is malformed; `field` names it */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "a path id, query parameter, header or body field is malformed",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     update_rule: {
         parameters: {
             query?: never;
@@ -16216,6 +16378,140 @@ export interface operations {
                      * @example {
                      *       "code": "validation_failed",
                      *       "detail": "a field is missing or malformed, or the parent is not of a higher level",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_org: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Unit id */
+                org_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The unit */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Org"];
+                };
+            };
+            /** @description `unauthorized`: the bearer token is missing, malformed, expired or signed out */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "the bearer token is missing, malformed, expired or signed out",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: a token of the other kind (staff vs member), or a role that may not do this in the unit */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "a token of the other kind (staff vs member), or a role that may not do this in the unit",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such unit in your scope */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such unit in your scope",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a path id, query parameter, header or body field is malformed; `field` names it */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "a path id, query parameter, header or body field is malformed",
                      *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
                      *       "status": 422,
                      *       "title": "validation failed",
