@@ -75,7 +75,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("this path answers only {allow}")]
     MethodNotAllowed { allow: String },
-    #[error("the database is busy or unavailable; retry shortly")]
+    /// The answer cannot promise that nothing was written (the database may have committed just
+    /// before the connection died), so the advice is to retry with the same Idempotency-Key.
+    #[error("the database is busy or unavailable; retry shortly, with the same Idempotency-Key if the request had one")]
     Unavailable,
     /// A deadlock or serialization failure: the transaction is retried a few times before the
     /// client sees `service_unavailable`.
