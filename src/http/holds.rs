@@ -28,6 +28,7 @@ pub struct CreateHold {
     /// Positive amount to reserve.
     pub amount: Amount,
     /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub memo: String,
     /// Up to 200 characters, e.g. `order:7`.
     pub reference: Option<String>,
@@ -166,6 +167,7 @@ pub struct CaptureHold {
     /// How much to capture, at most the hold's amount (default: all of it). The rest is released.
     pub amount: Option<Amount>,
     /// 1–500 characters, shown on the member's statement.
+    #[schema(min_length = 1, max_length = 500)]
     pub memo: String,
 }
 

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::access::Staff;
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::types::{required_text, Org};
 use super::{in_write_tx, with_db, AppState};
@@ -23,6 +24,7 @@ pub struct CreateOrg {
     /// Display name, 1–100 characters.
     pub name: String,
     /// `county`, `township`, `village`, `grid` or `building` (default `village`).
+    #[schema(value_type = Option<closed_sets::OrgUnitKind>)]
     pub kind: Option<String>,
     /// The unit above (of a higher level). Omit only for a top-level unit (platform administrators).
     pub parent_id: Option<i64>,
