@@ -29,6 +29,7 @@ pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
     /// Scans must come from within this many metres (10–50000). Omit `location` for no geofence.
+    #[schema(minimum = 10, maximum = 50000)]
     pub radius_m: i64,
 }
 

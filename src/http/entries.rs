@@ -51,6 +51,7 @@ pub struct PostEntry {
     #[schema(max_length = 200)]
     pub reference: Option<String>,
     /// 2–500 lines; per asset they must sum to zero.
+    #[schema(min_items = 2, max_items = 500)]
     pub postings: Vec<PostingLine>,
 }
 

@@ -32,6 +32,7 @@ pub struct GoodsBody {
     pub description: String,
     pub image_url: Option<String>,
     /// e.g. 日用品, 粮油, 文具; up to 40 characters.
+    #[schema(min_length = 1, max_length = 40)]
     pub category: String,
     /// Points per item, positive.
     pub price: Amount,

@@ -33,6 +33,7 @@ pub struct CreateHold {
     /// Up to 200 characters, e.g. `order:7`.
     pub reference: Option<String>,
     /// Seconds until the hold expires on its own (1 to 7776000; default from `PB_DEFAULT_HOLD_SECONDS`).
+    #[schema(minimum = 1, maximum = 7776000)]
     pub expires_in_seconds: Option<i64>,
 }
 

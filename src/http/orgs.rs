@@ -20,8 +20,10 @@ use crate::error::{ApiError, ApiResult};
 #[schema(example = json!({"code": "330106001001", "name": "青山村", "kind": "village", "parent_id": 2}))]
 pub struct CreateOrg {
     /// Unique code of the unit, 1–40 characters (e.g. the 12-digit statistical code).
+    #[schema(min_length = 1, max_length = 40)]
     pub code: String,
     /// Display name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `county`, `township`, `village`, `grid` or `building` (default `village`).
     #[schema(value_type = Option<closed_sets::OrgUnitKind>)]

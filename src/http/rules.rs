@@ -115,6 +115,7 @@ pub struct Rule {
     pub bank_id: i64,
     pub code: String,
     pub name: String,
+    #[schema(value_type = closed_sets::RuleCategory)]
     pub category: String,
     pub default_points: Amount,
     pub min_points: Amount,

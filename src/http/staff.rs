@@ -96,6 +96,7 @@ pub struct CreateStaff {
     /// Mainland-China mobile number (11 digits); the sign-in name.
     pub phone: String,
     /// 1–50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// Initial password, 8–128 characters.
     pub password: String,

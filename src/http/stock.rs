@@ -45,6 +45,7 @@ pub struct MovementBody {
 pub struct StockMovement {
     pub id: i64,
     pub goods_id: i64,
+    #[schema(value_type = closed_sets::MovementKind)]
     pub kind: String,
     pub quantity: i64,
     pub donor_name: Option<String>,

@@ -179,6 +179,7 @@ impl From<AccountBalance> for Account {
 pub struct Posting {
     pub id: i64,
     pub account_id: i64,
+    #[schema(value_type = closed_sets::Asset)]
     pub asset: String,
     /// Positive raises the account's balance, negative lowers it.
     pub amount: Amount,
@@ -254,6 +255,7 @@ impl From<EntryRecord> for Entry {
 pub struct StatementLine {
     pub posting_id: i64,
     pub entry_id: i64,
+    #[schema(value_type = closed_sets::EntryKind)]
     pub kind: String,
     pub memo: String,
     pub reference: Option<String>,
@@ -338,6 +340,7 @@ pub struct Hold {
     pub id: i64,
     pub bank_id: i64,
     pub account_id: i64,
+    #[schema(value_type = closed_sets::Asset)]
     pub asset: String,
     pub amount: Amount,
     /// `pending`, `captured`, `released` or `expired`.

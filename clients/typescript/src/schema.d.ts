@@ -2894,7 +2894,7 @@ export interface components {
             account_id: number;
             actor: string;
             amount: components["schemas"]["Amount"];
-            asset: string;
+            asset: components["schemas"]["Asset"];
             /** Format: int64 */
             bank_id: number;
             /** Format: int64 */
@@ -3314,7 +3314,7 @@ export interface components {
             account_id: number;
             /** @description Positive raises the account's balance, negative lowers it. */
             amount: components["schemas"]["Amount"];
-            asset: string;
+            asset: components["schemas"]["Asset"];
             balance_after?: null | components["schemas"]["Amount"];
             /** Format: int64 */
             id: number;
@@ -3529,7 +3529,7 @@ export interface components {
             cap_per_day?: null | components["schemas"]["Amount"];
             cap_per_month?: null | components["schemas"]["Amount"];
             cap_per_year?: null | components["schemas"]["Amount"];
-            category: string;
+            category: components["schemas"]["RuleCategory"];
             code: string;
             created_at: string;
             default_points: components["schemas"]["Amount"];
@@ -3855,7 +3855,7 @@ export interface components {
             created_at: string;
             /** Format: int64 */
             entry_id: number;
-            kind: string;
+            kind: components["schemas"]["EntryKind"];
             memo: string;
             origin?: null | components["schemas"]["Origin"];
             /** Format: int64 */
@@ -3881,7 +3881,7 @@ export interface components {
             goods_id: number;
             /** Format: int64 */
             id: number;
-            kind: string;
+            kind: components["schemas"]["MovementKind"];
             note: string;
             /** Format: int64 */
             order_id?: number | null;
