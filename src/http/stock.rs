@@ -29,6 +29,7 @@ pub struct MovementBody {
     #[schema(value_type = closed_sets::ManualMovementKind)]
     pub kind: String,
     /// Items; the sign must fit the kind. Stock never drops below what pending orders reserved.
+    #[schema(minimum = -1000000, maximum = 1000000)]
     pub quantity: i64,
     /// Donations: the sponsor (爱心企业/爱心人士), shown on the thank-you list.
     #[schema(max_length = 100)]
@@ -110,7 +111,7 @@ pub async fn record_movement(
                 "must be stock_in, donation, write_off or correction",
             )
         })?;
-    if !kind.allows(body.quantity) || body.quantity.abs() > 1_000_000 {
+    if !kind.allows(body.quantity) || body.quantity.unsigned_abs() > 1_000_000 {
         return Err(ApiError::validation(
             "quantity",
             format!("a {kind} needs a quantity of the right sign (at most 1000000)"),
