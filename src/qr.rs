@@ -18,14 +18,21 @@ pub const MAX_SIZE: u32 = 2048;
 
 /// Error-correction level by letter: L, M (default), Q, H.
 pub fn ec_level(letter: Option<&str>) -> ApiResult<EcLevel> {
-    match letter.unwrap_or("M") {
-        "L" => Ok(EcLevel::L),
-        "M" => Ok(EcLevel::M),
-        "Q" => Ok(EcLevel::Q),
-        "H" => Ok(EcLevel::H),
-        _ => Err(ApiError::validation("ec", "must be L, M, Q or H")),
-    }
+    let letter = letter.unwrap_or("M");
+    EC_LEVELS
+        .iter()
+        .find(|(name, _)| *name == letter)
+        .map(|(_, level)| *level)
+        .ok_or_else(|| ApiError::validation("ec", "must be L, M, Q or H"))
 }
+
+/// The error-correction levels by letter, as the contract lists them.
+pub const EC_LEVELS: &[(&str, EcLevel)] = &[
+    ("L", EcLevel::L),
+    ("M", EcLevel::M),
+    ("Q", EcLevel::Q),
+    ("H", EcLevel::H),
+];
 
 /// Renders `data` as a square code of at least `size` pixels, with the standard quiet zone.
 pub fn render(data: &str, format: Format, size: u32, level: EcLevel) -> ApiResult<Vec<u8>> {

@@ -17,6 +17,11 @@ string_enum! {
 }
 
 impl MovementKind {
+    /// Whether staff record this kind by hand; redemptions come only from orders.
+    pub fn is_manual(self) -> bool {
+        self != MovementKind::Redemption
+    }
+
     /// Whether staff may record `quantity` of this kind by hand.
     pub fn allows(self, quantity: i64) -> bool {
         match self {

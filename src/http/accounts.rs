@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::Staff;
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{
@@ -23,10 +24,13 @@ use crate::error::{ApiError, ApiResult};
 #[schema(example = json!({"asset": "POINTS", "name": "张三", "owner_ref": "member:42"}))]
 pub struct OpenAccount {
     /// `POINTS` or `HOURS`.
+    #[schema(value_type = closed_sets::Asset)]
     pub asset: String,
     /// Display name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Optional reference to the owner, up to 100 characters, e.g. `member:42`.
+    #[schema(max_length = 100)]
     pub owner_ref: Option<String>,
 }
 
@@ -92,6 +96,7 @@ pub struct ListQuery {
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -179,12 +184,14 @@ pub struct StatementQuery {
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Only postings at or after this time (RFC 3339).
     pub from: Option<String>,
     /// Only postings before this time (RFC 3339).
     pub to: Option<String>,
     /// Only entries of this kind (`award`, `deduct`, `redeem`, `reverse`, `expire`, `adjust`, `transfer`).
+    #[param(value_type = Option<closed_sets::EntryKind>)]
     pub kind: Option<String>,
 }
 

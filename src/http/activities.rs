@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::{Guard, Staff};
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{optional_text, parse_timestamp, required_text, timestamp};
@@ -28,6 +29,7 @@ pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
     /// Scans must come from within this many metres (10–50000). Omit `location` for no geofence.
+    #[schema(minimum = 10, maximum = 50000)]
     pub radius_m: i64,
 }
 
@@ -35,19 +37,24 @@ pub struct Location {
 #[serde(deny_unknown_fields)]
 pub struct AwardRule {
     /// `fixed`: `points` for attending; `per_hour`: `points` per credited hour.
+    #[schema(value_type = closed_sets::AwardMode)]
     pub mode: String,
     /// Fixed points, or points per hour. May be 0 for an hours-only activity.
     pub points: Amount,
     /// Hours are credited in steps of this many minutes (default 30).
+    #[schema(minimum = 1, maximum = 240)]
     pub hours_unit_minutes: Option<i64>,
     /// `down` (default), `nearest` or `up`, to the step.
+    #[schema(value_type = Option<closed_sets::HoursRounding>)]
     pub hours_rounding: Option<String>,
     /// Most hours credited (default: the activity's duration).
     pub max_hours: Option<Amount>,
     /// Presence below this share of the activity's duration earns nothing (default 60).
+    #[schema(minimum = 0, maximum = 100)]
     pub min_presence_percent: Option<i64>,
     /// A check-in without check-out: `no_hours` (default; fixed points only, no hours) or
     /// `until_end` (counted as present until the end). Either way it is flagged `checkout_missing`.
+    #[schema(value_type = Option<closed_sets::MissingCheckout>)]
     pub missing_checkout: Option<String>,
 }
 
@@ -69,13 +76,17 @@ pub struct ActivityBody {
     /// The points rule the awards are booked under (for reports by category); optional.
     pub rule_id: Option<i64>,
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
     /// Up to 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
     /// Free text, e.g. 疫情防控, 防溺水, 反诈宣传, 环境整治; up to 40 characters.
+    #[schema(min_length = 1, max_length = 40)]
     pub category: String,
     /// Up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub address: String,
     /// Where it happens; with it, scans of the activity QR must come from within `radius_m`.
     pub location: Option<Location>,
@@ -87,14 +98,17 @@ pub struct ActivityBody {
     /// Default: sign-up stays open until the start.
     pub signup_closes_at: Option<String>,
     /// Confirmed places; later sign-ups join the waiting list. Omit for no limit.
+    #[schema(minimum = 1, maximum = 100000)]
     pub capacity: Option<i64>,
     /// Only members with a confirmed place may check in (default false: walk-ins welcome).
     #[serde(default)]
     pub signup_required: bool,
     pub award: AwardRule,
     /// Scans are accepted this long before the start and after the end (default from settings, 30).
+    #[schema(minimum = 0, maximum = 1440)]
     pub grace_minutes: Option<i64>,
     /// How often the screen QR changes, 5–300 seconds (default from settings, 20).
+    #[schema(minimum = 5, maximum = 300)]
     pub qr_step_seconds: Option<i64>,
 }
 
@@ -262,12 +276,15 @@ impl ActivityBody {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AwardRuleView {
+    #[schema(value_type = closed_sets::AwardMode)]
     pub mode: String,
     pub points: Amount,
     pub hours_unit_minutes: i64,
+    #[schema(value_type = closed_sets::HoursRounding)]
     pub hours_rounding: String,
     pub max_hours: Amount,
     pub min_presence_percent: i64,
+    #[schema(value_type = closed_sets::MissingCheckout)]
     pub missing_checkout: String,
 }
 
@@ -293,6 +310,7 @@ pub struct Activity {
     pub qr_step_seconds: i64,
     /// `draft`, `published` (not started), `ongoing`, `finished` (ended, not yet settled),
     /// `settled` or `cancelled`.
+    #[schema(value_type = closed_sets::ActivityStatus)]
     pub status: String,
     pub created_by: String,
     pub created_at: String,
@@ -447,6 +465,7 @@ pub struct ActivityListQuery {
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

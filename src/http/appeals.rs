@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::access::{MemberAuth, Staff};
 use super::activities::activity_in_scope;
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::types::{optional_text, required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
@@ -27,6 +28,7 @@ pub struct RefusedScan {
     pub activity_id: Option<i64>,
     pub member_id: i64,
     /// `check_in` or `check_out`, when known.
+    #[schema(value_type = Option<closed_sets::Purpose>)]
     pub purpose: Option<String>,
     /// The problem `code` the scan got, e.g. `token_expired`, `outside_geofence`.
     pub reason: String,
@@ -36,6 +38,7 @@ pub struct RefusedScan {
     pub longitude: Option<f64>,
     pub at: String,
     /// Null (not appealed), `pending`, `approved` or `rejected`.
+    #[schema(value_type = Option<closed_sets::ClaimStatus>)]
     pub appeal_status: Option<String>,
     pub appeal_reason: Option<String>,
     pub appealed_at: Option<String>,
@@ -130,6 +133,7 @@ pub async fn my_refused_scans(
 #[schema(example = json!({"reason": "定位漂移，我当时在河堤上，组织者王书记可以作证"}))]
 pub struct AppealBody {
     /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -180,6 +184,7 @@ pub async fn appeal_refused_scan(
 pub struct AppealDecision {
     pub approve: bool,
     /// Shown to the volunteer; up to 500 characters.
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 

@@ -20,6 +20,7 @@ pub struct AuditParams {
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Only actions of this actor, e.g. `staff:3`.
     pub actor: Option<String>,

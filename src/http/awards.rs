@@ -2,7 +2,7 @@
 
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 
 use super::access::Staff;
 use super::claims::Claim;
@@ -32,10 +32,12 @@ pub struct AwardBody {
     /// A rule of this bank. Its sign decides: positive rules award, negative rules deduct.
     pub rule_id: i64,
     /// 1–500 distinct members of this bank: everyone gets the same amount, each in their own entry.
+    #[schema(schema_with = member_ids_schema)]
     pub member_ids: Vec<i64>,
     /// Default: the rule's default points; otherwise within the rule's range (negative for deductions).
     pub points: Option<Amount>,
     /// Shown on each member's statement after the rule's name; up to 400 characters.
+    #[schema(max_length = 400)]
     pub memo: Option<String>,
     /// A back-filled record (补录) of something that happened earlier: always waits for approval.
     pub backfill: Option<Backfill>,
@@ -45,6 +47,7 @@ pub struct AwardBody {
 #[serde(deny_unknown_fields)]
 pub struct Backfill {
     /// Why it is recorded late; 1–400 characters.
+    #[schema(min_length = 1, max_length = 400)]
     pub reason: String,
 }
 
@@ -234,6 +237,19 @@ pub async fn award_points(
         response.insert_header(("Idempotent-Replayed", "true"));
     }
     Ok(response.json(outcome))
+}
+
+/// The contract of `member_ids`: what `distinct_members` accepts.
+fn member_ids_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(i64::schema())
+        .min_items(Some(1))
+        .max_items(Some(MAX_BATCH))
+        .unique_items(true)
+        .description(Some(
+            "1–500 distinct members of this bank: everyone gets the same amount, each in their own entry.",
+        ))
+        .build()
 }
 
 fn distinct_members(ids: &[i64]) -> ApiResult<Vec<i64>> {

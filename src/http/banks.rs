@@ -20,6 +20,7 @@ pub struct CreateBank {
     /// The organisation unit that owns the bank.
     pub org_id: i64,
     /// Display name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::access::{MemberAuth, Staff};
 use super::activities::activity_in_scope;
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::types::{parse_timestamp, required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
@@ -37,15 +38,19 @@ fn parse_purpose(text: Option<&str>) -> ApiResult<Purpose> {
 pub struct QrQuery {
     /// `dynamic` (default: for a screen, changes every `qr_step_seconds`) or `poster` (for print,
     /// valid for the whole activity window until posters are replaced).
+    #[param(value_type = Option<closed_sets::QrKind>)]
     pub kind: Option<String>,
     /// `check_in` (default) or `check_out`.
+    #[param(value_type = Option<closed_sets::Purpose>)]
     pub purpose: Option<String>,
     /// `png` (default), `svg` or `json` (the payload only, for drawing the code yourself).
+    #[param(value_type = Option<closed_sets::QrFormat>)]
     pub format: Option<String>,
     /// Minimum edge in pixels, 64–2048 (default 512).
     #[param(minimum = 64, maximum = 2048)]
     pub size: Option<u32>,
     /// Error correction: `L`, `M` (default), `Q`, `H`.
+    #[param(value_type = Option<closed_sets::QrEcLevel>)]
     pub ec: Option<String>,
 }
 
@@ -55,7 +60,9 @@ pub struct QrQuery {
     "token": "AAzAxMTQ4NDEw3oPhTm5W1qxQ", "valid_until": "2026-11-28T00:00:40.000000Z", "refresh_after_seconds": 20
 }))]
 pub struct QrPayload {
+    #[schema(value_type = closed_sets::QrKind)]
     pub kind: String,
+    #[schema(value_type = closed_sets::Purpose)]
     pub purpose: String,
     /// What the QR code encodes. Register its prefix in the mini-program's "scan a QR code to open"
     /// settings so that WeChat's own scanner opens the mini-program; the mini-program then sends
@@ -133,18 +140,17 @@ pub async fn activity_qr(
     query: web::Query<QrQuery>,
 ) -> ApiResult<HttpResponse> {
     let activity_id = path.into_inner();
-    let kind = match query.kind.as_deref().unwrap_or("dynamic") {
-        "dynamic" => TokenKind::Dynamic,
-        "poster" => TokenKind::Poster,
-        _ => return Err(ApiError::validation("kind", "must be dynamic or poster")),
-    };
+    let kind = closed_sets::lookup(
+        closed_sets::QR_KINDS,
+        query.kind.as_deref().unwrap_or("dynamic"),
+    )
+    .ok_or_else(|| ApiError::validation("kind", "must be dynamic or poster"))?;
     let purpose = parse_purpose(query.purpose.as_deref())?;
-    let format = match query.format.as_deref().unwrap_or("png") {
-        "png" => Some(qr::Format::Png),
-        "svg" => Some(qr::Format::Svg),
-        "json" => None,
-        _ => return Err(ApiError::validation("format", "must be png, svg or json")),
-    };
+    let format = closed_sets::lookup(
+        closed_sets::QR_FORMATS,
+        query.format.as_deref().unwrap_or("png"),
+    )
+    .ok_or_else(|| ApiError::validation("format", "must be png, svg or json"))?;
     let level = qr::ec_level(query.ec.as_deref())?;
     let size = query.size.unwrap_or(512);
     let guard = staff.guard(Action::RunActivities);
@@ -511,6 +517,7 @@ pub struct CardScanBody {
     )]
     pub card: String,
     /// `check_in` (default) or `check_out`.
+    #[schema(value_type = Option<closed_sets::Purpose>)]
     pub purpose: Option<String>,
 }
 
@@ -626,6 +633,7 @@ pub struct CorrectionBody {
     /// New check-out time (RFC 3339), e.g. for a forgotten check-out.
     pub checkout_at: Option<String>,
     /// Why; 1–500 characters, kept in the attendance and the audit log.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 

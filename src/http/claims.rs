@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::{MemberAuth, Staff};
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{optional_text, required_text, timestamp, Entry};
@@ -36,6 +37,7 @@ pub struct Claim {
     pub rule_id: i64,
     /// `claim` (申报 by a member or a grid worker for one), `backfill` (补录 by staff) or
     /// `staff_award` (an award under a rule that needs a second approver).
+    #[schema(value_type = closed_sets::ClaimOrigin)]
     pub origin: String,
     pub points: Amount,
     pub description: String,
@@ -45,6 +47,7 @@ pub struct Claim {
     /// Set when staff submitted it on behalf of the member ("by `submitted_by` on behalf of").
     pub on_behalf_of: Option<i64>,
     /// `pending`, `approved` or `rejected`.
+    #[schema(value_type = closed_sets::ClaimStatus)]
     pub status: String,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
@@ -89,9 +92,11 @@ pub struct ClaimBody {
     /// Default: the rule's default points; otherwise within the rule's range.
     pub points: Option<Amount>,
     /// What was done, when and where; 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub description: String,
     /// Up to 9 http(s) links to photos or documents (upload them first, e.g. to WeChat cloud storage).
     #[serde(default)]
+    #[schema(max_items = 9)]
     pub evidence: Vec<String>,
 }
 
@@ -106,8 +111,10 @@ pub struct ProxyClaimBody {
     pub member_id: i64,
     pub rule_id: i64,
     pub points: Option<Amount>,
+    #[schema(min_length = 1, max_length = 500)]
     pub description: String,
     #[serde(default)]
+    #[schema(max_items = 9)]
     pub evidence: Vec<String>,
 }
 
@@ -240,11 +247,13 @@ pub async fn submit_my_claim(
 #[into_params(parameter_in = Query)]
 pub struct ClaimListQuery {
     /// `pending`, `approved` or `rejected` (default: all).
+    #[param(value_type = Option<closed_sets::ClaimStatus>)]
     pub status: Option<String>,
     /// The `next_cursor` of the previous page.
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -257,7 +266,7 @@ pub struct ClaimPage {
 
 fn claim_filter(query: &ClaimListQuery) -> ApiResult<ClaimFilter> {
     if let Some(status) = &query.status {
-        if !["pending", "approved", "rejected"].contains(&status.as_str()) {
+        if closed_sets::lookup(closed_sets::CLAIM_STATUSES, status).is_none() {
             return Err(ApiError::validation(
                 "status",
                 "must be pending, approved or rejected",
@@ -424,6 +433,7 @@ pub struct DecisionBody {
     /// `true` posts the points; `false` rejects the claim.
     pub approve: bool,
     /// Shown to the member; up to 500 characters.
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::access::Staff;
+use super::closed_sets;
 use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::{optional_text, required_text, Entry};
 use super::{in_write_tx, with_db, AppState};
@@ -41,12 +42,16 @@ pub struct PostingLine {
 pub struct PostEntry {
     /// `award` (issuance → members), `deduct` (members → issuance/adjustment), `transfer`
     /// (member → member), `expire` (members → expiry) or `adjust` (any accounts).
+    #[schema(value_type = closed_sets::PostableEntryKind)]
     pub kind: String,
     /// Why, in words the volunteer will read on the statement; 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub memo: String,
     /// What caused it, up to 200 characters, e.g. `activity:12`.
+    #[schema(max_length = 200)]
     pub reference: Option<String>,
     /// 2–500 lines; per asset they must sum to zero.
+    #[schema(min_items = 2, max_items = 500)]
     pub postings: Vec<PostingLine>,
 }
 
@@ -206,6 +211,7 @@ pub async fn get_entry(
 #[schema(example = json!({"memo": "录入错误：重复发放"}))]
 pub struct ReverseEntry {
     /// Why the entry is undone; 1–500 characters, shown on the statement.
+    #[schema(min_length = 1, max_length = 500)]
     pub memo: String,
 }
 

@@ -25,15 +25,19 @@ use crate::error::{ApiError, ApiResult};
 }))]
 pub struct GoodsBody {
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
     pub image_url: Option<String>,
     /// e.g. 日用品, 粮油, 文具; up to 40 characters.
+    #[schema(min_length = 1, max_length = 40)]
     pub category: String,
     /// Points per item, positive.
     pub price: Amount,
     /// Most items one member may order per calendar month (local time). Omit for no limit.
+    #[schema(minimum = 1)]
     pub monthly_limit: Option<i64>,
     /// Offered only from / until these times (RFC 3339), e.g. a festival gift.
     pub available_from: Option<String>,

@@ -28,10 +28,12 @@ pub struct CreateHold {
     /// Positive amount to reserve.
     pub amount: Amount,
     /// 1–500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub memo: String,
     /// Up to 200 characters, e.g. `order:7`.
     pub reference: Option<String>,
     /// Seconds until the hold expires on its own (1 to 7776000; default from `PB_DEFAULT_HOLD_SECONDS`).
+    #[schema(minimum = 1, maximum = 7776000)]
     pub expires_in_seconds: Option<i64>,
 }
 
@@ -166,6 +168,7 @@ pub struct CaptureHold {
     /// How much to capture, at most the hold's amount (default: all of it). The rest is released.
     pub amount: Option<Amount>,
     /// 1–500 characters, shown on the member's statement.
+    #[schema(min_length = 1, max_length = 500)]
     pub memo: String,
 }
 

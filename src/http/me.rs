@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::access::MemberAuth;
+use super::closed_sets;
 use super::members::{card_token, detail_of, MemberDetail};
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{Statement, StatementLine};
@@ -42,11 +43,13 @@ pub async fn me(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<Htt
 #[into_params(parameter_in = Query)]
 pub struct MyStatementQuery {
     /// `POINTS` (default) or `HOURS`.
+    #[param(value_type = Option<closed_sets::Asset>)]
     pub asset: Option<String>,
     /// The `next_cursor` of the previous page.
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::Staff;
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{optional_text, required_text, timestamp, Account};
@@ -89,12 +90,14 @@ pub struct CreateMember {
     /// Home unit: a village, grid or building with a points bank at or above it.
     pub org_id: i64,
     /// 1–50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// Mainland-China mobile number; unique across all members.
     pub phone: Option<String>,
     /// 18-character resident ID number with a valid check digit; unique. Stored, never returned in full.
     pub id_card: Option<String>,
     /// Household (户), up to 100 characters, so household totals can be shown.
+    #[schema(max_length = 100)]
     pub household: Option<String>,
     /// Up to 10 tags of 1–20 characters, e.g. `党员`, `学生`, `志愿者`.
     #[serde(default)]
@@ -216,6 +219,7 @@ pub struct MemberListQuery {
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -293,11 +297,13 @@ pub async fn get_member(
 #[into_params(parameter_in = Query)]
 pub struct CardQuery {
     /// `png` (default), `svg`, or `json` for the raw payload.
+    #[param(value_type = Option<closed_sets::QrFormat>)]
     pub format: Option<String>,
     /// Minimum width and height in pixels, 64–2048 (default 512).
     #[param(minimum = 64, maximum = 2048)]
     pub size: Option<u32>,
     /// Error-correction level: `L`, `M` (default), `Q` or `H`.
+    #[param(value_type = Option<closed_sets::QrEcLevel>)]
     pub ec: Option<String>,
 }
 
@@ -339,12 +345,11 @@ pub async fn card(
     query: web::Query<CardQuery>,
 ) -> ApiResult<HttpResponse> {
     let member_id = path.into_inner();
-    let format = match query.format.as_deref().unwrap_or("png") {
-        "png" => Some(qr::Format::Png),
-        "svg" => Some(qr::Format::Svg),
-        "json" => None,
-        _ => return Err(ApiError::validation("format", "must be png, svg or json")),
-    };
+    let format = closed_sets::lookup(
+        closed_sets::QR_FORMATS,
+        query.format.as_deref().unwrap_or("png"),
+    )
+    .ok_or_else(|| ApiError::validation("format", "must be png, svg or json"))?;
     let size = query.size.unwrap_or(512);
     let level = qr::ec_level(query.ec.as_deref())?;
     let guard = staff.guard(Action::ReadLedger);

@@ -12,6 +12,7 @@ pub mod banks;
 pub mod cards;
 pub mod checkin;
 pub mod claims;
+pub mod closed_sets;
 pub mod counter;
 pub mod entries;
 pub mod extract;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::MemberAuth;
+use super::closed_sets;
 use super::entries::created;
 use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::timestamp;
@@ -25,6 +26,7 @@ const MAX_LINES: usize = 20;
 pub struct OrderLineBody {
     pub goods_id: i64,
     /// 1–99.
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
 }
 
@@ -34,6 +36,7 @@ pub struct OrderLineBody {
 pub struct PlaceOrderBody {
     pub shop_id: i64,
     /// 1–20 lines, each goods once.
+    #[schema(min_items = 1, max_items = 20)]
     pub lines: Vec<OrderLineBody>,
 }
 
@@ -59,6 +62,7 @@ pub struct Order {
     pub shop_id: i64,
     pub member_id: i64,
     /// `pending` (points held, goods set aside), `fulfilled`, `cancelled` or `expired`.
+    #[schema(value_type = closed_sets::OrderStatus)]
     pub status: String,
     pub total_points: Amount,
     /// Points of the total paid in cash at the counter instead.
@@ -223,11 +227,13 @@ pub async fn place_my_order(
 #[into_params(parameter_in = Query)]
 pub struct OrderListQuery {
     /// `pending`, `fulfilled`, `cancelled` or `expired` (default: all).
+    #[param(value_type = Option<closed_sets::OrderStatus>)]
     pub status: Option<String>,
     /// The `next_cursor` of the previous page.
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -370,6 +376,7 @@ pub async fn cancel_my_order(
 #[into_params(parameter_in = Query)]
 pub struct PickupQrQuery {
     /// `png` (default) or `svg`.
+    #[param(value_type = Option<closed_sets::PictureFormat>)]
     pub format: Option<String>,
     /// Minimum edge in pixels, 64–2048 (default 384).
     #[param(minimum = 64, maximum = 2048)]
@@ -399,11 +406,11 @@ pub async fn pickup_qr(
 ) -> ApiResult<HttpResponse> {
     let order_id = path.into_inner();
     let member_id = member.0;
-    let format = match query.format.as_deref().unwrap_or("png") {
-        "png" => qr::Format::Png,
-        "svg" => qr::Format::Svg,
-        _ => return Err(ApiError::validation("format", "must be png or svg")),
-    };
+    let format = closed_sets::lookup(
+        closed_sets::PICTURE_FORMATS,
+        query.format.as_deref().unwrap_or("png"),
+    )
+    .ok_or_else(|| ApiError::validation("format", "must be png or svg"))?;
     with_db(&state, move |conn| {
         my_order(conn, member_id, order_id).map(|_| ())
     })

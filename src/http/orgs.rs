@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::access::Staff;
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::types::{required_text, Org};
 use super::{in_write_tx, with_db, AppState};
@@ -19,10 +20,13 @@ use crate::error::{ApiError, ApiResult};
 #[schema(example = json!({"code": "330106001001", "name": "青山村", "kind": "village", "parent_id": 2}))]
 pub struct CreateOrg {
     /// Unique code of the unit, 1–40 characters (e.g. the 12-digit statistical code).
+    #[schema(min_length = 1, max_length = 40)]
     pub code: String,
     /// Display name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `county`, `township`, `village`, `grid` or `building` (default `village`).
+    #[schema(value_type = Option<closed_sets::OrgUnitKind>)]
     pub kind: Option<String>,
     /// The unit above (of a higher level). Omit only for a top-level unit (platform administrators).
     pub parent_id: Option<i64>,

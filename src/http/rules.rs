@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::Staff;
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::types::{required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
@@ -30,11 +31,14 @@ const MAX_NAME_CHARS: usize = 100;
 pub struct RuleBody {
     /// Short code printed in the village's rule book, unique per bank; 1–40 characters. Cannot
     /// change later.
+    #[schema(min_length = 1, max_length = 40)]
     pub code: String,
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `volunteer_service`, `public_welfare`, `village_rules` (村规民约), `good_deeds`,
     /// `deduction` or `other`.
+    #[schema(value_type = closed_sets::RuleCategory)]
     pub category: String,
     /// Points of one award. Negative for a deduction (扣分).
     pub default_points: Amount,
@@ -111,6 +115,7 @@ pub struct Rule {
     pub bank_id: i64,
     pub code: String,
     pub name: String,
+    #[schema(value_type = closed_sets::RuleCategory)]
     pub category: String,
     pub default_points: Amount,
     pub min_points: Amount,

@@ -25,7 +25,9 @@ use crate::error::{ApiError, ApiResult};
 pub struct ShopBody {
     /// The unit that runs the shop; its bank's points are spent here.
     pub org_id: i64,
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub address: String,
     /// Days of the month on which orders are taken (e.g. the monthly redemption day). Empty or
     /// absent: every day.
@@ -36,6 +38,7 @@ pub struct ShopBody {
     #[serde(default)]
     pub allows_cash_topup: bool,
     /// Unpicked orders expire after this many hours (1–720, default 72), returning points and goods.
+    #[schema(minimum = 1, maximum = 720)]
     pub pickup_hours: Option<i64>,
 }
 
@@ -85,8 +88,10 @@ fn check_shop(
 }))]
 pub struct UpdateShopBody {
     /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub address: String,
     /// Days of the month on which orders are taken. Empty or absent: every day.
     #[serde(default)]
@@ -96,6 +101,7 @@ pub struct UpdateShopBody {
     pub allows_cash_topup: bool,
     /// Unpicked orders expire after this many hours (1–720, default 72). Orders already placed
     /// keep their deadline.
+    #[schema(minimum = 1, maximum = 720)]
     pub pickup_hours: Option<i64>,
     /// `false` closes the shop: new orders are refused with `shop_closed`, pending ones can still
     /// be picked up. Absent: open.
@@ -233,6 +239,7 @@ pub struct ShopListQuery {
     #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 

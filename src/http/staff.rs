@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::access::{Guard, Staff};
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::types::{required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
@@ -21,6 +22,7 @@ use crate::error::{ApiError, ApiResult};
 pub struct GrantView {
     pub id: i64,
     /// `platform_admin`, `org_admin`, `organiser`, `clerk` or `auditor`.
+    #[schema(value_type = closed_sets::Role)]
     pub role: String,
     /// The unit the role covers (with everything below it); null for platform administrators.
     pub org_id: Option<i64>,
@@ -94,6 +96,7 @@ pub struct CreateStaff {
     /// Mainland-China mobile number (11 digits); the sign-in name.
     pub phone: String,
     /// 1–50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
     /// Initial password, 8–128 characters.
     pub password: String,
@@ -189,6 +192,7 @@ pub async fn list_staff(state: web::Data<AppState>, staff: Staff) -> ApiResult<H
 #[schema(example = json!({"role": "clerk", "org_id": 3}))]
 pub struct GrantRole {
     /// `org_admin`, `organiser`, `clerk`, `auditor` (or `platform_admin`, by platform administrators only).
+    #[schema(value_type = closed_sets::Role)]
     pub role: String,
     /// The unit the role covers, with everything below it. Omit for `platform_admin`.
     pub org_id: Option<i64>,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::access::Staff;
+use super::closed_sets;
 use super::extract::ApiJson;
 use super::shops::shop_in_scope;
 use super::types::{optional_text, timestamp};
@@ -25,15 +26,19 @@ use crate::error::{ApiError, ApiResult};
 pub struct MovementBody {
     /// `stock_in` (positive), `donation` (positive, with the donor), `write_off` (negative:
     /// damaged, expired) or `correction` (either sign, after a count).
+    #[schema(value_type = closed_sets::ManualMovementKind)]
     pub kind: String,
     /// Items; the sign must fit the kind. Stock never drops below what pending orders reserved.
+    #[schema(minimum = -1000000, maximum = 1000000)]
     pub quantity: i64,
     /// Donations: the sponsor (爱心企业/爱心人士), shown on the thank-you list.
+    #[schema(max_length = 100)]
     pub donor_name: Option<String>,
     /// Donations: the value the donor states, in yuan (not points).
     pub donor_value: Option<Amount>,
     /// Up to 200 characters.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub note: String,
 }
 
@@ -41,6 +46,7 @@ pub struct MovementBody {
 pub struct StockMovement {
     pub id: i64,
     pub goods_id: i64,
+    #[schema(value_type = closed_sets::MovementKind)]
     pub kind: String,
     pub quantity: i64,
     pub donor_name: Option<String>,
@@ -98,14 +104,14 @@ pub async fn record_movement(
     let goods_id = path.into_inner();
     let body = body.0;
     let kind = MovementKind::parse(&body.kind)
-        .filter(|k| *k != MovementKind::Redemption)
+        .filter(|k| k.is_manual())
         .ok_or_else(|| {
             ApiError::validation(
                 "kind",
                 "must be stock_in, donation, write_off or correction",
             )
         })?;
-    if !kind.allows(body.quantity) || body.quantity.abs() > 1_000_000 {
+    if !kind.allows(body.quantity) || body.quantity.unsigned_abs() > 1_000_000 {
         return Err(ApiError::validation(
             "quantity",
             format!("a {kind} needs a quantity of the right sign (at most 1000000)"),
@@ -163,6 +169,7 @@ pub struct MovementQuery {
     /// Only this goods.
     pub goods_id: Option<i64>,
     /// Only this kind, e.g. `donation` for the thank-you list.
+    #[param(value_type = Option<closed_sets::MovementKind>)]
     pub kind: Option<String>,
 }
 

@@ -6,6 +6,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
+use super::closed_sets;
 use crate::db::accounts::{AccountBalance, StatementRow};
 use crate::db::banks::BankRow;
 use crate::db::holds::HoldRow;
@@ -85,6 +86,7 @@ pub struct Org {
     pub code: String,
     pub name: String,
     /// `county`, `township`, `village`, `grid` or `building`.
+    #[schema(value_type = closed_sets::OrgUnitKind)]
     pub kind: String,
     /// The unit above this one; null for a top-level unit.
     pub parent_id: Option<i64>,
@@ -138,9 +140,11 @@ pub struct Account {
     pub id: i64,
     pub bank_id: i64,
     /// `POINTS` (redeemable) or `HOURS` (volunteer service hours).
+    #[schema(value_type = closed_sets::Asset)]
     pub asset: String,
     /// `member` (a volunteer's wallet, never below zero) or one of the bank's own accounts:
     /// `issuance`, `redemption`, `expiry`, `adjustment`.
+    #[schema(value_type = closed_sets::AccountKind)]
     pub kind: String,
     pub name: String,
     /// Free reference to the owner in another system, e.g. `member:42`.
@@ -175,6 +179,7 @@ impl From<AccountBalance> for Account {
 pub struct Posting {
     pub id: i64,
     pub account_id: i64,
+    #[schema(value_type = closed_sets::Asset)]
     pub asset: String,
     /// Positive raises the account's balance, negative lowers it.
     pub amount: Amount,
@@ -197,6 +202,7 @@ pub struct Entry {
     pub id: i64,
     pub bank_id: i64,
     /// `award`, `deduct`, `redeem`, `reverse`, `expire`, `adjust` or `transfer`.
+    #[schema(value_type = closed_sets::EntryKind)]
     pub kind: String,
     pub memo: String,
     /// What caused the entry, e.g. `activity:12`, `order:7`, `rule:clean-yard`.
@@ -210,6 +216,7 @@ pub struct Entry {
     /// The points rule the entry was posted under, if any.
     pub rule_id: Option<i64>,
     /// How the entry came about (see the statement's `origin`).
+    #[schema(value_type = Option<closed_sets::Origin>)]
     pub origin: Option<String>,
     pub created_at: String,
     pub postings: Vec<Posting>,
@@ -248,6 +255,7 @@ impl From<EntryRecord> for Entry {
 pub struct StatementLine {
     pub posting_id: i64,
     pub entry_id: i64,
+    #[schema(value_type = closed_sets::EntryKind)]
     pub kind: String,
     pub memo: String,
     pub reference: Option<String>,
@@ -256,6 +264,7 @@ pub struct StatementLine {
     /// How the change came about: `checkin` (activity attendance), `staff_award`, `backfill`
     /// (补录), `claim` (申报), `deduction`, `appeal` (approved appeal of a refused scan),
     /// `merge`, `redemption`; `null` for entries posted directly on the ledger.
+    #[schema(value_type = Option<closed_sets::Origin>)]
     pub origin: Option<String>,
     /// The points rule (积分细则) the change was made under, if any.
     pub rule: Option<StatementRule>,
@@ -270,6 +279,7 @@ pub struct StatementRule {
     pub code: String,
     pub name: String,
     /// `volunteer_service`, `public_welfare`, `village_rules`, `good_deeds`, `deduction` or `other`.
+    #[schema(value_type = closed_sets::RuleCategory)]
     pub category: String,
 }
 
@@ -330,9 +340,11 @@ pub struct Hold {
     pub id: i64,
     pub bank_id: i64,
     pub account_id: i64,
+    #[schema(value_type = closed_sets::Asset)]
     pub asset: String,
     pub amount: Amount,
     /// `pending`, `captured`, `released` or `expired`.
+    #[schema(value_type = closed_sets::HoldStatus)]
     pub status: String,
     pub memo: String,
     pub reference: Option<String>,

@@ -81,6 +81,12 @@ pub fn document() -> Document {
 
 pub fn finish(mut api: Document) -> Document {
     let components = api.components.get_or_insert_with(Default::default);
+    for (name, schema) in http::closed_sets::MARKERS {
+        components
+            .schemas
+            .entry(name.to_string())
+            .or_insert_with(schema);
+    }
     for (name, description) in [
         (
             "staff",

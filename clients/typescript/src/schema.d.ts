@@ -1972,7 +1972,7 @@ export interface components {
          */
         Account: {
             /** @description `POINTS` (redeemable) or `HOURS` (volunteer service hours). */
-            asset: string;
+            asset: components["schemas"]["Asset"];
             /** @description `balance − held`: what can be spent now. */
             available: components["schemas"]["Amount"];
             /** @description Sum of all postings. The bank's issuance account is negative: it is what was issued. */
@@ -1988,11 +1988,16 @@ export interface components {
              * @description `member` (a volunteer's wallet, never below zero) or one of the bank's own accounts:
              *     `issuance`, `redemption`, `expiry`, `adjustment`.
              */
-            kind: string;
+            kind: components["schemas"]["AccountKind"];
             name: string;
             /** @description Free reference to the owner in another system, e.g. `member:42`. */
             owner_ref?: string | null;
         };
+        /**
+         * @description The role an account plays in its bank: a `member` wallet or one of the bank's own accounts.
+         * @enum {string}
+         */
+        AccountKind: "member" | "issuance" | "redemption" | "expiry" | "adjustment";
         AccountPage: {
             items: components["schemas"]["Account"][];
             /** @description Pass as `cursor` for the next page; absent on the last page. */
@@ -2030,7 +2035,7 @@ export interface components {
              * @description `draft`, `published` (not started), `ongoing`, `finished` (ended, not yet settled),
              *     `settled` or `cancelled`.
              */
-            status: string;
+            status: components["schemas"]["ActivityStatus"];
             title: string;
         };
         /**
@@ -2116,6 +2121,11 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * @description Where an activity stands.
+         * @enum {string}
+         */
+        ActivityStatus: "draft" | "published" | "ongoing" | "finished" | "settled" | "cancelled";
+        /**
          * @description An exact amount as a decimal string with at most two decimals, e.g. "12.50": digits without leading zeros or spaces, a point only between digits. Never a JSON number: clients must not round-trip amounts through floats.
          * @example 12.50
          */
@@ -2140,6 +2150,11 @@ export interface components {
             /** @description Shown to the volunteer; up to 500 characters. */
             note?: string | null;
         };
+        /**
+         * @description What is counted: `POINTS` can be redeemed, `HOURS` of service only accumulate.
+         * @enum {string}
+         */
+        Asset: "POINTS" | "HOURS";
         /**
          * @example {
          *       "activity_id": 12,
@@ -2266,6 +2281,11 @@ export interface components {
             rule_id: number;
         };
         /**
+         * @description `fixed` points per attendance, or `per_hour` of attendance.
+         * @enum {string}
+         */
+        AwardMode: "fixed" | "per_hour";
+        /**
          * @example {
          *       "claims": [],
          *       "entries": [],
@@ -2282,8 +2302,7 @@ export interface components {
             status: string;
         };
         AwardRule: {
-            /** @description `down` (default), `nearest` or `up`, to the step. */
-            hours_rounding?: string | null;
+            hours_rounding?: null | components["schemas"]["HoursRounding"];
             /**
              * Format: int64
              * @description Hours are credited in steps of this many minutes (default 30).
@@ -2295,25 +2314,21 @@ export interface components {
              * @description Presence below this share of the activity's duration earns nothing (default 60).
              */
             min_presence_percent?: number | null;
-            /**
-             * @description A check-in without check-out: `no_hours` (default; fixed points only, no hours) or
-             *     `until_end` (counted as present until the end). Either way it is flagged `checkout_missing`.
-             */
-            missing_checkout?: string | null;
+            missing_checkout?: null | components["schemas"]["MissingCheckout"];
             /** @description `fixed`: `points` for attending; `per_hour`: `points` per credited hour. */
-            mode: string;
+            mode: components["schemas"]["AwardMode"];
             /** @description Fixed points, or points per hour. May be 0 for an hours-only activity. */
             points: components["schemas"]["Amount"];
         };
         AwardRuleView: {
-            hours_rounding: string;
+            hours_rounding: components["schemas"]["HoursRounding"];
             /** Format: int64 */
             hours_unit_minutes: number;
             max_hours: components["schemas"]["Amount"];
             /** Format: int64 */
             min_presence_percent: number;
-            missing_checkout: string;
-            mode: string;
+            missing_checkout: components["schemas"]["MissingCheckout"];
+            mode: components["schemas"]["AwardMode"];
             points: components["schemas"]["Amount"];
         };
         Backfill: {
@@ -2406,8 +2421,7 @@ export interface components {
         CardScanBody: {
             /** @description The scanned card QR content, or the typed 16-digit card number. */
             card: string;
-            /** @description `check_in` (default) or `check_out`. */
-            purpose?: string | null;
+            purpose?: null | components["schemas"]["Purpose"];
         };
         CashTopup: {
             /** @description Cash taken, in yuan. */
@@ -2499,12 +2513,12 @@ export interface components {
              * @description `claim` (申报 by a member or a grid worker for one), `backfill` (补录 by staff) or
              *     `staff_award` (an award under a rule that needs a second approver).
              */
-            origin: string;
+            origin: components["schemas"]["ClaimOrigin"];
             points: components["schemas"]["Amount"];
             /** Format: int64 */
             rule_id: number;
             /** @description `pending`, `approved` or `rejected`. */
-            status: string;
+            status: components["schemas"]["ClaimStatus"];
             /** @description Who submitted it: `member:42` or `staff:7`. */
             submitted_by: string;
         };
@@ -2530,11 +2544,21 @@ export interface components {
              */
             rule_id: number;
         };
+        /**
+         * @description How a claim came about.
+         * @enum {string}
+         */
+        ClaimOrigin: "claim" | "backfill" | "staff_award";
         ClaimPage: {
             /** @description Newest first. */
             items: components["schemas"]["Claim"][];
             next_cursor?: string | null;
         };
+        /**
+         * @description Where a claim stands.
+         * @enum {string}
+         */
+        ClaimStatus: "pending" | "approved" | "rejected";
         /**
          * @example {
          *       "checkout_at": "2026-11-28T10:00:00+08:00",
@@ -2661,8 +2685,7 @@ export interface components {
         CreateOrg: {
             /** @description Unique code of the unit, 1–40 characters (e.g. the 12-digit statistical code). */
             code: string;
-            /** @description `county`, `township`, `village`, `grid` or `building` (default `village`). */
-            kind?: string | null;
+            kind?: null | components["schemas"]["OrgUnitKind"];
             /** @description Display name, 1–100 characters. */
             name: string;
             /**
@@ -2763,10 +2786,9 @@ export interface components {
             /** Format: int64 */
             id: number;
             /** @description `award`, `deduct`, `redeem`, `reverse`, `expire`, `adjust` or `transfer`. */
-            kind: string;
+            kind: components["schemas"]["EntryKind"];
             memo: string;
-            /** @description How the entry came about (see the statement's `origin`). */
-            origin?: string | null;
+            origin?: null | components["schemas"]["Origin"];
             postings: components["schemas"]["Posting"][];
             /** @description What caused the entry, e.g. `activity:12`, `order:7`, `rule:clean-yard`. */
             reference?: string | null;
@@ -2786,6 +2808,11 @@ export interface components {
              */
             rule_id?: number | null;
         };
+        /**
+         * @description Why points moved.
+         * @enum {string}
+         */
+        EntryKind: "award" | "deduct" | "redeem" | "reverse" | "expire" | "adjust" | "transfer";
         /**
          * @example {
          *       "active": true,
@@ -2889,7 +2916,7 @@ export interface components {
              */
             org_id?: number | null;
             /** @description `org_admin`, `organiser`, `clerk`, `auditor` (or `platform_admin`, by platform administrators only). */
-            role: string;
+            role: components["schemas"]["Role"];
         };
         GrantView: {
             created_at: string;
@@ -2904,7 +2931,7 @@ export interface components {
             /** @description The unit's path, e.g. `/1/2/`; `/` for platform administrators. */
             path: string;
             /** @description `platform_admin`, `org_admin`, `organiser`, `clerk` or `auditor`. */
-            role: string;
+            role: components["schemas"]["Role"];
         };
         /**
          * @example {
@@ -2937,7 +2964,7 @@ export interface components {
             account_id: number;
             actor: string;
             amount: components["schemas"]["Amount"];
-            asset: string;
+            asset: components["schemas"]["Asset"];
             /** Format: int64 */
             bank_id: number;
             /** Format: int64 */
@@ -2951,8 +2978,18 @@ export interface components {
             reference?: string | null;
             resolved_at?: string | null;
             /** @description `pending`, `captured`, `released` or `expired`. */
-            status: string;
+            status: components["schemas"]["HoldStatus"];
         };
+        /**
+         * @description Where a hold stands.
+         * @enum {string}
+         */
+        HoldStatus: "pending" | "captured" | "released" | "expired";
+        /**
+         * @description How attended time is rounded to hours.
+         * @enum {string}
+         */
+        HoursRounding: "down" | "nearest" | "up";
         Location: {
             /**
              * Format: double
@@ -2977,6 +3014,11 @@ export interface components {
             password: string;
             phone: string;
         };
+        /**
+         * @description The stock movements a clerk records by hand (redemptions come from orders).
+         * @enum {string}
+         */
+        ManualMovementKind: "stock_in" | "donation" | "write_off" | "correction";
         /**
          * @example {
          *       "allow_proxy": false,
@@ -3063,6 +3105,11 @@ export interface components {
             merged: components["schemas"]["Member"];
         };
         /**
+         * @description What a check-in without a check-out counts as.
+         * @enum {string}
+         */
+        MissingCheckout: "no_hours" | "until_end";
+        /**
          * @example {
          *       "parent_id": 5
          *     }
@@ -3091,7 +3138,7 @@ export interface components {
              * @description `stock_in` (positive), `donation` (positive, with the donor), `write_off` (negative:
              *     damaged, expired) or `correction` (either sign, after a count).
              */
-            kind: string;
+            kind: components["schemas"]["ManualMovementKind"];
             /** @description Up to 200 characters. */
             note?: string;
             /**
@@ -3100,6 +3147,11 @@ export interface components {
              */
             quantity: number;
         };
+        /**
+         * @description Why stock moved.
+         * @enum {string}
+         */
+        MovementKind: "stock_in" | "donation" | "write_off" | "correction" | "redemption";
         MyData: {
             /** @description When this export was made. */
             exported_at: string;
@@ -3118,7 +3170,7 @@ export interface components {
          */
         OpenAccount: {
             /** @description `POINTS` or `HOURS`. */
-            asset: string;
+            asset: components["schemas"]["Asset"];
             /** @description Display name, 1–100 characters. */
             name: string;
             /** @description Optional reference to the owner, up to 100 characters, e.g. `member:42`. */
@@ -3181,7 +3233,7 @@ export interface components {
             /** Format: int64 */
             shop_id: number;
             /** @description `pending` (points held, goods set aside), `fulfilled`, `cancelled` or `expired`. */
-            status: string;
+            status: components["schemas"]["OrderStatus"];
             total_points: components["schemas"]["Amount"];
         };
         OrderLine: {
@@ -3208,6 +3260,11 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * @description Where an order stands.
+         * @enum {string}
+         */
+        OrderStatus: "pending" | "fulfilled" | "cancelled" | "expired";
+        /**
          * @example {
          *       "code": "330106001001",
          *       "created_at": "2026-11-23T08:00:00.000000Z",
@@ -3225,7 +3282,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             /** @description `county`, `township`, `village`, `grid` or `building`. */
-            kind: string;
+            kind: components["schemas"]["OrgUnitKind"];
             name: string;
             /**
              * Format: int64
@@ -3235,6 +3292,16 @@ export interface components {
             /** @description Ids from the top of the tree down to this unit, e.g. `/1/2/3/`. */
             path: string;
         };
+        /**
+         * @description The level of an organisation unit.
+         * @enum {string}
+         */
+        OrgUnitKind: "county" | "township" | "village" | "grid" | "building";
+        /**
+         * @description How an entry came about.
+         * @enum {string}
+         */
+        Origin: "checkin" | "staff_award" | "backfill" | "claim" | "deduction" | "appeal" | "merge" | "redemption";
         Pickup: {
             entry?: null | components["schemas"]["Entry"];
             order: components["schemas"]["Order"];
@@ -3251,6 +3318,11 @@ export interface components {
              */
             pickup: string;
         };
+        /**
+         * @description `png` or `svg` picture.
+         * @enum {string}
+         */
+        PictureFormat: "png" | "svg";
         /**
          * @example {
          *       "lines": [
@@ -3294,7 +3366,7 @@ export interface components {
              * @description `award` (issuance → members), `deduct` (members → issuance/adjustment), `transfer`
              *     (member → member), `expire` (members → expiry) or `adjust` (any accounts).
              */
-            kind: string;
+            kind: components["schemas"]["PostableEntryKind"];
             /** @description Why, in words the volunteer will read on the statement; 1–500 characters. */
             memo: string;
             /** @description 2–500 lines; per asset they must sum to zero. */
@@ -3302,12 +3374,17 @@ export interface components {
             /** @description What caused it, up to 200 characters, e.g. `activity:12`. */
             reference?: string | null;
         };
+        /**
+         * @description The entry kinds a client may post directly (redemptions and reversals have their own operations).
+         * @enum {string}
+         */
+        PostableEntryKind: "award" | "deduct" | "expire" | "adjust" | "transfer";
         Posting: {
             /** Format: int64 */
             account_id: number;
             /** @description Positive raises the account's balance, negative lowers it. */
             amount: components["schemas"]["Amount"];
-            asset: string;
+            asset: components["schemas"]["Asset"];
             balance_after?: null | components["schemas"]["Amount"];
             /** Format: int64 */
             id: number;
@@ -3382,6 +3459,26 @@ export interface components {
             member_id: number;
         };
         /**
+         * @description Whether a scan checks in or out.
+         * @enum {string}
+         */
+        Purpose: "check_in" | "check_out";
+        /**
+         * @description QR error-correction level: L, M, Q or H.
+         * @enum {string}
+         */
+        QrEcLevel: "L" | "M" | "Q" | "H";
+        /**
+         * @description `png` or `svg` picture, or `json` for the payload only.
+         * @enum {string}
+         */
+        QrFormat: "png" | "svg" | "json";
+        /**
+         * @description `dynamic` (for a screen, changes every step) or `poster` (for print).
+         * @enum {string}
+         */
+        QrKind: "dynamic" | "poster";
+        /**
          * @example {
          *       "kind": "dynamic",
          *       "purpose": "check_in",
@@ -3392,8 +3489,8 @@ export interface components {
          *     }
          */
         QrPayload: {
-            kind: string;
-            purpose: string;
+            kind: components["schemas"]["QrKind"];
+            purpose: components["schemas"]["Purpose"];
             /**
              * Format: int64
              * @description Dynamic codes: fetch a new code after this many seconds.
@@ -3443,8 +3540,7 @@ export interface components {
              */
             activity_id?: number | null;
             appeal_reason?: string | null;
-            /** @description Null (not appealed), `pending`, `approved` or `rejected`. */
-            appeal_status?: string | null;
+            appeal_status?: null | components["schemas"]["ClaimStatus"];
             appealed_at?: string | null;
             at: string;
             decided_at?: string | null;
@@ -3458,8 +3554,7 @@ export interface components {
             longitude?: number | null;
             /** Format: int64 */
             member_id: number;
-            /** @description `check_in` or `check_out`, when known. */
-            purpose?: string | null;
+            purpose?: null | components["schemas"]["Purpose"];
             /** @description The problem `code` the scan got, e.g. `token_expired`, `outside_geofence`. */
             reason: string;
             /** @description What was scanned (cut to 200 characters; `card` for card scans). */
@@ -3474,6 +3569,11 @@ export interface components {
             /** @description Why the entry is undone; 1–500 characters, shown on the statement. */
             memo: string;
         };
+        /**
+         * @description A staff role.
+         * @enum {string}
+         */
+        Role: "platform_admin" | "org_admin" | "organiser" | "clerk" | "auditor";
         /**
          * @example {
          *       "active": true,
@@ -3499,7 +3599,7 @@ export interface components {
             cap_per_day?: null | components["schemas"]["Amount"];
             cap_per_month?: null | components["schemas"]["Amount"];
             cap_per_year?: null | components["schemas"]["Amount"];
-            category: string;
+            category: components["schemas"]["RuleCategory"];
             code: string;
             created_at: string;
             default_points: components["schemas"]["Amount"];
@@ -3535,7 +3635,7 @@ export interface components {
              * @description `volunteer_service`, `public_welfare`, `village_rules` (村规民约), `good_deeds`,
              *     `deduction` or `other`.
              */
-            category: string;
+            category: components["schemas"]["RuleCategory"];
             /**
              * @description Short code printed in the village's rule book, unique per bank; 1–40 characters. Cannot
              *     change later.
@@ -3550,6 +3650,11 @@ export interface components {
             /** @description Awards under this rule wait for a second staff member's approval. */
             needs_second_approver?: boolean;
         };
+        /**
+         * @description The category of a points rule.
+         * @enum {string}
+         */
+        RuleCategory: "volunteer_service" | "public_welfare" | "village_rules" | "good_deeds" | "deduction" | "other";
         /**
          * @example {
          *       "activity_id": 12,
@@ -3820,14 +3925,9 @@ export interface components {
             created_at: string;
             /** Format: int64 */
             entry_id: number;
-            kind: string;
+            kind: components["schemas"]["EntryKind"];
             memo: string;
-            /**
-             * @description How the change came about: `checkin` (activity attendance), `staff_award`, `backfill`
-             *     (补录), `claim` (申报), `deduction`, `appeal` (approved appeal of a refused scan),
-             *     `merge`, `redemption`; `null` for entries posted directly on the ledger.
-             */
-            origin?: string | null;
+            origin?: null | components["schemas"]["Origin"];
             /** Format: int64 */
             posting_id: number;
             reference?: string | null;
@@ -3838,7 +3938,7 @@ export interface components {
         /** @description The rule of a statement line, so the volunteer sees what the points were for. */
         StatementRule: {
             /** @description `volunteer_service`, `public_welfare`, `village_rules`, `good_deeds`, `deduction` or `other`. */
-            category: string;
+            category: components["schemas"]["RuleCategory"];
             code: string;
             name: string;
         };
@@ -3851,7 +3951,7 @@ export interface components {
             goods_id: number;
             /** Format: int64 */
             id: number;
-            kind: string;
+            kind: components["schemas"]["MovementKind"];
             note: string;
             /** Format: int64 */
             order_id?: number | null;
@@ -5455,15 +5555,15 @@ export interface operations {
                  * @description `dynamic` (default: for a screen, changes every `qr_step_seconds`) or `poster` (for print,
                  *     valid for the whole activity window until posters are replaced).
                  */
-                kind?: string;
+                kind?: components["schemas"]["QrKind"];
                 /** @description `check_in` (default) or `check_out`. */
-                purpose?: string;
+                purpose?: components["schemas"]["Purpose"];
                 /** @description `png` (default), `svg` or `json` (the payload only, for drawing the code yourself). */
-                format?: string;
+                format?: components["schemas"]["QrFormat"];
                 /** @description Minimum edge in pixels, 64–2048 (default 512). */
                 size?: number;
                 /** @description Error correction: `L`, `M` (default), `Q`, `H`. */
-                ec?: string;
+                ec?: components["schemas"]["QrEcLevel"];
             };
             header?: never;
             path: {
@@ -8548,7 +8648,7 @@ export interface operations {
                 /** @description Only postings before this time (RFC 3339). */
                 to?: string;
                 /** @description Only entries of this kind (`award`, `deduct`, `redeem`, `reverse`, `expire`, `adjust`, `transfer`). */
-                kind?: string;
+                kind?: components["schemas"]["EntryKind"];
             };
             header?: never;
             path: {
@@ -9045,7 +9145,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `pending`, `approved` or `rejected` (default: all). */
-                status?: string;
+                status?: components["schemas"]["ClaimStatus"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Page size, 1–200 (default 50). */
@@ -13046,7 +13146,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `pending`, `approved` or `rejected` (default: all). */
-                status?: string;
+                status?: components["schemas"]["ClaimStatus"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Page size, 1–200 (default 50). */
@@ -13429,7 +13529,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `pending`, `fulfilled`, `cancelled` or `expired` (default: all). */
-                status?: string;
+                status?: components["schemas"]["OrderStatus"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Page size, 1–200 (default 50). */
@@ -14038,7 +14138,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `png` (default) or `svg`. */
-                format?: string;
+                format?: components["schemas"]["PictureFormat"];
                 /** @description Minimum edge in pixels, 64–2048 (default 384). */
                 size?: number;
             };
@@ -14691,7 +14791,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `POINTS` (default) or `HOURS`. */
-                asset?: string;
+                asset?: components["schemas"]["Asset"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Page size, 1–200 (default 50). */
@@ -15540,11 +15640,11 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `png` (default), `svg`, or `json` for the raw payload. */
-                format?: string;
+                format?: components["schemas"]["QrFormat"];
                 /** @description Minimum width and height in pixels, 64–2048 (default 512). */
                 size?: number;
                 /** @description Error-correction level: `L`, `M` (default), `Q` or `H`. */
-                ec?: string;
+                ec?: components["schemas"]["QrEcLevel"];
             };
             header?: never;
             path: {
@@ -17927,7 +18027,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `pending`, `fulfilled`, `cancelled` or `expired` (default: all). */
-                status?: string;
+                status?: components["schemas"]["OrderStatus"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Page size, 1–200 (default 50). */
@@ -18655,7 +18755,7 @@ export interface operations {
                 /** @description Only this goods. */
                 goods_id?: number;
                 /** @description Only this kind, e.g. `donation` for the thank-you list. */
-                kind?: string;
+                kind?: components["schemas"]["MovementKind"];
             };
             header?: never;
             path: {
