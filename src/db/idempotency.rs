@@ -25,6 +25,12 @@ pub struct KeyScope<'a> {
     pub caller: &'a str,
 }
 
+impl<'a> KeyScope<'a> {
+    pub fn new(bank_id: i64, caller: &'a str) -> KeyScope<'a> {
+        KeyScope { bank_id, caller }
+    }
+}
+
 /// Runs `effect` at most once per `(bank, caller, key)`. The key row is inserted *before* the effect:
 /// a concurrent request with the same key then waits on it (PostgreSQL) and fails with a unique
 /// violation once the first commits, which the caller turns into a replay by retrying.

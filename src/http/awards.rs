@@ -121,10 +121,7 @@ pub async fn award_points(
         let org_path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,
-            KeyScope {
-                bank_id,
-                caller: &actor,
-            },
+            KeyScope::new(bank_id, &actor),
             key.0.as_deref(),
             &fingerprint,
             now,
@@ -143,7 +140,9 @@ pub async fn award_points(
                     None => rule.name.clone(),
                 };
                 let needs_approval = backfill_reason.is_some() || rule.needs_second_approver;
-                if !needs_approval {
+                // One member's wallet is locked where it is paid; the global order matters only
+                // when a batch takes several (and costs a round trip there alone).
+                if !needs_approval && members.len() > 1 {
                     db::accounts::lock_member_wallets(conn, bank_id, &members)?;
                 }
                 let mut outcome = AwardOutcome {

@@ -64,7 +64,16 @@ pub const PICTURE_FORMATS: &[(&str, qr::Format)] =
 pub const CLAIM_STATUSES: &[(&str, ())] = &[("pending", ()), ("approved", ()), ("rejected", ())];
 
 fn all<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
-    values.iter().copied().map(as_str).collect()
+    some(values, |_| true, as_str)
+}
+
+/// The values a filter keeps, e.g. the entry kinds a client may post directly.
+fn some<T: Copy>(
+    values: &[T],
+    keep: fn(&T) -> bool,
+    as_str: fn(T) -> &'static str,
+) -> Vec<&'static str> {
+    values.iter().copied().filter(keep).map(as_str).collect()
 }
 
 macro_rules! closed_set {
@@ -115,21 +124,19 @@ closed_set! {
         "How a claim came about.";
     EntryKind = all(DomainEntryKind::ALL, DomainEntryKind::as_str),
         "Why points moved.";
-    PostableEntryKind = DomainEntryKind::ALL
-        .iter()
-        .copied()
-        .filter(|k| k.is_directly_postable())
-        .map(DomainEntryKind::as_str)
-        .collect(),
+    PostableEntryKind = some(
+        DomainEntryKind::ALL,
+        |kind| kind.is_directly_postable(),
+        DomainEntryKind::as_str,
+    ),
         "The entry kinds a client may post directly (redemptions and reversals have their own operations).";
     MovementKind = all(DomainMovementKind::ALL, DomainMovementKind::as_str),
         "Why stock moved.";
-    ManualMovementKind = DomainMovementKind::ALL
-        .iter()
-        .copied()
-        .filter(|k| k.is_manual())
-        .map(DomainMovementKind::as_str)
-        .collect(),
+    ManualMovementKind = some(
+        DomainMovementKind::ALL,
+        |kind| kind.is_manual(),
+        DomainMovementKind::as_str,
+    ),
         "The stock movements a clerk records by hand (redemptions come from orders).";
     OrderStatus = all(DomainOrderStatus::ALL, DomainOrderStatus::as_str),
         "Where an order stands.";

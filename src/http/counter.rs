@@ -116,10 +116,7 @@ pub async fn counter_order(
         card.check_current(member.card_version)?;
         idempotency::once(
             conn,
-            KeyScope {
-                bank_id: shop.bank_id,
-                caller: &actor,
-            },
+            KeyScope::new(shop.bank_id, &actor),
             key.0.as_deref(),
             &fingerprint,
             now,

@@ -126,10 +126,7 @@ pub async fn post_entry(
         let path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,
-            KeyScope {
-                bank_id,
-                caller: &actor,
-            },
+            KeyScope::new(bank_id, &actor),
             key.0.as_deref(),
             &fingerprint,
             now,
@@ -258,10 +255,7 @@ pub async fn reverse_entry(
         let path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,
-            KeyScope {
-                bank_id,
-                caller: &actor,
-            },
+            KeyScope::new(bank_id, &actor),
             key.0.as_deref(),
             &fingerprint,
             now,

@@ -93,10 +93,7 @@ pub async fn create_hold(
         let path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,
-            KeyScope {
-                bank_id,
-                caller: &actor,
-            },
+            KeyScope::new(bank_id, &actor),
             key.0.as_deref(),
             &fingerprint,
             now,
@@ -218,10 +215,7 @@ pub async fn capture_hold(
         let path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,
-            KeyScope {
-                bank_id,
-                caller: &actor,
-            },
+            KeyScope::new(bank_id, &actor),
             key.0.as_deref(),
             &fingerprint,
             now,

@@ -193,10 +193,7 @@ pub async fn place_my_order(
         }
         idempotency::once(
             conn,
-            KeyScope {
-                bank_id: shop.bank_id,
-                caller: &caller,
-            },
+            KeyScope::new(shop.bank_id, &caller),
             key.0.as_deref(),
             &fingerprint,
             now,
