@@ -19,7 +19,7 @@
 //!   transaction, as the service's writers do (`--busy-handler` leaves the waiting to SQLite,
 //!   whose sleeping busy handler starves threads). On PostgreSQL at most `--pg-raw-max` threads
 //!   (default 64): its `max_connections` is 100 and the service holds 16;
-//! * **api**: the screen's current code is fetched once (`GET /api/v1/activities/{id}/qr?format=json`,
+//! * **api**: the screen's current code is fetched once (`GET /api/v1/activities/{id}/qr/payload`,
 //!   a 300 s step), then `c` keep-alive HTTP clients (each one connection, opened before the
 //!   clock starts) `POST /api/v1/checkins` with it, each call with the next member's token,
 //!   until every member has checked in once.
@@ -444,7 +444,7 @@ fn run_backend(
         if options.run.wanted("api") {
             let activity = runtime.block_on(new_activity(&client, &api, org))?;
             analyze(&service.pool, backend)?;
-            let path = format!("/api/v1/activities/{activity}/qr?format=json");
+            let path = format!("/api/v1/activities/{activity}/qr/payload");
             let code = runtime.block_on(common::get_json(&client, &api, &path))?;
             let scanned = code["url"]
                 .as_str()

@@ -43,8 +43,8 @@ pub struct QrQuery {
     /// `check_in` (default) or `check_out`.
     #[param(value_type = Option<closed_sets::Purpose>)]
     pub purpose: Option<String>,
-    /// `png` (default), `svg` or `json` (the payload only, for drawing the code yourself).
-    #[param(value_type = Option<closed_sets::QrFormat>)]
+    /// `png` (default) or `svg`. The payload alone is `GET /activities/{activity_id}/qr/payload`.
+    #[param(value_type = Option<closed_sets::PictureFormat>)]
     pub format: Option<String>,
     /// Minimum edge in pixels, 64–2048 (default 512).
     #[param(minimum = 64, maximum = 2048)]
@@ -52,6 +52,18 @@ pub struct QrQuery {
     /// Error correction: `L`, `M` (default), `Q`, `H`.
     #[param(value_type = Option<closed_sets::QrEcLevel>)]
     pub ec: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QrPayloadQuery {
+    /// `dynamic` (default: for a screen, changes every `qr_step_seconds`) or `poster` (for print,
+    /// valid for the whole activity window until posters are replaced).
+    #[param(value_type = Option<closed_sets::QrKind>)]
+    pub kind: Option<String>,
+    /// `check_in` (default) or `check_out`.
+    #[param(value_type = Option<closed_sets::Purpose>)]
+    pub purpose: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -113,18 +125,18 @@ fn qr_payload(
 
 /// Get the activity's check-in QR code
 ///
-/// For the organiser's screen (`kind=dynamic`: poll every `refresh_after_seconds`; a photo of an
-/// old code is refused as `token_expired`) or a printed poster (`kind=poster`). The code holds a
-/// short signed URL of under 80 characters, so it scans across a room or from A4 paper.
+/// For the organiser's screen (`kind=dynamic`: fetch a new one every `refresh_after_seconds` of
+/// its payload; a photo of an old code is refused as `token_expired`) or a printed poster
+/// (`kind=poster`). The code holds a short signed URL of under 80 characters, so it scans across a
+/// room or from A4 paper. `GET /activities/{activity_id}/qr/payload` gives what it encodes.
 #[utoipa::path(
     tag = "checkin",
     params(("activity_id" = i64, Path, description = "Activity id"), QrQuery),
     security(("staff" = [])),
     responses(
-        (status = 200, description = "The code as `image/png`, `image/svg+xml` or the JSON payload", content(
+        (status = 200, description = "The code as `image/png` (default) or `image/svg+xml` (`format=svg`)", content(
             (Vec<u8> = "image/png"),
             (String = "image/svg+xml"),
-            (QrPayload = "application/json"),
         )),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 403, description = "`forbidden`: outside the units you organise"),
@@ -139,39 +151,87 @@ pub async fn activity_qr(
     path: web::Path<i64>,
     query: web::Query<QrQuery>,
 ) -> ApiResult<HttpResponse> {
-    let activity_id = path.into_inner();
-    let kind = closed_sets::lookup(
-        closed_sets::QR_KINDS,
-        query.kind.as_deref().unwrap_or("dynamic"),
-    )
-    .ok_or_else(|| ApiError::validation("kind", "must be dynamic or poster"))?;
-    let purpose = parse_purpose(query.purpose.as_deref())?;
     let format = closed_sets::lookup(
-        closed_sets::QR_FORMATS,
+        closed_sets::PICTURE_FORMATS,
         query.format.as_deref().unwrap_or("png"),
     )
-    .ok_or_else(|| ApiError::validation("format", "must be png, svg or json"))?;
+    .ok_or_else(|| ApiError::validation("format", "must be png or svg"))?;
     let level = qr::ec_level(query.ec.as_deref())?;
     let size = query.size.unwrap_or(512);
+    let payload = current_qr_payload(
+        &state,
+        &staff,
+        path.into_inner(),
+        query.kind.as_deref(),
+        query.purpose.as_deref(),
+    )
+    .await?;
+    let bytes = qr::render(&payload.url, format, size, level)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .content_type(format.media_type())
+        .body(bytes))
+}
+
+/// What the activity's check-in QR code encodes
+///
+/// The payload of the code `GET /activities/{activity_id}/qr` draws, for a screen that draws the
+/// code itself: the URL, the bare token and (dynamic codes) until when a scan is accepted and when
+/// to fetch the next one.
+#[utoipa::path(
+    tag = "checkin",
+    params(("activity_id" = i64, Path, description = "Activity id"), QrPayloadQuery),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The code's payload", body = QrPayload),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: outside the units you organise"),
+        (status = 404, description = "`not_found`: no such activity"),
+        (status = 422, description = "`validation_failed`: bad kind or purpose"),
+    )
+)]
+#[get("/activities/{activity_id}/qr/payload")]
+pub async fn activity_qr_payload(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    query: web::Query<QrPayloadQuery>,
+) -> ApiResult<HttpResponse> {
+    let payload = current_qr_payload(
+        &state,
+        &staff,
+        path.into_inner(),
+        query.kind.as_deref(),
+        query.purpose.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(payload))
+}
+
+async fn current_qr_payload(
+    state: &web::Data<AppState>,
+    staff: &Staff,
+    activity_id: i64,
+    kind: Option<&str>,
+    purpose: Option<&str>,
+) -> ApiResult<QrPayload> {
+    let kind = closed_sets::lookup(closed_sets::QR_KINDS, kind.unwrap_or("dynamic"))
+        .ok_or_else(|| ApiError::validation("kind", "must be dynamic or poster"))?;
+    let purpose = parse_purpose(purpose)?;
     let guard = staff.guard(Action::RunActivities);
-    let activity = with_db(&state, move |conn| {
+    let activity = with_db(state, move |conn| {
         Ok(activity_in_scope(conn, &guard, activity_id)?.0)
     })
     .await?;
-    let payload = qr_payload(&state, &activity, kind, purpose, db::now_micros());
-    let mut response = HttpResponse::Ok();
-    response.insert_header(("Cache-Control", "no-store"));
-    match format {
-        None => Ok(response.json(payload)),
-        Some(format) => {
-            let bytes = qr::render(&payload.url, format, size, level)?;
-            let content_type = match format {
-                qr::Format::Png => "image/png",
-                qr::Format::Svg => "image/svg+xml",
-            };
-            Ok(response.content_type(content_type).body(bytes))
-        }
-    }
+    Ok(qr_payload(
+        state,
+        &activity,
+        kind,
+        purpose,
+        db::now_micros(),
+    ))
 }
 
 /// Print the activity's poster

@@ -49,14 +49,7 @@ pub const QR_KINDS: &[(&str, TokenKind)] = &[
     ("poster", TokenKind::Poster),
 ];
 
-/// How a QR code is delivered; `json` gives the payload without a picture.
-pub const QR_FORMATS: &[(&str, Option<qr::Format>)] = &[
-    ("png", Some(qr::Format::Png)),
-    ("svg", Some(qr::Format::Svg)),
-    ("json", None),
-];
-
-/// A picture only.
+/// How a QR code or card is drawn.
 pub const PICTURE_FORMATS: &[(&str, qr::Format)] =
     &[("png", qr::Format::Png), ("svg", qr::Format::Svg)];
 
@@ -162,8 +155,6 @@ closed_set! {
         "Whether a scan checks in or out.";
     QrKind = names(QR_KINDS),
         "`dynamic` (for a screen, changes every step) or `poster` (for print).";
-    QrFormat = names(QR_FORMATS),
-        "`png` or `svg` picture, or `json` for the payload only.";
     PictureFormat = names(PICTURE_FORMATS),
         "`png` or `svg` picture.";
     QrEcLevel = names(qr::EC_LEVELS),
@@ -209,7 +200,6 @@ mod tests {
             "ActivityStatus" => DomainActivityStatus::parse(value).is_some(),
             "Purpose" => DomainPurpose::parse(value).is_some(),
             "QrKind" => lookup(QR_KINDS, value).is_some(),
-            "QrFormat" => lookup(QR_FORMATS, value).is_some(),
             "PictureFormat" => lookup(PICTURE_FORMATS, value).is_some(),
             "QrEcLevel" => qr::ec_level(Some(value)).is_ok(),
             other => panic!("no parser known for marker {other}"),
@@ -235,6 +225,6 @@ mod tests {
         assert!(!PostableEntryKind::values().contains(&"redeem"));
         assert!(!ManualMovementKind::values().contains(&"redemption"));
         assert!(!accepted("PostableEntryKind", "reverse"));
-        assert!(!accepted("QrFormat", "gif"));
+        assert!(!accepted("PictureFormat", "json"));
     }
 }

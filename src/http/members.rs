@@ -296,8 +296,8 @@ pub async fn get_member(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CardQuery {
-    /// `png` (default), `svg`, or `json` for the raw payload.
-    #[param(value_type = Option<closed_sets::QrFormat>)]
+    /// `png` (default) or `svg`. The payload alone is `GET /members/{member_id}/card/payload`.
+    #[param(value_type = Option<closed_sets::PictureFormat>)]
     pub format: Option<String>,
     /// Minimum width and height in pixels, 64–2048 (default 512).
     #[param(minimum = 64, maximum = 2048)]
@@ -320,16 +320,15 @@ pub struct CardPayload {
 ///
 /// The QR code printed on the member's 积分银行卡, for staff to scan at events and at the
 /// supermarket counter. It encodes a signed token (not the bare number) that stops working when
-/// the card is re-issued.
+/// the card is re-issued; `GET /members/{member_id}/card/payload` gives the token itself.
 #[utoipa::path(
     tag = "members",
     params(("member_id" = i64, Path, description = "Member id"), CardQuery),
     security(("staff" = [])),
     responses(
-        (status = 200, description = "The QR code (PNG or SVG) or its payload (JSON)", content(
+        (status = 200, description = "The QR code as `image/png` (default) or `image/svg+xml` (`format=svg`)", content(
             (Vec<u8> = "image/png"),
             (String = "image/svg+xml"),
-            (CardPayload = "application/json"),
         )),
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 403, description = "`forbidden`: the member's unit is outside your scope"),
@@ -344,37 +343,64 @@ pub async fn card(
     path: web::Path<i64>,
     query: web::Query<CardQuery>,
 ) -> ApiResult<HttpResponse> {
-    let member_id = path.into_inner();
     let format = closed_sets::lookup(
-        closed_sets::QR_FORMATS,
+        closed_sets::PICTURE_FORMATS,
         query.format.as_deref().unwrap_or("png"),
     )
-    .ok_or_else(|| ApiError::validation("format", "must be png, svg or json"))?;
+    .ok_or_else(|| ApiError::validation("format", "must be png or svg"))?;
     let size = query.size.unwrap_or(512);
     let level = qr::ec_level(query.ec.as_deref())?;
+    let payload = card_payload_in_scope(&state, &staff, path.into_inner()).await?;
+    let body = web::block(move || qr::render(&payload.token, format, size, level))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
+    Ok(HttpResponse::Ok()
+        .content_type(format.media_type())
+        .body(body))
+}
+
+/// What the member's card QR code encodes
+///
+/// The card number and the signed token the card's QR code carries, for printing cards with your
+/// own layout. The token stops working when the card is re-issued.
+#[utoipa::path(
+    tag = "members",
+    params(("member_id" = i64, Path, description = "Member id")),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The card's payload", body = CardPayload),
+        (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
+        (status = 403, description = "`forbidden`: the member's unit is outside your scope"),
+        (status = 404, description = "`not_found`: no such member"),
+    )
+)]
+#[get("/members/{member_id}/card/payload")]
+pub async fn card_payload(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let payload = card_payload_in_scope(&state, &staff, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(payload))
+}
+
+async fn card_payload_in_scope(
+    state: &web::Data<AppState>,
+    staff: &Staff,
+    member_id: i64,
+) -> ApiResult<CardPayload> {
     let guard = staff.guard(Action::ReadLedger);
-    let (member, _) = with_db(&state, move |conn| {
+    let (member, _) = with_db(state, move |conn| {
         let found = db::members::get_member(conn, member_id)?;
         guard.at(&found.1)?;
         Ok(found)
     })
     .await?;
-    let token = card_token(&state, &member);
-    let Some(format) = format else {
-        return Ok(HttpResponse::Ok().json(CardPayload {
-            member_id: member.id,
-            card_number: card_number(member.id),
-            token,
-        }));
-    };
-    let content_type = match format {
-        qr::Format::Png => "image/png",
-        qr::Format::Svg => "image/svg+xml",
-    };
-    let body = web::block(move || qr::render(&token, format, size, level))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
-    Ok(HttpResponse::Ok().content_type(content_type).body(body))
+    Ok(CardPayload {
+        member_id: member.id,
+        card_number: card_number(member.id),
+        token: card_token(state, &member),
+    })
 }
 
 /// What the member's card QR code carries: a signed token naming the current issue of the card.

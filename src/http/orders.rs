@@ -388,7 +388,7 @@ pub struct PickupQrQuery {
     params(("order_id" = i64, Path, description = "Order id"), PickupQrQuery),
     security(("member" = [])),
     responses(
-        (status = 200, description = "The QR code", content((Vec<u8> = "image/png"), (String = "image/svg+xml"))),
+        (status = 200, description = "The QR code as `image/png` (default) or `image/svg+xml` (`format=svg`)", content((Vec<u8> = "image/png"), (String = "image/svg+xml"))),
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
         (status = 404, description = "`not_found`: no such order of yours"),
         (status = 422, description = "`validation_failed`: bad format or size"),
@@ -419,10 +419,7 @@ pub async fn pickup_qr(
         query.size.unwrap_or(384),
         qrcode::EcLevel::M,
     )?;
-    let content_type = if format == qr::Format::Png {
-        "image/png"
-    } else {
-        "image/svg+xml"
-    };
-    Ok(HttpResponse::Ok().content_type(content_type).body(bytes))
+    Ok(HttpResponse::Ok()
+        .content_type(format.media_type())
+        .body(bytes))
 }

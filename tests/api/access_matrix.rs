@@ -139,7 +139,7 @@ async fn prepare(
         ),
         Op::MemberCard => (
             "GET",
-            format!("/api/v1/members/{member}/card?format=json"),
+            format!("/api/v1/members/{member}/card/payload"),
             Value::Null,
             place.member["card_number"].as_str().unwrap().into(),
         ),
@@ -151,7 +151,7 @@ async fn prepare(
         ),
         Op::LookupCard => {
             let card = app
-                .get(&format!("/api/v1/members/{member}/card?format=json"))
+                .get(&format!("/api/v1/members/{member}/card/payload"))
                 .await;
             (
                 "POST",

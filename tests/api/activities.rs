@@ -217,7 +217,7 @@ on_both_backends!(
             .await;
         for (method, path) in [
             ("GET", format!("/api/v1/activities/{id}")),
-            ("GET", format!("/api/v1/activities/{id}/qr?format=json")),
+            ("GET", format!("/api/v1/activities/{id}/qr/payload")),
             ("POST", format!("/api/v1/activities/{id}/cancel")),
             ("POST", format!("/api/v1/activities/{id}/settlement")),
             ("GET", format!("/api/v1/activities/{id}/attendance")),
@@ -234,7 +234,7 @@ on_both_backends!(
             .send_as(
                 &insider,
                 "GET",
-                &format!("/api/v1/activities/{id}/qr?format=json"),
+                &format!("/api/v1/activities/{id}/qr/payload"),
                 None,
             )
             .await;

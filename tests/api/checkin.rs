@@ -158,6 +158,47 @@ on_both_backends!(
 );
 
 on_both_backends!(
+    the_screen_code_comes_as_a_picture_and_its_payload_from_its_own_operation,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let village = app.village().await;
+        let event = event(
+            &app,
+            &village,
+            Duration::minutes(5),
+            Duration::hours(1),
+            json!({}),
+        )
+        .await;
+        let payload = app
+            .get(&format!(
+                "/api/v1/activities/{}/qr/payload?kind=poster",
+                event.id
+            ))
+            .await;
+        let payload = payload.ok(200);
+        assert_eq!(payload["kind"], "poster");
+        assert_eq!(payload["purpose"], "check_in");
+        let scanned = scan_qr(&app, &event, "poster", "check_in").await;
+        assert_eq!(payload["url"], scanned.as_str());
+
+        let svg = app
+            .client
+            .get(app.url(&format!("/api/v1/activities/{}/qr?format=svg", event.id)))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+        // One representation per operation: the picture operation no longer answers JSON.
+        let refused = app
+            .get(&format!("/api/v1/activities/{}/qr?format=json", event.id))
+            .await;
+        assert_eq!(refused.problem(422, "validation_failed")["field"], "format");
+    }
+);
+
+on_both_backends!(
     a_printed_poster_checks_in_until_it_is_replaced,
     |backend| async move {
         let app = spawn_app(backend).await;

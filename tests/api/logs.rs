@@ -292,7 +292,7 @@ on_both_backends!(
             &client,
             &base,
             "GET",
-            &format!("/api/v1/members/{member_id}/card?format=json"),
+            &format!("/api/v1/members/{member_id}/card/payload"),
             staff,
             Value::Null,
         )

@@ -147,9 +147,7 @@ on_both_backends!(
             scanned.starts_with(&format!("c.{id}.")) && scanned.len() < 40,
             "{scanned}"
         );
-        let payload = app
-            .get(&format!("/api/v1/members/{id}/card?format=json"))
-            .await;
+        let payload = app.get(&format!("/api/v1/members/{id}/card/payload")).await;
         assert_eq!(payload.ok(200)["token"], scanned.as_str());
 
         let found = app

@@ -259,8 +259,8 @@ async function main(): Promise<void> {
     checkInUrl,
   );
   const payload = await organiser.qrPayload(activity.id, "check_in");
-  expectEqual("format=json purpose", payload.purpose, "check_in");
-  expectEqual("format=json kind", payload.kind, "dynamic");
+  expectEqual("qr payload purpose", payload.purpose, "check_in");
+  expectEqual("qr payload kind", payload.kind, "dynamic");
   const checkedIn = await app.scan(checkInUrl, activity.id);
   expectEqual("check-in member", checkedIn.member_id, member.id);
   expectEqual("check-in method", checkedIn.checkin_method, "dynamic_qr");

@@ -201,11 +201,34 @@ export interface paths {
         };
         /**
          * Get the activity's check-in QR code
-         * @description For the organiser's screen (`kind=dynamic`: poll every `refresh_after_seconds`; a photo of an
-         *     old code is refused as `token_expired`) or a printed poster (`kind=poster`). The code holds a
-         *     short signed URL of under 80 characters, so it scans across a room or from A4 paper.
+         * @description For the organiser's screen (`kind=dynamic`: fetch a new one every `refresh_after_seconds` of
+         *     its payload; a photo of an old code is refused as `token_expired`) or a printed poster
+         *     (`kind=poster`). The code holds a short signed URL of under 80 characters, so it scans across a
+         *     room or from A4 paper. `GET /activities/{activity_id}/qr/payload` gives what it encodes.
          */
         get: operations["activity_qr"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/activities/{activity_id}/qr/payload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the activity's check-in QR code encodes
+         * @description The payload of the code `GET /activities/{activity_id}/qr` draws, for a screen that draws the
+         *     code itself: the URL, the bare token and (dynamic codes) until when a scan is accepted and when
+         *     to fetch the next one.
+         */
+        get: operations["activity_qr_payload"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1435,9 +1458,30 @@ export interface paths {
          * The member's card QR code
          * @description The QR code printed on the member's 积分银行卡, for staff to scan at events and at the
          *     supermarket counter. It encodes a signed token (not the bare number) that stops working when
-         *     the card is re-issued.
+         *     the card is re-issued; `GET /members/{member_id}/card/payload` gives the token itself.
          */
         get: operations["card"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/members/{member_id}/card/payload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the member's card QR code encodes
+         * @description The card number and the signed token the card's QR code carries, for printing cards with your
+         *     own layout. The token stops working when the card is re-issued.
+         */
+        get: operations["card_payload"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3468,11 +3512,6 @@ export interface components {
          * @enum {string}
          */
         QrEcLevel: "L" | "M" | "Q" | "H";
-        /**
-         * @description `png` or `svg` picture, or `json` for the payload only.
-         * @enum {string}
-         */
-        QrFormat: "png" | "svg" | "json";
         /**
          * @description `dynamic` (for a screen, changes every step) or `poster` (for print).
          * @enum {string}
@@ -5558,8 +5597,8 @@ export interface operations {
                 kind?: components["schemas"]["QrKind"];
                 /** @description `check_in` (default) or `check_out`. */
                 purpose?: components["schemas"]["Purpose"];
-                /** @description `png` (default), `svg` or `json` (the payload only, for drawing the code yourself). */
-                format?: components["schemas"]["QrFormat"];
+                /** @description `png` (default) or `svg`. The payload alone is `GET /activities/{activity_id}/qr/payload`. */
+                format?: components["schemas"]["PictureFormat"];
                 /** @description Minimum edge in pixels, 64–2048 (default 512). */
                 size?: number;
                 /** @description Error correction: `L`, `M` (default), `Q`, `H`. */
@@ -5574,7 +5613,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The code as `image/png`, `image/svg+xml` or the JSON payload */
+            /** @description The code as `image/png` (default) or `image/svg+xml` (`format=svg`) */
             200: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -5584,7 +5623,6 @@ export interface operations {
                 content: {
                     "image/png": string;
                     "image/svg+xml": string;
-                    "application/json": components["schemas"]["QrPayload"];
                 };
             };
             /** @description `unauthorized`: missing or invalid bearer token */
@@ -5664,6 +5702,148 @@ export interface operations {
                      * @example {
                      *       "code": "validation_failed",
                      *       "detail": "bad kind, purpose, format, size or ec",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    activity_qr_payload: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `dynamic` (default: for a screen, changes every `qr_step_seconds`) or `poster` (for print,
+                 *     valid for the whole activity window until posters are replaced).
+                 */
+                kind?: components["schemas"]["QrKind"];
+                /** @description `check_in` (default) or `check_out`. */
+                purpose?: components["schemas"]["Purpose"];
+            };
+            header?: never;
+            path: {
+                /** @description Activity id */
+                activity_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code's payload */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QrPayload"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid bearer token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: outside the units you organise */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "outside the units you organise",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such activity */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such activity",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: bad kind or purpose */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "bad kind or purpose",
                      *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
                      *       "status": 422,
                      *       "title": "validation failed",
@@ -14151,7 +14331,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The QR code */
+            /** @description The QR code as `image/png` (default) or `image/svg+xml` (`format=svg`) */
             200: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -15639,8 +15819,8 @@ export interface operations {
     card: {
         parameters: {
             query?: {
-                /** @description `png` (default), `svg`, or `json` for the raw payload. */
-                format?: components["schemas"]["QrFormat"];
+                /** @description `png` (default) or `svg`. The payload alone is `GET /members/{member_id}/card/payload`. */
+                format?: components["schemas"]["PictureFormat"];
                 /** @description Minimum width and height in pixels, 64–2048 (default 512). */
                 size?: number;
                 /** @description Error-correction level: `L`, `M` (default), `Q` or `H`. */
@@ -15655,7 +15835,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The QR code (PNG or SVG) or its payload (JSON) */
+            /** @description The QR code as `image/png` (default) or `image/svg+xml` (`format=svg`) */
             200: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -15665,7 +15845,6 @@ export interface operations {
                 content: {
                     "image/png": string;
                     "image/svg+xml": string;
-                    "application/json": components["schemas"]["CardPayload"];
                 };
             };
             /** @description `unauthorized`: missing or invalid bearer token */
@@ -15745,6 +15924,140 @@ export interface operations {
                      * @example {
                      *       "code": "validation_failed",
                      *       "detail": "bad format, size or ec",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 422,
+                     *       "title": "validation failed",
+                     *       "type": "urn:pointsbank:problem:validation_failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: the database is unreachable or busy; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "the database is unreachable or busy",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 503,
+                     *       "title": "service unavailable",
+                     *       "type": "urn:pointsbank:problem:service_unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    card_payload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Member id */
+                member_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The card's payload */
+            200: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardPayload"];
+                };
+            };
+            /** @description `unauthorized`: missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description `Bearer` */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unauthorized",
+                     *       "detail": "missing or invalid bearer token",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 401,
+                     *       "title": "unauthorized",
+                     *       "type": "urn:pointsbank:problem:unauthorized"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: the member's unit is outside your scope */
+            403: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "forbidden",
+                     *       "detail": "the member's unit is outside your scope",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 403,
+                     *       "title": "forbidden",
+                     *       "type": "urn:pointsbank:problem:forbidden"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no such member */
+            404: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "no such member",
+                     *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
+                     *       "status": 404,
+                     *       "title": "not found",
+                     *       "type": "urn:pointsbank:problem:not_found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a path id, query parameter, header or body field is malformed; `field` names it */
+            422: {
+                headers: {
+                    /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_failed",
+                     *       "detail": "a path id, query parameter, header or body field is malformed",
                      *       "request_id": "0b6c8a3e-5a2f-4d2c-9d8e-1f0a7f5c2e11",
                      *       "status": 422,
                      *       "title": "validation failed",

@@ -102,12 +102,12 @@ export class StaffConsole {
     return new Uint8Array(body);
   }
 
-  /** The same code's payload (`format=json`): the URL it encodes and until when it is valid. */
+  /** The same code's payload: the URL it encodes and until when it is valid. */
   async qrPayload(activityId: number, purpose: QrPurpose): Promise<Schemas["QrPayload"]> {
     return ok(
-      `GET /activities/${activityId}/qr?purpose=${purpose}&format=json`,
-      await this.api.GET("/api/v1/activities/{activity_id}/qr", {
-        params: { path: { activity_id: activityId }, query: { purpose, format: "json" } },
+      `GET /activities/${activityId}/qr/payload?purpose=${purpose}`,
+      await this.api.GET("/api/v1/activities/{activity_id}/qr/payload", {
+        params: { path: { activity_id: activityId }, query: { purpose } },
       }),
     );
   }
