@@ -43,7 +43,7 @@ use pointsbank::db::attendance::Scan;
 use pointsbank::db::{self, Backend, Db, DbTarget};
 use pointsbank::domain::activity::Purpose;
 use pointsbank::domain::checkin::judge_window;
-use pointsbank::error::ApiError;
+use pointsbank::error::ServiceError;
 use serde_json::json;
 
 use common::{
@@ -141,7 +141,7 @@ fn main() -> ExitCode {
 /// the window check of `judge_scan`, then `record_scan` (the member's bank, the member's status,
 /// the existing-attendance check, the insert). These are the service's own functions, so the
 /// statements are exactly the service's, prepared and cached by diesel as in the service.
-fn raw_scan(conn: &mut Db, activity_id: i64, member_id: i64) -> Result<(), ApiError> {
+fn raw_scan(conn: &mut Db, activity_id: i64, member_id: i64) -> Result<(), ServiceError> {
     let recorded_by = format!("member:{member_id}");
     db::write_tx(conn, |conn| {
         let now = db::now_micros();
@@ -375,14 +375,14 @@ fn setup(conn: &mut Db, members: usize) -> anyhow::Result<Crowd> {
                 common::bind_wechat(c, id, now)?;
                 Ok((id, now))
             })
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .collect::<Result<Vec<_>, ServiceError>>()?;
         Ok(Crowd {
             org: village.org_id,
             bank: village.bank_id,
             bound: ids,
         })
     })
-    .map_err(|e: ApiError| anyhow!("setup failed: {e:?}"))
+    .map_err(|e: ServiceError| anyhow!("setup failed: {e:?}"))
 }
 
 fn run_backend(

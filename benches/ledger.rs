@@ -144,7 +144,7 @@ fn setup(conn: &mut Db, wallets: usize) -> anyhow::Result<Ledger> {
             actor: format!("staff:{}", village.staff_id),
         })
     })
-    .map_err(|e: pointsbank::error::ApiError| anyhow!("setup failed: {e:?}"))
+    .map_err(|e: pointsbank::error::ServiceError| anyhow!("setup failed: {e:?}"))
 }
 
 /// Shared by every worker of a backend: the next award number (round-robin over wallets, and

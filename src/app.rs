@@ -18,7 +18,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::jwt::TokenKeys;
 use crate::config::Settings;
 use crate::db::{self, connection, DbTarget};
-use crate::error::{problem_response, ApiError};
+use crate::error::ServiceError;
+use crate::http::problem::problem_response;
 use crate::http::transport::ProblemIo;
 use crate::http::{extract, fallback, AppState};
 use crate::metrics::Metrics;
@@ -167,9 +168,9 @@ fn build_app(
                 if let Some(api_error) = response
                     .response()
                     .error()
-                    .and_then(|e| e.as_error::<ApiError>())
+                    .and_then(|e| e.as_error::<ServiceError>())
                 {
-                    if let ApiError::Internal(cause) = api_error {
+                    if let ServiceError::Internal(cause) = api_error {
                         tracing::error!(error = ?cause, "internal error");
                     }
                     let rendered = problem_response(api_error, Some(request_id.clone()));

@@ -105,7 +105,7 @@ pub fn create_admin(settings: &Settings, phone: &str, name: &str) -> anyhow::Res
         let now = db::now_micros();
         let staff = db::staff::create_staff(c, phone, name, &hash, "admin", now)?;
         db::staff::add_grant(c, staff.id, Role::PlatformAdmin, None, "cli", now)?;
-        Ok::<_, crate::error::ApiError>(staff)
+        Ok::<_, crate::error::ServiceError>(staff)
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("administrator {} created (staff:{})", staff.name, staff.id);
@@ -204,7 +204,7 @@ fn demo_tree(
     c: &mut db::Db,
     password_hash: &str,
     now: i64,
-) -> crate::error::ApiResult<Vec<DemoVillage>> {
+) -> crate::error::ServiceResult<Vec<DemoVillage>> {
     use db::orgs::{create_org, NewOrg, OrgKind};
     let township = create_org(
         c,
@@ -271,7 +271,7 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     let pool = app::open_database(settings)?;
     let mut conn = pool.get()?;
     let hash = hash_password(DEMO_ADMIN_PASSWORD)?;
-    let result = db::write_tx(&mut conn, |c| -> crate::error::ApiResult<i64> {
+    let result = db::write_tx(&mut conn, |c| -> crate::error::ServiceResult<i64> {
         let now = db::now_micros();
         let villages = demo_tree(c, &hash, now)?;
         let surnames = [
@@ -317,7 +317,7 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             let wallet = db::members::wallets_of(c, member.id)?
                 .into_iter()
                 .find(|w| w.asset == Asset::Points.as_str())
-                .ok_or(crate::error::ApiError::NotFound("wallet"))?;
+                .ok_or(crate::error::ServiceError::NotFound("wallet"))?;
             let points = 15;
             let award = db::ledger::post_entry(
                 c,
@@ -367,7 +367,7 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Err(crate::error::ApiError::AlreadyExists(_)) => {
+        Err(crate::error::ServiceError::AlreadyExists(_)) => {
             bail!("this database already has demo data")
         }
         Err(err) => bail!("demo failed: {err}"),

@@ -8,12 +8,12 @@ use crate::domain::activity::{
 use crate::domain::money::MINOR_PER_UNIT;
 use crate::domain::rules::{Caps, RuleCategory, RuleRange};
 use crate::domain::shop::MovementKind;
-use crate::error::ApiResult;
+use crate::error::ServiceResult;
 
 const HOUR: i64 = 3_600_000_000;
 
 /// Creates the catalogue and returns the id of the rule the demo awards are booked under.
-pub fn catalogue(c: &mut Db, bank_id: i64, org_id: i64, now: i64) -> ApiResult<i64> {
+pub fn catalogue(c: &mut Db, bank_id: i64, org_id: i64, now: i64) -> ServiceResult<i64> {
     let points = |units: i64| units * MINOR_PER_UNIT;
     let mut patrol_rule = 0;
     for (code, name, category, default, second, cap) in [

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use qrcode::EcLevel;
 
 use crate::domain::card_sheet::{card_slots, qr_box, Rect, CARDS_PER_PAGE};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::qr;
 
 /// What one card shows.
@@ -28,9 +28,14 @@ const MONO: &str = "'DejaVu Sans Mono','Menlo','Consolas',monospace";
 const TEXT_LEFT_MM: f64 = 5.0;
 
 /// One A4 page: `title` and the page number at the top, up to eight cards with thin cut lines.
-pub fn render_page(title: &str, page: u64, pages: u64, cards: &[PrintedCard]) -> ApiResult<String> {
+pub fn render_page(
+    title: &str,
+    page: u64,
+    pages: u64,
+    cards: &[PrintedCard],
+) -> ServiceResult<String> {
     if cards.len() > CARDS_PER_PAGE {
-        return Err(ApiError::Internal(anyhow::anyhow!(
+        return Err(ServiceError::Internal(anyhow::anyhow!(
             "{} cards do not fit one page",
             cards.len()
         )));
@@ -64,7 +69,7 @@ pub fn render_page(title: &str, page: u64, pages: u64, cards: &[PrintedCard]) ->
     Ok(svg)
 }
 
-fn draw_card(svg: &mut String, card: &PrintedCard, slot: &Rect) -> ApiResult<()> {
+fn draw_card(svg: &mut String, card: &PrintedCard, slot: &Rect) -> ServiceResult<()> {
     let qr = qr_box(slot);
     let _ = writeln!(
         svg,
@@ -148,7 +153,7 @@ pub struct Poster<'a> {
 
 /// One A4 page for a notice board: the activity's title, time and place, and its two poster QR
 /// codes (签到 and 签退) large enough to scan from a step away.
-pub fn render_poster(poster: &Poster<'_>) -> ApiResult<String> {
+pub fn render_poster(poster: &Poster<'_>) -> ServiceResult<String> {
     let mut svg = String::with_capacity(64 * 1024);
     svg.push_str(concat!(
         r#"<?xml version="1.0" encoding="UTF-8"?>"#,

@@ -182,7 +182,10 @@ pub struct Village {
 }
 
 /// `admin_hash` is `hash_password(ADMIN_PASSWORD)`, computed before the transaction.
-pub fn create_village(conn: &mut Db, admin_hash: &str) -> pointsbank::error::ApiResult<Village> {
+pub fn create_village(
+    conn: &mut Db,
+    admin_hash: &str,
+) -> pointsbank::error::ServiceResult<Village> {
     let now = db::now_micros();
     let staff =
         db::staff::create_staff(conn, ADMIN_PHONE, "Bench Admin", admin_hash, "admin", now)?;

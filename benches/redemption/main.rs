@@ -54,7 +54,7 @@ use pointsbank::domain::access::Role;
 use pointsbank::domain::ledger::{AccountKind, Asset};
 use pointsbank::domain::money::Amount;
 use pointsbank::domain::shop::{sign_pickup, MovementKind};
-use pointsbank::error::ApiResult;
+use pointsbank::error::ServiceResult;
 use pointsbank::http::types::timestamp;
 use rand::Rng;
 use serde_json::{json, Value};

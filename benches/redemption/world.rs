@@ -47,7 +47,7 @@ pub(crate) fn stock_in(
     goods: &db::goods::GoodsRow,
     quantity: i64,
     now: i64,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     db::goods::record_movement(
         conn,
         db::goods::Movement {
@@ -94,7 +94,7 @@ pub(crate) struct Shelf {
 pub(crate) fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shelf> {
     let admin_hash = hash_password(ADMIN_PASSWORD)?;
     let clerk_hash = hash_password(CLERK_PASSWORD)?;
-    db::write_tx(conn, |c| -> ApiResult<Shelf> {
+    db::write_tx(conn, |c| -> ServiceResult<Shelf> {
         let now = db::now_micros();
         let village = common::create_village(c, &admin_hash)?;
         let clerk = db::staff::create_staff(c, CLERK_PHONE, "收银员", &clerk_hash, "staff", now)?;
@@ -112,7 +112,7 @@ pub(crate) fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shel
             },
             now,
         )?;
-        let mut stocked = |name: &str, price: i64, stock: i64| -> ApiResult<Goods> {
+        let mut stocked = |name: &str, price: i64, stock: i64| -> ServiceResult<Goods> {
             let row = db::goods::create_goods(c, &shop, &goods_fields(name, price), now)?;
             stock_in(c, &row, stock, now)?;
             Ok(Goods {
@@ -123,7 +123,7 @@ pub(crate) fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shel
         };
         let goods = (0..options.goods)
             .map(|i| stocked(&format!("商品 {i}"), PRICE_MINOR, AMPLE_STOCK))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<ServiceResult<Vec<_>>>()?;
         let hot = stocked("大米 5kg", HOT_PRICE_MINOR, options.stock)?;
         let bank = village.bank_id;
         let redemption =
@@ -155,7 +155,7 @@ pub(crate) fn register_members(
     let starts: Vec<usize> = (0..count).step_by(SETUP_BATCH).collect();
     for start in starts {
         let batch = start..(start + SETUP_BATCH).min(count);
-        let registered = db::write_tx(conn, |c| -> ApiResult<Vec<(i64, i64, i64)>> {
+        let registered = db::write_tx(conn, |c| -> ServiceResult<Vec<(i64, i64, i64)>> {
             let now = db::now_micros();
             let mut registered = Vec::with_capacity(batch.len());
             for i in batch.clone() {

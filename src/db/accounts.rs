@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::schema::{accounts, entries, postings, rules};
 use super::{stored, Db};
 use crate::domain::ledger::{AccountFacts, AccountKind, Asset};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = accounts)]
@@ -23,7 +23,7 @@ pub struct AccountRow {
 }
 
 impl AccountRow {
-    pub fn facts(&self) -> ApiResult<AccountFacts> {
+    pub fn facts(&self) -> ServiceResult<AccountFacts> {
         Ok(AccountFacts {
             id: self.id,
             asset: stored(Asset::parse(&self.asset), "accounts.asset", &self.asset)?,
@@ -47,7 +47,7 @@ pub fn open_member_account(
     name: &str,
     owner_ref: Option<&str>,
     now: i64,
-) -> ApiResult<AccountRow> {
+) -> ServiceResult<AccountRow> {
     super::banks::get_bank(conn, bank_id)?;
     Ok(diesel::insert_into(accounts::table)
         .values((
@@ -65,14 +65,14 @@ pub fn open_member_account(
 }
 
 /// An account of this bank; an id of another bank is simply not found.
-pub fn get_account(conn: &mut Db, bank_id: i64, account_id: i64) -> ApiResult<AccountRow> {
+pub fn get_account(conn: &mut Db, bank_id: i64, account_id: i64) -> ServiceResult<AccountRow> {
     accounts::table
         .filter(accounts::id.eq(account_id))
         .filter(accounts::bank_id.eq(bank_id))
         .select(AccountRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("account"))
+        .ok_or(ServiceError::NotFound("account"))
 }
 
 pub fn system_account(
@@ -80,7 +80,7 @@ pub fn system_account(
     bank_id: i64,
     asset: Asset,
     kind: AccountKind,
-) -> ApiResult<AccountRow> {
+) -> ServiceResult<AccountRow> {
     accounts::table
         .filter(accounts::bank_id.eq(bank_id))
         .filter(accounts::asset.eq(asset.as_str()))
@@ -88,10 +88,10 @@ pub fn system_account(
         .select(AccountRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("system account"))
+        .ok_or(ServiceError::NotFound("system account"))
 }
 
-pub fn with_balance(conn: &mut Db, row: AccountRow) -> ApiResult<AccountBalance> {
+pub fn with_balance(conn: &mut Db, row: AccountRow) -> ServiceResult<AccountBalance> {
     if row.facts()?.kind.is_wallet() {
         let (balance, held) = (row.balance, row.held);
         return Ok(AccountBalance { row, balance, held });
@@ -112,7 +112,7 @@ pub fn list_accounts(
     bank_id: i64,
     after_id: Option<i64>,
     limit: i64,
-) -> ApiResult<Vec<AccountRow>> {
+) -> ServiceResult<Vec<AccountRow>> {
     Ok(accounts::table
         .filter(accounts::bank_id.eq(bank_id))
         .filter(accounts::id.gt(after_id.unwrap_or(0)))
@@ -156,7 +156,7 @@ pub fn statement(
     conn: &mut Db,
     account_id: i64,
     filter: &StatementFilter,
-) -> ApiResult<Vec<StatementRow>> {
+) -> ServiceResult<Vec<StatementRow>> {
     let mut query = postings::table
         .inner_join(entries::table.left_join(rules::table))
         .filter(postings::account_id.eq(account_id))
@@ -199,7 +199,7 @@ pub fn statement(
 /// the one order in which every transaction that touches several wallets takes them, so two
 /// batches that list the same members differently wait for each other instead of deadlocking.
 /// SQLite needs nothing: its write transactions already run one at a time.
-pub fn lock_member_wallets(conn: &mut Db, bank_id: i64, member_ids: &[i64]) -> ApiResult<()> {
+pub fn lock_member_wallets(conn: &mut Db, bank_id: i64, member_ids: &[i64]) -> ServiceResult<()> {
     if let Db::Pg(pg) = conn {
         accounts::table
             .filter(accounts::bank_id.eq(bank_id))

@@ -9,7 +9,7 @@ use crate::domain::activity::{
     MissingCheckout, StoredStatus,
 };
 use crate::domain::checkin::ScanTarget;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = activities)]
@@ -48,7 +48,7 @@ pub struct ActivityRow {
 }
 
 impl ActivityRow {
-    pub fn stored_status(&self) -> ApiResult<StoredStatus> {
+    pub fn stored_status(&self) -> ServiceResult<StoredStatus> {
         stored(
             StoredStatus::parse(&self.status),
             "activities.status",
@@ -56,7 +56,7 @@ impl ActivityRow {
         )
     }
 
-    pub fn status_at(&self, now: i64) -> ApiResult<ActivityStatus> {
+    pub fn status_at(&self, now: i64) -> ServiceResult<ActivityStatus> {
         Ok(effective_status(
             self.stored_status()?,
             self.starts_at,
@@ -73,7 +73,7 @@ impl ActivityRow {
         })
     }
 
-    pub fn scan_target(&self) -> ApiResult<ScanTarget> {
+    pub fn scan_target(&self) -> ServiceResult<ScanTarget> {
         Ok(ScanTarget {
             activity_id: self.id,
             status: self.stored_status()?,
@@ -86,7 +86,7 @@ impl ActivityRow {
         })
     }
 
-    pub fn terms(&self) -> ApiResult<AwardTerms> {
+    pub fn terms(&self) -> ServiceResult<AwardTerms> {
         Ok(AwardTerms {
             starts_at: self.starts_at,
             ends_at: self.ends_at,
@@ -140,7 +140,7 @@ pub fn create_activity(
     new: &NewActivity,
     created_by: &str,
     now: i64,
-) -> ApiResult<ActivityRow> {
+) -> ServiceResult<ActivityRow> {
     Ok(diesel::insert_into(activities::table)
         .values((
             activities::bank_id.eq(bank_id),
@@ -176,17 +176,17 @@ pub fn create_activity(
         .get_result(conn)?)
 }
 
-pub fn get_activity(conn: &mut Db, activity_id: i64) -> ApiResult<ActivityRow> {
+pub fn get_activity(conn: &mut Db, activity_id: i64) -> ServiceResult<ActivityRow> {
     activities::table
         .find(activity_id)
         .select(ActivityRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("activity"))
+        .ok_or(ServiceError::NotFound("activity"))
 }
 
 /// The activity, locked against concurrent sign-ups and settlement until the transaction ends.
-pub fn lock_activity(conn: &mut Db, activity_id: i64) -> ApiResult<ActivityRow> {
+pub fn lock_activity(conn: &mut Db, activity_id: i64) -> ServiceResult<ActivityRow> {
     lock_row(conn, "activities", activity_id)?;
     get_activity(conn, activity_id)
 }
@@ -198,12 +198,12 @@ pub fn transition(
     from: &[StoredStatus],
     to: StoredStatus,
     now: i64,
-) -> ApiResult<ActivityRow> {
+) -> ServiceResult<ActivityRow> {
     let current = lock_activity(conn, activity_id)?;
     let status = current.stored_status()?;
     if !from.contains(&status) {
-        return Err(ApiError::conflict(
-            "invalid_transition",
+        return Err(ServiceError::conflict(
+            ConflictCode::InvalidTransition,
             format!("activity {activity_id} is {status}; it cannot become {to}"),
         ));
     }
@@ -218,7 +218,7 @@ pub fn transition(
 }
 
 /// Voids every printed poster of the activity (e.g. a photo of it circulates).
-pub fn replace_posters(conn: &mut Db, activity_id: i64) -> ApiResult<ActivityRow> {
+pub fn replace_posters(conn: &mut Db, activity_id: i64) -> ServiceResult<ActivityRow> {
     Ok(diesel::update(activities::table.find(activity_id))
         .set(activities::poster_version.eq(activities::poster_version + 1))
         .returning(activities::all_columns)
@@ -236,7 +236,7 @@ pub struct ActivityFilter {
 }
 
 /// By start time, then id.
-pub fn list_activities(conn: &mut Db, filter: &ActivityFilter) -> ApiResult<Vec<ActivityRow>> {
+pub fn list_activities(conn: &mut Db, filter: &ActivityFilter) -> ServiceResult<Vec<ActivityRow>> {
     let mut query = activities::table
         .filter(activities::bank_id.eq(filter.bank_id))
         .into_boxed();
@@ -268,7 +268,11 @@ pub struct SignupRow {
     pub updated_at: i64,
 }
 
-fn find_signup(conn: &mut Db, activity_id: i64, member_id: i64) -> ApiResult<Option<SignupRow>> {
+fn find_signup(
+    conn: &mut Db,
+    activity_id: i64,
+    member_id: i64,
+) -> ServiceResult<Option<SignupRow>> {
     Ok(signups::table
         .find((activity_id, member_id))
         .select(SignupRow::as_select())
@@ -284,24 +288,24 @@ pub fn sign_up(
     member_id: i64,
     proxied_by: Option<&str>,
     now: i64,
-) -> ApiResult<SignupRow> {
+) -> ServiceResult<SignupRow> {
     let activity = lock_activity(conn, activity_id)?;
     if activity.status_at(now)? != ActivityStatus::Published {
-        return Err(ApiError::conflict(
-            "signup_closed",
+        return Err(ServiceError::conflict(
+            ConflictCode::SignupClosed,
             "sign-up is only open for published activities that have not started",
         ));
     }
     if activity.signup_opens_at.is_some_and(|at| now < at)
         || activity.signup_closes_at.is_some_and(|at| now >= at)
     {
-        return Err(ApiError::conflict(
-            "signup_closed",
+        return Err(ServiceError::conflict(
+            ConflictCode::SignupClosed,
             "outside the activity's sign-up window",
         ));
     }
     if super::members::bank_of(conn, member_id)? != activity.bank_id {
-        return Err(ApiError::NotFound("member in this activity's bank"));
+        return Err(ServiceError::NotFound("member in this activity's bank"));
     }
     super::awards::require_active_member(conn, member_id)?;
     let existing = find_signup(conn, activity_id, member_id)?;
@@ -335,10 +339,10 @@ pub fn sign_up(
             ))
             .execute(conn)?;
     }
-    find_signup(conn, activity_id, member_id)?.ok_or(ApiError::NotFound("sign-up"))
+    find_signup(conn, activity_id, member_id)?.ok_or(ServiceError::NotFound("sign-up"))
 }
 
-fn count_confirmed(conn: &mut Db, activity_id: i64) -> ApiResult<i64> {
+fn count_confirmed(conn: &mut Db, activity_id: i64) -> ServiceResult<i64> {
     Ok(signups::table
         .filter(signups::activity_id.eq(activity_id))
         .filter(signups::status.eq("confirmed"))
@@ -352,11 +356,11 @@ pub fn cancel_signup(
     activity_id: i64,
     member_id: i64,
     now: i64,
-) -> ApiResult<SignupRow> {
+) -> ServiceResult<SignupRow> {
     let activity = lock_activity(conn, activity_id)?;
     let row = find_signup(conn, activity_id, member_id)?
         .filter(|row| row.status != "cancelled")
-        .ok_or(ApiError::NotFound("sign-up"))?;
+        .ok_or(ServiceError::NotFound("sign-up"))?;
     diesel::update(signups::table.find((activity_id, member_id)))
         .set((signups::status.eq("cancelled"), signups::updated_at.eq(now)))
         .execute(conn)?;
@@ -378,11 +382,11 @@ pub fn cancel_signup(
                 .execute(conn)?;
         }
     }
-    find_signup(conn, activity_id, member_id)?.ok_or(ApiError::NotFound("sign-up"))
+    find_signup(conn, activity_id, member_id)?.ok_or(ServiceError::NotFound("sign-up"))
 }
 
 /// Sign-ups with the member's name, confirmed first, in order of joining.
-pub fn list_signups(conn: &mut Db, activity_id: i64) -> ApiResult<Vec<(SignupRow, String)>> {
+pub fn list_signups(conn: &mut Db, activity_id: i64) -> ServiceResult<Vec<(SignupRow, String)>> {
     Ok(signups::table
         .inner_join(members::table)
         .filter(signups::activity_id.eq(activity_id))
@@ -392,7 +396,7 @@ pub fn list_signups(conn: &mut Db, activity_id: i64) -> ApiResult<Vec<(SignupRow
 }
 
 /// Whether the member holds a confirmed place.
-pub fn is_confirmed(conn: &mut Db, activity_id: i64, member_id: i64) -> ApiResult<bool> {
+pub fn is_confirmed(conn: &mut Db, activity_id: i64, member_id: i64) -> ServiceResult<bool> {
     Ok(find_signup(conn, activity_id, member_id)?.is_some_and(|row| row.status == "confirmed"))
 }
 
@@ -401,7 +405,7 @@ pub fn my_signups(
     conn: &mut Db,
     member_id: i64,
     activity_ids: &[i64],
-) -> ApiResult<Vec<(i64, String)>> {
+) -> ServiceResult<Vec<(i64, String)>> {
     Ok(signups::table
         .filter(signups::member_id.eq(member_id))
         .filter(signups::activity_id.eq_any(activity_ids))

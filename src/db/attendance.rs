@@ -9,7 +9,7 @@ use super::Db;
 use crate::domain::activity::{Purpose, StoredStatus};
 use crate::domain::checkin::ScanRefusal;
 use crate::domain::ledger::Origin;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = attendances)]
@@ -43,7 +43,7 @@ pub struct Scan<'a> {
     pub recorded_by: &'a str,
 }
 
-fn find(conn: &mut Db, activity_id: i64, member_id: i64) -> ApiResult<Option<AttendanceRow>> {
+fn find(conn: &mut Db, activity_id: i64, member_id: i64) -> ServiceResult<Option<AttendanceRow>> {
     Ok(attendances::table
         .filter(attendances::activity_id.eq(activity_id))
         .filter(attendances::member_id.eq(member_id))
@@ -55,13 +55,15 @@ fn find(conn: &mut Db, activity_id: i64, member_id: i64) -> ApiResult<Option<Att
 /// Records a check-in or check-out. A member checks in once and out once per activity; the
 /// UNIQUE (activity, member) constraint and the conditional check-out update keep it so when
 /// the same member's scans race.
-pub fn record_scan(conn: &mut Db, scan: &Scan<'_>) -> ApiResult<AttendanceRow> {
+pub fn record_scan(conn: &mut Db, scan: &Scan<'_>) -> ServiceResult<AttendanceRow> {
     let activity = scan.activity;
     if super::members::bank_of(conn, scan.member_id)? != activity.bank_id {
-        return Err(ApiError::NotFound("member in this activity's bank"));
+        return Err(ServiceError::NotFound("member in this activity's bank"));
     }
     require_active_member(conn, scan.member_id).map_err(|err| match err {
-        ApiError::Conflict { .. } | ApiError::NotFound(_) => ScanRefusal::MemberInactive.into(),
+        ServiceError::Conflict { .. } | ServiceError::NotFound(_) => {
+            ScanRefusal::MemberInactive.into()
+        }
         other => other,
     })?;
     match scan.purpose {
@@ -119,7 +121,10 @@ pub fn record_scan(conn: &mut Db, scan: &Scan<'_>) -> ApiResult<AttendanceRow> {
 }
 
 /// The attendance list with member names, by check-in time.
-pub fn list_attendance(conn: &mut Db, activity_id: i64) -> ApiResult<Vec<(AttendanceRow, String)>> {
+pub fn list_attendance(
+    conn: &mut Db,
+    activity_id: i64,
+) -> ServiceResult<Vec<(AttendanceRow, String)>> {
     Ok(attendances::table
         .inner_join(members::table)
         .filter(attendances::activity_id.eq(activity_id))
@@ -137,18 +142,18 @@ pub fn correct(
     checkout_at: Option<i64>,
     corrected_by: &str,
     reason: &str,
-) -> ApiResult<(AttendanceRow, AttendanceRow)> {
-    let before = find(conn, activity_id, member_id)?.ok_or(ApiError::NotFound("attendance"))?;
+) -> ServiceResult<(AttendanceRow, AttendanceRow)> {
+    let before = find(conn, activity_id, member_id)?.ok_or(ServiceError::NotFound("attendance"))?;
     if before.settled_at.is_some() {
-        return Err(ApiError::conflict(
-            "already_settled",
+        return Err(ServiceError::conflict(
+            ConflictCode::AlreadySettled,
             "this attendance was already paid; reverse its entry and award again instead",
         ));
     }
     let new_in = checkin_at.unwrap_or(before.checkin_at);
     let new_out = checkout_at.or(before.checkout_at);
     if new_out.is_some_and(|out| out < new_in) {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "checkout_at",
             "must not be before the check-in",
         ));
@@ -177,7 +182,7 @@ fn settle_one(
     row: &AttendanceRow,
     actor: &str,
     now: i64,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let payout = activity.terms()?.payout(row.checkin_at, row.checkout_at);
     let memo = format!("志愿活动: {}", activity.title);
     let reference = format!("activity:{}", activity.id);
@@ -216,7 +221,7 @@ fn settle_one(
     // The activity row is locked by every settler, so nobody can have settled it meanwhile;
     // if it happened anyway, rolling back is the only safe answer.
     if updated != 1 {
-        return Err(ApiError::Internal(anyhow::anyhow!(
+        return Err(ServiceError::Internal(anyhow::anyhow!(
             "attendance {} settled twice",
             row.id
         )));
@@ -231,7 +236,7 @@ pub const SETTLE_BATCH: i64 = 50;
 /// Settles up to `SETTLE_BATCH` unsettled attendances in the caller's transaction and, once none
 /// are left, marks the activity settled. Returns how many remain. Run it until it returns 0: a
 /// crash between batches leaves only whole batches paid, and the next run pays the rest.
-pub fn settle_batch(conn: &mut Db, activity_id: i64, actor: &str, now: i64) -> ApiResult<i64> {
+pub fn settle_batch(conn: &mut Db, activity_id: i64, actor: &str, now: i64) -> ServiceResult<i64> {
     let activity = lock_activity(conn, activity_id)?;
     let status = activity.stored_status()?;
     let scans_closed = crate::domain::activity::scan_window(
@@ -243,14 +248,14 @@ pub fn settle_batch(conn: &mut Db, activity_id: i64, actor: &str, now: i64) -> A
     match status {
         StoredStatus::Published | StoredStatus::Settled if now > scans_closed => {}
         StoredStatus::Published => {
-            return Err(ApiError::conflict(
-                "not_finished",
+            return Err(ServiceError::conflict(
+                ConflictCode::NotFinished,
                 "an activity is settled after it ends and its check-out grace period has passed",
             ))
         }
         other => {
-            return Err(ApiError::conflict(
-                "invalid_transition",
+            return Err(ServiceError::conflict(
+                ConflictCode::InvalidTransition,
                 format!("activity {activity_id} is {other}; it cannot be settled"),
             ))
         }
@@ -280,7 +285,7 @@ pub fn settle_batch(conn: &mut Db, activity_id: i64, actor: &str, now: i64) -> A
     Ok(remaining)
 }
 
-fn unsettled(conn: &mut Db, activity_id: i64) -> ApiResult<i64> {
+fn unsettled(conn: &mut Db, activity_id: i64) -> ServiceResult<i64> {
     Ok(attendances::table
         .filter(attendances::activity_id.eq(activity_id))
         .filter(attendances::settled_at.is_null())
@@ -289,7 +294,7 @@ fn unsettled(conn: &mut Db, activity_id: i64) -> ApiResult<i64> {
 }
 
 /// Activities whose scans closed before `now` and that are not settled yet (for the worker).
-pub fn due_for_settlement(conn: &mut Db, now: i64) -> ApiResult<Vec<i64>> {
+pub fn due_for_settlement(conn: &mut Db, now: i64) -> ServiceResult<Vec<i64>> {
     use super::schema::activities;
     let candidates: Vec<(i64, i64, i64)> = activities::table
         .filter(activities::status.eq(StoredStatus::Published.as_str()))
@@ -347,7 +352,7 @@ pub fn log_refusal(
     conn: &mut Db,
     refusal: &Refusal<'_>,
     now: i64,
-) -> ApiResult<Option<RefusedScanRow>> {
+) -> ServiceResult<Option<RefusedScanRow>> {
     let recent: i64 = refused_scans::table
         .filter(refused_scans::member_id.eq(refusal.member_id))
         .filter(refused_scans::created_at.gt(now - 60_000_000))
@@ -376,7 +381,7 @@ pub fn log_refusal(
     ))
 }
 
-pub fn refused_for_activity(conn: &mut Db, activity_id: i64) -> ApiResult<Vec<RefusedScanRow>> {
+pub fn refused_for_activity(conn: &mut Db, activity_id: i64) -> ServiceResult<Vec<RefusedScanRow>> {
     Ok(refused_scans::table
         .filter(refused_scans::activity_id.eq(activity_id))
         .order(refused_scans::id.desc())
@@ -385,7 +390,7 @@ pub fn refused_for_activity(conn: &mut Db, activity_id: i64) -> ApiResult<Vec<Re
         .load(conn)?)
 }
 
-pub fn refused_for_member(conn: &mut Db, member_id: i64) -> ApiResult<Vec<RefusedScanRow>> {
+pub fn refused_for_member(conn: &mut Db, member_id: i64) -> ServiceResult<Vec<RefusedScanRow>> {
     Ok(refused_scans::table
         .filter(refused_scans::member_id.eq(member_id))
         .order(refused_scans::id.desc())
@@ -394,13 +399,13 @@ pub fn refused_for_member(conn: &mut Db, member_id: i64) -> ApiResult<Vec<Refuse
         .load(conn)?)
 }
 
-fn get_refusal(conn: &mut Db, refusal_id: i64) -> ApiResult<RefusedScanRow> {
+fn get_refusal(conn: &mut Db, refusal_id: i64) -> ServiceResult<RefusedScanRow> {
     refused_scans::table
         .find(refusal_id)
         .select(RefusedScanRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("refused scan"))
+        .ok_or(ServiceError::NotFound("refused scan"))
 }
 
 /// A member appeals their own refused scan within the appeal window.
@@ -411,20 +416,20 @@ pub fn appeal(
     reason: &str,
     window_micros: i64,
     now: i64,
-) -> ApiResult<RefusedScanRow> {
+) -> ServiceResult<RefusedScanRow> {
     let refusal = get_refusal(conn, refusal_id)?;
     if refusal.member_id != member_id {
-        return Err(ApiError::NotFound("refused scan"));
+        return Err(ServiceError::NotFound("refused scan"));
     }
     if refusal.activity_id.is_none() || refusal.purpose.is_none() {
-        return Err(ApiError::conflict(
-            "appeal_not_allowed",
+        return Err(ServiceError::conflict(
+            ConflictCode::AppealNotAllowed,
             "this scan was not of a code of ours, so there is no activity to appeal for",
         ));
     }
     if now - refusal.created_at > window_micros {
-        return Err(ApiError::conflict(
-            "appeal_not_allowed",
+        return Err(ServiceError::conflict(
+            ConflictCode::AppealNotAllowed,
             "the appeal window for this scan has closed",
         ));
     }
@@ -440,8 +445,8 @@ pub fn appeal(
     ))
     .execute(conn)?;
     if updated == 0 {
-        return Err(ApiError::conflict(
-            "appeal_not_allowed",
+        return Err(ServiceError::conflict(
+            ConflictCode::AppealNotAllowed,
             "this scan was already appealed",
         ));
     }
@@ -459,10 +464,10 @@ pub fn decide_appeal(
     decided_by: &str,
     note: Option<&str>,
     now: i64,
-) -> ApiResult<RefusedScanRow> {
+) -> ServiceResult<RefusedScanRow> {
     let refusal = get_refusal(conn, refusal_id)?;
     if refusal.activity_id != Some(activity_id) {
-        return Err(ApiError::NotFound("refused scan"));
+        return Err(ServiceError::NotFound("refused scan"));
     }
     let updated = diesel::update(
         refused_scans::table
@@ -477,8 +482,8 @@ pub fn decide_appeal(
     ))
     .execute(conn)?;
     if updated == 0 {
-        return Err(ApiError::conflict(
-            "appeal_not_pending",
+        return Err(ServiceError::conflict(
+            ConflictCode::AppealNotPending,
             "this scan has no pending appeal",
         ));
     }
@@ -488,7 +493,9 @@ pub fn decide_appeal(
             .purpose
             .as_deref()
             .and_then(Purpose::parse)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("appealed scan without purpose")))?;
+            .ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("appealed scan without purpose"))
+            })?;
         let row = record_appealed_scan(
             conn,
             &activity,
@@ -511,13 +518,13 @@ fn record_appealed_scan(
     purpose: Purpose,
     at: i64,
     recorded_by: &str,
-) -> ApiResult<AttendanceRow> {
+) -> ServiceResult<AttendanceRow> {
     // A settled attendance cannot take a late check-out; the appeal then changes nothing.
     if purpose == Purpose::CheckOut {
         if let Some(row) = find(conn, activity.id, member_id)? {
             if row.settled_at.is_some() {
-                return Err(ApiError::conflict(
-                    "already_settled",
+                return Err(ServiceError::conflict(
+                    ConflictCode::AlreadySettled,
                     "the attendance was already paid; correct it by reversing and awarding",
                 ));
             }

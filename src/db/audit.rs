@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::schema::audit_log;
 use super::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 /// Who is acting and from where; travels into the database closure of a request.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub fn record<B: Serialize, A: Serialize>(
     conn: &mut Db,
     context: &AuditContext,
     change: Change<'_, B, A>,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     diesel::insert_into(audit_log::table)
         .values((
             audit_log::at.eq(super::now_micros()),
@@ -61,9 +61,9 @@ pub fn record<B: Serialize, A: Serialize>(
     Ok(())
 }
 
-fn to_json<T: Serialize>(value: Option<&T>) -> ApiResult<Option<String>> {
+fn to_json<T: Serialize>(value: Option<&T>) -> ServiceResult<Option<String>> {
     value
-        .map(|v| serde_json::to_string(v).map_err(|e| ApiError::Internal(e.into())))
+        .map(|v| serde_json::to_string(v).map_err(|e| ServiceError::Internal(e.into())))
         .transpose()
 }
 
@@ -76,9 +76,9 @@ pub struct AuditQuery {
 }
 
 /// Newest first, only rows about units at or below the reader's paths.
-pub fn list(conn: &mut Db, query: &AuditQuery) -> ApiResult<Vec<AuditRow>> {
+pub fn list(conn: &mut Db, query: &AuditQuery) -> ServiceResult<Vec<AuditRow>> {
     if query.paths.is_empty() {
-        return Err(ApiError::Forbidden);
+        return Err(ServiceError::Forbidden);
     }
     let mut rows = Vec::new();
     let mut before = query.before_id.unwrap_or(i64::MAX);
@@ -119,7 +119,7 @@ pub fn created<T: Serialize>(
     target: String,
     org_path: &str,
     after: &T,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     record::<(), T>(
         conn,
         context,
@@ -142,7 +142,7 @@ pub fn changed<B: Serialize, A: Serialize>(
     org_path: &str,
     before: &B,
     after: &A,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     record(
         conn,
         context,

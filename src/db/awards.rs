@@ -11,7 +11,7 @@ use super::{lock_row, sum_bigint, Db};
 use crate::domain::ledger::{AccountKind, Asset, EntryKind, Line, Origin};
 use crate::domain::money::Amount;
 use crate::domain::rules::{period_start, within_cap};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 /// One payment to one member.
 pub struct Payment<'a> {
@@ -34,7 +34,7 @@ pub fn member_wallet(
     bank_id: i64,
     member_id: i64,
     asset: Asset,
-) -> ApiResult<super::accounts::AccountRow> {
+) -> ServiceResult<super::accounts::AccountRow> {
     accounts::table
         .filter(accounts::bank_id.eq(bank_id))
         .filter(accounts::member_id.eq(member_id))
@@ -42,11 +42,11 @@ pub fn member_wallet(
         .select(super::accounts::AccountRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("member in this bank"))
+        .ok_or(ServiceError::NotFound("member in this bank"))
 }
 
 /// The member's wallet of `asset` as a ledger line (amount to be filled in).
-fn wallet(conn: &mut Db, bank_id: i64, member_id: i64, asset: Asset) -> ApiResult<Line> {
+fn wallet(conn: &mut Db, bank_id: i64, member_id: i64, asset: Asset) -> ServiceResult<Line> {
     let row = member_wallet(conn, bank_id, member_id, asset)?;
     Ok(Line {
         account: row.facts()?,
@@ -55,16 +55,16 @@ fn wallet(conn: &mut Db, bank_id: i64, member_id: i64, asset: Asset) -> ApiResul
 }
 
 /// Refuses payments to members who are suspended, have left, or were merged into another record.
-pub fn require_active_member(conn: &mut Db, member_id: i64) -> ApiResult<()> {
+pub fn require_active_member(conn: &mut Db, member_id: i64) -> ServiceResult<()> {
     let (status, merged_into): (String, Option<i64>) = members::table
         .find(member_id)
         .select((members::status, members::merged_into))
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("member"))?;
+        .ok_or(ServiceError::NotFound("member"))?;
     if status != "active" || merged_into.is_some() {
-        return Err(ApiError::conflict(
-            "member_inactive",
+        return Err(ServiceError::conflict(
+            ConflictCode::MemberInactive,
             format!("member {member_id} is {status}; points can only move for active members"),
         ));
     }
@@ -74,7 +74,7 @@ pub fn require_active_member(conn: &mut Db, member_id: i64) -> ApiResult<()> {
 /// Posts one payment as one entry: issuance → wallet for awards, wallet → issuance for
 /// deductions (which fail with `insufficient_funds` rather than take a wallet below zero).
 /// Returns `None` when there is nothing to pay.
-pub fn pay(conn: &mut Db, payment: &Payment<'_>, now: i64) -> ApiResult<Option<EntryRecord>> {
+pub fn pay(conn: &mut Db, payment: &Payment<'_>, now: i64) -> ServiceResult<Option<EntryRecord>> {
     debug_assert!(payment.hours >= 0);
     let mut lines = Vec::with_capacity(4);
     for (asset, amount) in [
@@ -127,10 +127,10 @@ pub fn pay_under_rule(
     mut payment: Payment<'_>,
     now: i64,
     utc_offset_seconds: i64,
-) -> ApiResult<EntryRecord> {
+) -> ServiceResult<EntryRecord> {
     if !rule.active {
-        return Err(ApiError::conflict(
-            "rule_inactive",
+        return Err(ServiceError::conflict(
+            ConflictCode::RuleInactive,
             format!("rule {} is no longer in use", rule.code),
         ));
     }
@@ -147,8 +147,8 @@ pub fn pay_under_rule(
             .select(sum_bigint("postings.amount"))
             .first(conn)?;
         if !within_cap(already, payment.points, cap) {
-            return Err(ApiError::conflict(
-                "cap_exceeded",
+            return Err(ServiceError::conflict(
+                ConflictCode::CapExceeded,
                 format!(
                     "member {} already received {} under rule {} this {period}; the cap is {}",
                     payment.member_id,
@@ -161,5 +161,5 @@ pub fn pay_under_rule(
     }
     payment.rule_id = Some(rule.id);
     pay(conn, &payment, now)?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a rule never pays zero points")))
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("a rule never pays zero points")))
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::schema::{accounts, banks, orgs};
 use super::Db;
 use crate::domain::ledger::{AccountKind, Asset};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = banks)]
@@ -17,13 +17,13 @@ pub struct BankRow {
 }
 
 /// Creates the bank with its system accounts (issuance, redemption, expiry, adjustment) per asset.
-pub fn create_bank(conn: &mut Db, org_id: i64, name: &str, now: i64) -> ApiResult<BankRow> {
+pub fn create_bank(conn: &mut Db, org_id: i64, name: &str, now: i64) -> ServiceResult<BankRow> {
     orgs::table
         .find(org_id)
         .select(orgs::id)
         .first::<i64>(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("organisation"))?;
+        .ok_or(ServiceError::NotFound("organisation"))?;
     let bank: BankRow = diesel::insert_into(banks::table)
         .values((
             banks::org_id.eq(org_id),
@@ -51,7 +51,7 @@ pub fn create_bank(conn: &mut Db, org_id: i64, name: &str, now: i64) -> ApiResul
 }
 
 /// Every bank (for the command line).
-pub fn list_banks(conn: &mut Db) -> ApiResult<Vec<BankRow>> {
+pub fn list_banks(conn: &mut Db) -> ServiceResult<Vec<BankRow>> {
     Ok(banks::table
         .order(banks::id)
         .limit(1000)
@@ -59,28 +59,28 @@ pub fn list_banks(conn: &mut Db) -> ApiResult<Vec<BankRow>> {
         .load(conn)?)
 }
 
-pub fn get_bank(conn: &mut Db, bank_id: i64) -> ApiResult<BankRow> {
+pub fn get_bank(conn: &mut Db, bank_id: i64) -> ServiceResult<BankRow> {
     banks::table
         .find(bank_id)
         .select(BankRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("bank"))
+        .ok_or(ServiceError::NotFound("bank"))
 }
 
 /// The materialised path of the unit that owns the bank: what access checks compare against.
-pub fn bank_path(conn: &mut Db, bank_id: i64) -> ApiResult<String> {
+pub fn bank_path(conn: &mut Db, bank_id: i64) -> ServiceResult<String> {
     banks::table
         .inner_join(orgs::table)
         .filter(banks::id.eq(bank_id))
         .select(orgs::path)
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("bank"))
+        .ok_or(ServiceError::NotFound("bank"))
 }
 
 /// Banks owned by units at or below any of `paths`.
-pub fn list_banks_under(conn: &mut Db, paths: &[String]) -> ApiResult<Vec<BankRow>> {
+pub fn list_banks_under(conn: &mut Db, paths: &[String]) -> ServiceResult<Vec<BankRow>> {
     let rows: Vec<(BankRow, String)> = banks::table
         .inner_join(orgs::table)
         .order(banks::id)

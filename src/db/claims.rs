@@ -10,7 +10,7 @@ use super::rules::get_rule;
 use super::schema::claims;
 use super::{stored, Db};
 use crate::domain::ledger::{string_enum, Origin};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 string_enum! {
     /// Where a pending request came from.
@@ -60,8 +60,9 @@ pub struct NewClaim<'a> {
     pub on_behalf_of: Option<i64>,
 }
 
-pub fn submit(conn: &mut Db, new: NewClaim<'_>, now: i64) -> ApiResult<ClaimRow> {
-    let evidence = serde_json::to_string(new.evidence).map_err(|e| ApiError::Internal(e.into()))?;
+pub fn submit(conn: &mut Db, new: NewClaim<'_>, now: i64) -> ServiceResult<ClaimRow> {
+    let evidence =
+        serde_json::to_string(new.evidence).map_err(|e| ServiceError::Internal(e.into()))?;
     Ok(diesel::insert_into(claims::table)
         .values((
             claims::bank_id.eq(new.bank_id),
@@ -80,14 +81,14 @@ pub fn submit(conn: &mut Db, new: NewClaim<'_>, now: i64) -> ApiResult<ClaimRow>
         .get_result(conn)?)
 }
 
-pub fn get_claim(conn: &mut Db, bank_id: i64, claim_id: i64) -> ApiResult<ClaimRow> {
+pub fn get_claim(conn: &mut Db, bank_id: i64, claim_id: i64) -> ServiceResult<ClaimRow> {
     claims::table
         .filter(claims::bank_id.eq(bank_id))
         .filter(claims::id.eq(claim_id))
         .select(ClaimRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("claim"))
+        .ok_or(ServiceError::NotFound("claim"))
 }
 
 pub struct ClaimFilter {
@@ -99,7 +100,7 @@ pub struct ClaimFilter {
 }
 
 /// Newest first.
-pub fn list_claims(conn: &mut Db, filter: &ClaimFilter) -> ApiResult<Vec<ClaimRow>> {
+pub fn list_claims(conn: &mut Db, filter: &ClaimFilter) -> ServiceResult<Vec<ClaimRow>> {
     let mut query = claims::table.into_boxed();
     if let Some(bank_id) = filter.bank_id {
         query = query.filter(claims::bank_id.eq(bank_id));
@@ -135,11 +136,11 @@ pub fn decide(
     decision: Decision<'_>,
     now: i64,
     utc_offset_seconds: i64,
-) -> ApiResult<(ClaimRow, Option<EntryRecord>)> {
+) -> ServiceResult<(ClaimRow, Option<EntryRecord>)> {
     let claim = get_claim(conn, bank_id, claim_id)?;
     if claim.submitted_by == decision.decided_by {
-        return Err(ApiError::conflict(
-            "second_approver_required",
+        return Err(ServiceError::conflict(
+            ConflictCode::SecondApproverRequired,
             "a request must be decided by someone other than the person who submitted it",
         ));
     }
@@ -162,8 +163,8 @@ pub fn decide(
     ))
     .execute(conn)?;
     if updated == 0 {
-        return Err(ApiError::conflict(
-            "claim_not_pending",
+        return Err(ServiceError::conflict(
+            ConflictCode::ClaimNotPending,
             format!("claim {claim_id} was already {}", claim.status),
         ));
     }

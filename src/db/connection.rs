@@ -99,7 +99,7 @@ const UNREACHABLE_WAIT: Duration = Duration::from_millis(150);
 /// A connection from the pool. An idle one is taken at once; otherwise the request waits for one
 /// up to the acquire timeout, or only briefly while the database is unreachable, and then fails
 /// with `service_unavailable`.
-pub fn checkout(pool: &Pool) -> Result<PooledDb, crate::error::ApiError> {
+pub fn checkout(pool: &Pool) -> Result<PooledDb, crate::error::ServiceError> {
     if let Some(conn) = pool.try_get() {
         return Ok(conn);
     }
@@ -108,7 +108,7 @@ pub fn checkout(pool: &Pool) -> Result<PooledDb, crate::error::ApiError> {
     } else {
         pool.get_timeout(UNREACHABLE_WAIT)
     };
-    waited.map_err(|_| crate::error::ApiError::Unavailable)
+    waited.map_err(|_| crate::error::ServiceError::Unavailable)
 }
 
 impl ManageConnection for DbManager {

@@ -6,7 +6,7 @@ use super::schema::{goods, stock_movements};
 use super::shop::ShopRow;
 use super::{sum_bigint, Db};
 use crate::domain::shop::MovementKind;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = goods)]
@@ -61,7 +61,7 @@ pub fn create_goods(
     shop: &ShopRow,
     fields: &GoodsFields,
     now: i64,
-) -> ApiResult<GoodsRow> {
+) -> ServiceResult<GoodsRow> {
     Ok(diesel::insert_into(goods::table)
         .values((
             goods::shop_id.eq(shop.id),
@@ -83,7 +83,7 @@ pub fn create_goods(
 }
 
 /// Changes everything but stock (which only moves through the stock log).
-pub fn update_goods(conn: &mut Db, goods_id: i64, fields: &GoodsFields) -> ApiResult<GoodsRow> {
+pub fn update_goods(conn: &mut Db, goods_id: i64, fields: &GoodsFields) -> ServiceResult<GoodsRow> {
     Ok(diesel::update(goods::table.find(goods_id))
         .set((
             goods::name.eq(&fields.name),
@@ -101,16 +101,16 @@ pub fn update_goods(conn: &mut Db, goods_id: i64, fields: &GoodsFields) -> ApiRe
         .get_result(conn)?)
 }
 
-pub fn get_goods(conn: &mut Db, goods_id: i64) -> ApiResult<GoodsRow> {
+pub fn get_goods(conn: &mut Db, goods_id: i64) -> ServiceResult<GoodsRow> {
     goods::table
         .find(goods_id)
         .select(GoodsRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("goods"))
+        .ok_or(ServiceError::NotFound("goods"))
 }
 
-pub fn list_goods(conn: &mut Db, shop_id: i64, active_only: bool) -> ApiResult<Vec<GoodsRow>> {
+pub fn list_goods(conn: &mut Db, shop_id: i64, active_only: bool) -> ServiceResult<Vec<GoodsRow>> {
     let mut query = goods::table.filter(goods::shop_id.eq(shop_id)).into_boxed();
     if active_only {
         query = query.filter(goods::active.eq(true));
@@ -150,7 +150,11 @@ pub struct Movement<'a> {
 
 /// Appends a stock movement and moves the cached stock with it. Stock never drops below what
 /// is on the shelf for pending orders: a write-off of reserved goods is refused.
-pub fn record_movement(conn: &mut Db, movement: Movement<'_>, now: i64) -> ApiResult<MovementRow> {
+pub fn record_movement(
+    conn: &mut Db,
+    movement: Movement<'_>,
+    now: i64,
+) -> ServiceResult<MovementRow> {
     let goods_id = movement.goods.id;
     let quantity = movement.quantity;
     let changed = if movement.kind == MovementKind::Redemption {
@@ -176,8 +180,8 @@ pub fn record_movement(conn: &mut Db, movement: Movement<'_>, now: i64) -> ApiRe
     };
     if changed == 0 {
         let current = get_goods(conn, goods_id)?;
-        return Err(ApiError::conflict(
-            "out_of_stock",
+        return Err(ServiceError::conflict(
+            ConflictCode::OutOfStock,
             format!(
                 "{} has {} in stock, {} of them reserved for pending orders",
                 current.name, current.stock, current.reserved
@@ -202,7 +206,7 @@ pub fn record_movement(conn: &mut Db, movement: Movement<'_>, now: i64) -> ApiRe
 }
 
 /// Reserves `quantity` for a pending order, if that many are unreserved.
-pub fn reserve(conn: &mut Db, goods: &GoodsRow, quantity: i64) -> ApiResult<()> {
+pub fn reserve(conn: &mut Db, goods: &GoodsRow, quantity: i64) -> ServiceResult<()> {
     let changed = diesel::update(
         goods::table
             .filter(goods::id.eq(goods.id))
@@ -211,8 +215,8 @@ pub fn reserve(conn: &mut Db, goods: &GoodsRow, quantity: i64) -> ApiResult<()> 
     .set(goods::reserved.eq(goods::reserved + quantity))
     .execute(conn)?;
     if changed == 0 {
-        return Err(ApiError::conflict(
-            "out_of_stock",
+        return Err(ServiceError::conflict(
+            ConflictCode::OutOfStock,
             format!("not enough {} left", goods.name),
         ));
     }
@@ -220,7 +224,7 @@ pub fn reserve(conn: &mut Db, goods: &GoodsRow, quantity: i64) -> ApiResult<()> 
 }
 
 /// Returns a cancelled or expired order's reservation.
-pub fn unreserve(conn: &mut Db, goods_id: i64, quantity: i64) -> ApiResult<()> {
+pub fn unreserve(conn: &mut Db, goods_id: i64, quantity: i64) -> ServiceResult<()> {
     diesel::update(goods::table.filter(goods::id.eq(goods_id)))
         .set(goods::reserved.eq(goods::reserved - quantity))
         .execute(conn)?;
@@ -234,7 +238,7 @@ pub fn list_movements(
     goods_id: Option<i64>,
     kind: Option<MovementKind>,
     limit: i64,
-) -> ApiResult<Vec<MovementRow>> {
+) -> ServiceResult<Vec<MovementRow>> {
     let mut query = stock_movements::table
         .filter(stock_movements::shop_id.eq(shop_id))
         .into_boxed();
@@ -252,7 +256,7 @@ pub fn list_movements(
 }
 
 /// The stock that the movement log adds up to (the cached `stock` must equal it).
-pub fn logged_stock(conn: &mut Db, goods_id: i64) -> ApiResult<i64> {
+pub fn logged_stock(conn: &mut Db, goods_id: i64) -> ServiceResult<i64> {
     Ok(stock_movements::table
         .filter(stock_movements::goods_id.eq(goods_id))
         .select(sum_bigint("quantity"))
@@ -263,7 +267,7 @@ pub fn logged_stock(conn: &mut Db, goods_id: i64) -> ApiResult<i64> {
 pub fn stock_states(
     conn: &mut Db,
     bank_id: i64,
-) -> ApiResult<Vec<crate::domain::verify::StockState>> {
+) -> ServiceResult<Vec<crate::domain::verify::StockState>> {
     use super::schema::{order_lines, orders};
     let rows: Vec<(i64, i64, i64)> = goods::table
         .filter(goods::bank_id.eq(bank_id))

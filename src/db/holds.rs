@@ -9,7 +9,7 @@ use super::{stored, Db};
 use crate::domain::hold::{plan_capture, HoldError, HoldStatus};
 use crate::domain::ledger::{AccountFacts, AccountKind, Asset, EntryKind, Line};
 use crate::domain::money::Amount;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = holds)]
@@ -31,7 +31,7 @@ pub struct HoldRow {
 }
 
 impl HoldRow {
-    pub fn status(&self) -> ApiResult<HoldStatus> {
+    pub fn status(&self) -> ServiceResult<HoldStatus> {
         stored(
             HoldStatus::parse(&self.status),
             "holds.status",
@@ -49,23 +49,23 @@ pub struct NewHold<'a> {
     pub expires_at: i64,
 }
 
-pub fn create_hold(conn: &mut Db, new: NewHold<'_>, now: i64) -> ApiResult<HoldRow> {
+pub fn create_hold(conn: &mut Db, new: NewHold<'_>, now: i64) -> ServiceResult<HoldRow> {
     let account = new.account;
     let facts = account.facts()?;
     if !facts.kind.is_wallet() {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "account_id",
             "holds can only be placed on member accounts",
         ));
     }
     if facts.asset != Asset::Points {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "account_id",
             "service hours are recorded, never redeemed: holds need a POINTS wallet",
         ));
     }
     let amount = new.amount.minor();
-    let reserve = |conn: &mut Db| -> ApiResult<usize> {
+    let reserve = |conn: &mut Db| -> ServiceResult<usize> {
         Ok(diesel::update(
             accounts::table
                 .filter(accounts::id.eq(account.id))
@@ -96,14 +96,14 @@ pub fn create_hold(conn: &mut Db, new: NewHold<'_>, now: i64) -> ApiResult<HoldR
         .get_result(conn)?)
 }
 
-pub fn get_hold(conn: &mut Db, bank_id: i64, hold_id: i64) -> ApiResult<HoldRow> {
+pub fn get_hold(conn: &mut Db, bank_id: i64, hold_id: i64) -> ServiceResult<HoldRow> {
     holds::table
         .filter(holds::id.eq(hold_id))
         .filter(holds::bank_id.eq(bank_id))
         .select(HoldRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("hold"))
+        .ok_or(ServiceError::NotFound("hold"))
 }
 
 /// Ends a pending hold with `status`, returning its reservation to the wallet. The conditional
@@ -114,7 +114,7 @@ fn finish_hold(
     status: HoldStatus,
     captured: Option<(i64, i64)>,
     now: i64,
-) -> ApiResult<bool> {
+) -> ServiceResult<bool> {
     let changed = diesel::update(
         holds::table
             .filter(holds::id.eq(hold.id))
@@ -138,7 +138,7 @@ fn finish_hold(
 
 /// Releases a pending hold. One already past its deadline ends as `expired` instead; either way
 /// the wallet has its points back.
-pub fn release_hold(conn: &mut Db, bank_id: i64, hold_id: i64, now: i64) -> ApiResult<HoldRow> {
+pub fn release_hold(conn: &mut Db, bank_id: i64, hold_id: i64, now: i64) -> ServiceResult<HoldRow> {
     let hold = get_hold(conn, bank_id, hold_id)?;
     let ending = if now >= hold.expires_at {
         HoldStatus::Expired
@@ -151,7 +151,7 @@ pub fn release_hold(conn: &mut Db, bank_id: i64, hold_id: i64, now: i64) -> ApiR
     get_hold(conn, bank_id, hold_id)
 }
 
-fn not_pending(conn: &mut Db, bank_id: i64, hold_id: i64) -> ApiResult<ApiError> {
+fn not_pending(conn: &mut Db, bank_id: i64, hold_id: i64) -> ServiceResult<ServiceError> {
     let current = get_hold(conn, bank_id, hold_id)?.status()?;
     Ok(HoldError::NotPending(current).into())
 }
@@ -170,7 +170,7 @@ pub fn capture_hold(
     conn: &mut Db,
     capture: Capture<'_>,
     now: i64,
-) -> ApiResult<(HoldRow, EntryRecord)> {
+) -> ServiceResult<(HoldRow, EntryRecord)> {
     let hold = get_hold(conn, capture.bank_id, capture.hold_id)?;
     let status = hold.status()?;
     // An error rolls the transaction back, so an overdue hold is left for the sweeper to expire.
@@ -227,7 +227,7 @@ pub fn capture_hold(
 }
 
 /// Expires one wallet's pending holds whose deadline has passed; returns how many.
-pub fn expire_due_for_account(conn: &mut Db, account_id: i64, now: i64) -> ApiResult<usize> {
+pub fn expire_due_for_account(conn: &mut Db, account_id: i64, now: i64) -> ServiceResult<usize> {
     let due: Vec<HoldRow> = holds::table
         .filter(holds::account_id.eq(account_id))
         .filter(holds::status.eq(HoldStatus::Pending.as_str()))
@@ -244,7 +244,7 @@ pub fn expire_due_for_account(conn: &mut Db, account_id: i64, now: i64) -> ApiRe
 }
 
 /// The background sweep: expires up to `limit` overdue holds across all banks.
-pub fn expire_due(conn: &mut Db, now: i64, limit: i64) -> ApiResult<usize> {
+pub fn expire_due(conn: &mut Db, now: i64, limit: i64) -> ServiceResult<usize> {
     let due: Vec<HoldRow> = holds::table
         .filter(holds::status.eq(HoldStatus::Pending.as_str()))
         .filter(holds::expires_at.le(now))

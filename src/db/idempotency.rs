@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::schema::idempotency_keys;
 use super::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 /// Whether a result was produced now or replayed from an earlier request with the same key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +41,10 @@ pub fn once<T, F>(
     request_hash: &str,
     now: i64,
     effect: F,
-) -> ApiResult<(T, Outcome)>
+) -> ServiceResult<(T, Outcome)>
 where
     T: Serialize + DeserializeOwned,
-    F: FnOnce(&mut Db) -> ApiResult<T>,
+    F: FnOnce(&mut Db) -> ServiceResult<T>,
 {
     let Some(key) = key else {
         return Ok((effect(conn)?, Outcome::Fresh));
@@ -59,10 +59,10 @@ where
         .optional()?;
     if let Some((stored_hash, body)) = existing {
         if stored_hash != request_hash {
-            return Err(ApiError::IdempotencyConflict);
+            return Err(ServiceError::IdempotencyConflict);
         }
         let value = serde_json::from_str(&body).map_err(|e| {
-            ApiError::Internal(anyhow::anyhow!(
+            ServiceError::Internal(anyhow::anyhow!(
                 "stored idempotent response unreadable: {e}"
             ))
         })?;
@@ -83,11 +83,11 @@ where
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => return Err(ApiError::IdempotencyRace),
+        )) => return Err(ServiceError::IdempotencyRace),
         Err(other) => return Err(other.into()),
     }
     let value = effect(conn)?;
-    let body = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
+    let body = serde_json::to_string(&value).map_err(|e| ServiceError::Internal(e.into()))?;
     diesel::update(idempotency_keys::table.find((scope.bank_id, scope.caller, key)))
         .set(idempotency_keys::response_body.eq(body))
         .execute(conn)?;
@@ -95,7 +95,7 @@ where
 }
 
 /// Forgets keys older than `cutoff` (retention is configurable; default seven days).
-pub fn purge_older_than(conn: &mut Db, cutoff: i64) -> ApiResult<usize> {
+pub fn purge_older_than(conn: &mut Db, cutoff: i64) -> ServiceResult<usize> {
     Ok(
         diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff)))
             .execute(conn)?,

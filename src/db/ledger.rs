@@ -10,7 +10,7 @@ use super::{holds, Db};
 use crate::domain::ledger::{check_entry, reversal_lines, EntryKind, Line, Origin};
 use crate::domain::money::{Amount, MAX_WALLET_MINOR};
 use crate::domain::seal::{EntryContent, PostingContent};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = entries)]
@@ -102,7 +102,7 @@ pub fn resolve_lines(
     conn: &mut Db,
     bank_id: i64,
     requested: &[(i64, Amount)],
-) -> ApiResult<Vec<Line>> {
+) -> ServiceResult<Vec<Line>> {
     let ids: Vec<i64> = requested.iter().map(|(id, _)| *id).collect();
     let rows: HashMap<i64, AccountRow> = accounts::table
         .filter(accounts::bank_id.eq(bank_id))
@@ -117,7 +117,7 @@ pub fn resolve_lines(
         .enumerate()
         .map(|(index, (id, amount))| {
             let row = rows.get(id).ok_or_else(|| {
-                ApiError::validation(
+                ServiceError::validation(
                     format!("postings[{index}].account_id"),
                     format!("account {id} does not exist in bank {bank_id}"),
                 )
@@ -133,7 +133,7 @@ pub fn resolve_lines(
 /// Writes one entry: the entry row, each wallet's conditional balance update, the postings and
 /// the unsealed marker. Wallet rows are updated in account-id order so that concurrent
 /// transfers never deadlock. Fails with `insufficient_funds`, writing nothing the caller commits.
-pub fn post_entry(conn: &mut Db, new: NewEntry<'_>, now: i64) -> ApiResult<EntryRecord> {
+pub fn post_entry(conn: &mut Db, new: NewEntry<'_>, now: i64) -> ServiceResult<EntryRecord> {
     check_entry(new.kind, &new.lines)?;
     let entry: EntryRow = diesel::insert_into(entries::table)
         .values((
@@ -188,7 +188,7 @@ pub fn post_entry(conn: &mut Db, new: NewEntry<'_>, now: i64) -> ApiResult<Entry
 
 /// Credits or debits a wallet and returns its new balance. A debit succeeds only if the
 /// available balance (balance − held) covers it: the check and the write are one statement.
-fn apply_to_wallet(conn: &mut Db, account_id: i64, amount: Amount, now: i64) -> ApiResult<i64> {
+fn apply_to_wallet(conn: &mut Db, account_id: i64, amount: Amount, now: i64) -> ServiceResult<i64> {
     let delta = amount.minor();
     if delta > 0 {
         return diesel::update(
@@ -201,14 +201,14 @@ fn apply_to_wallet(conn: &mut Db, account_id: i64, amount: Amount, now: i64) -> 
         .get_result(conn)
         .optional()?
         .ok_or_else(|| {
-            ApiError::validation(
+            ServiceError::validation(
                 "postings",
                 format!("account {account_id} would exceed the largest allowed balance"),
             )
         });
     }
     let debit = -delta;
-    let try_debit = |conn: &mut Db| -> ApiResult<Option<i64>> {
+    let try_debit = |conn: &mut Db| -> ServiceResult<Option<i64>> {
         Ok(diesel::update(
             accounts::table
                 .filter(accounts::id.eq(account_id))
@@ -231,26 +231,30 @@ fn apply_to_wallet(conn: &mut Db, account_id: i64, amount: Amount, now: i64) -> 
     Err(insufficient(conn, account_id, Amount::from_minor(debit))?)
 }
 
-pub fn insufficient(conn: &mut Db, account_id: i64, requested: Amount) -> ApiResult<ApiError> {
+pub fn insufficient(
+    conn: &mut Db,
+    account_id: i64,
+    requested: Amount,
+) -> ServiceResult<ServiceError> {
     let (balance, held): (i64, i64) = accounts::table
         .find(account_id)
         .select((accounts::balance, accounts::held))
         .first(conn)?;
-    Ok(ApiError::InsufficientFunds {
+    Ok(ServiceError::InsufficientFunds {
         account_id,
         available: Amount::from_minor(balance - held).to_string(),
         requested: requested.to_string(),
     })
 }
 
-pub fn get_entry(conn: &mut Db, bank_id: i64, entry_id: i64) -> ApiResult<EntryRecord> {
+pub fn get_entry(conn: &mut Db, bank_id: i64, entry_id: i64) -> ServiceResult<EntryRecord> {
     let entry: EntryRow = entries::table
         .filter(entries::id.eq(entry_id))
         .filter(entries::bank_id.eq(bank_id))
         .select(EntryRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("entry"))?;
+        .ok_or(ServiceError::NotFound("entry"))?;
     let postings: Vec<PostingRow> = postings::table
         .filter(postings::entry_id.eq(entry_id))
         .order(postings::id)
@@ -277,13 +281,13 @@ pub fn reverse_entry(
     memo: &str,
     actor: &str,
     now: i64,
-) -> ApiResult<EntryRecord> {
+) -> ServiceResult<EntryRecord> {
     let original = get_entry(conn, bank_id, entry_id)?;
     if original.entry.kind == EntryKind::Reverse.as_str() {
-        return Err(ApiError::NotReversible(entry_id));
+        return Err(ServiceError::NotReversible(entry_id));
     }
     if original.reversed_by.is_some() {
-        return Err(ApiError::AlreadyReversed(entry_id));
+        return Err(ServiceError::AlreadyReversed(entry_id));
     }
     let requested: Vec<(i64, Amount)> = original
         .postings
@@ -308,8 +312,8 @@ pub fn reverse_entry(
         now,
     );
     match result {
-        Err(ApiError::Internal(err)) if is_unique_violation(&err) => {
-            Err(ApiError::AlreadyReversed(entry_id))
+        Err(ServiceError::Internal(err)) if is_unique_violation(&err) => {
+            Err(ServiceError::AlreadyReversed(entry_id))
         }
         other => other,
     }

@@ -7,7 +7,7 @@ use rand::RngCore;
 use super::schema::member_refresh_tokens as tokens;
 use super::sessions::{token_hash, IssuedRefresh};
 use super::Db;
-use crate::error::ApiResult;
+use crate::error::ServiceResult;
 
 /// Issues a refresh token for the member's session under the binding made at `binding`, in
 /// `family` (a new family for a fresh WeChat sign-in).
@@ -18,7 +18,7 @@ pub fn issue(
     family: Option<&str>,
     now: i64,
     ttl_micros: i64,
-) -> ApiResult<IssuedRefresh> {
+) -> ServiceResult<IssuedRefresh> {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = format!("mrt_{}", hex::encode(bytes));
@@ -54,7 +54,12 @@ pub enum MemberRotation {
 
 /// Spends a member refresh token and issues the next one in its family. Always `Ok`, so that a
 /// family revocation is committed even though the caller answers with an error.
-pub fn rotate(conn: &mut Db, token: &str, now: i64, ttl_micros: i64) -> ApiResult<MemberRotation> {
+pub fn rotate(
+    conn: &mut Db,
+    token: &str,
+    now: i64,
+    ttl_micros: i64,
+) -> ServiceResult<MemberRotation> {
     type Row = (i64, i64, i64, String, i64, Option<i64>, Option<i64>);
     let row: Option<Row> = tokens::table
         .filter(tokens::token_hash.eq(token_hash(token)))
@@ -101,7 +106,7 @@ pub fn rotate(conn: &mut Db, token: &str, now: i64, ttl_micros: i64) -> ApiResul
     })
 }
 
-fn revoke_family(conn: &mut Db, family: &str, now: i64) -> ApiResult<()> {
+fn revoke_family(conn: &mut Db, family: &str, now: i64) -> ServiceResult<()> {
     diesel::update(
         tokens::table
             .filter(tokens::family.eq(family))
@@ -113,7 +118,7 @@ fn revoke_family(conn: &mut Db, family: &str, now: i64) -> ApiResult<()> {
 }
 
 /// Signs out the session a member refresh token belongs to. Unknown tokens are ignored.
-pub fn sign_out(conn: &mut Db, token: &str, now: i64) -> ApiResult<()> {
+pub fn sign_out(conn: &mut Db, token: &str, now: i64) -> ServiceResult<()> {
     let family: Option<String> = tokens::table
         .filter(tokens::token_hash.eq(token_hash(token)))
         .select(tokens::family)
@@ -126,7 +131,7 @@ pub fn sign_out(conn: &mut Db, token: &str, now: i64) -> ApiResult<()> {
 }
 
 /// Ends every session of a member (when their WeChat binding is undone).
-pub fn revoke_member(conn: &mut Db, member_id: i64, now: i64) -> ApiResult<()> {
+pub fn revoke_member(conn: &mut Db, member_id: i64, now: i64) -> ServiceResult<()> {
     diesel::update(
         tokens::table
             .filter(tokens::member_id.eq(member_id))

@@ -6,7 +6,7 @@ use super::accounts::AccountRow;
 use super::schema::{accounts, banks, members, orgs};
 use super::Db;
 use crate::domain::ledger::{AccountKind, Asset};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = members)]
@@ -44,7 +44,7 @@ pub struct BankAt {
 }
 
 /// Every bank with its unit's path (a handful per township).
-pub fn banks_at(conn: &mut Db) -> ApiResult<Vec<BankAt>> {
+pub fn banks_at(conn: &mut Db) -> ServiceResult<Vec<BankAt>> {
     Ok(banks::table
         .inner_join(orgs::table)
         .select((banks::id, banks::name, orgs::path))
@@ -60,24 +60,30 @@ pub fn nearest_bank<'a>(banks: &'a [BankAt], path: &str) -> Option<&'a BankAt> {
 }
 
 /// The bank that keeps the books of a unit: the nearest one at or above it.
-pub fn bank_for_path(conn: &mut Db, path: &str) -> ApiResult<Option<(i64, String)>> {
+pub fn bank_for_path(conn: &mut Db, path: &str) -> ServiceResult<Option<(i64, String)>> {
     let banks = banks_at(conn)?;
     Ok(nearest_bank(&banks, path).map(|bank| (bank.id, bank.path.clone())))
 }
 
 /// Registers a member and opens their POINTS and HOURS wallets in the bank of their unit.
 /// One phone number or ID number is one person: a second registration is refused.
-pub fn create_member(conn: &mut Db, new: NewMember<'_>, now: i64) -> ApiResult<(MemberRow, i64)> {
+pub fn create_member(
+    conn: &mut Db,
+    new: NewMember<'_>,
+    now: i64,
+) -> ServiceResult<(MemberRow, i64)> {
     let org = super::orgs::get_org(conn, new.org_id)?;
     let (bank_id, _) = bank_for_path(conn, &org.path)?
-        .ok_or_else(|| ApiError::validation("org_id", "no points bank covers this unit yet"))?;
+        .ok_or_else(|| ServiceError::validation("org_id", "no points bank covers this unit yet"))?;
     if let Some(phone) = new.phone {
         let taken = members::table
             .filter(members::phone.eq(phone))
             .count()
             .get_result::<i64>(conn)?;
         if taken > 0 {
-            return Err(ApiError::AlreadyExists("a member with this phone number"));
+            return Err(ServiceError::AlreadyExists(
+                "a member with this phone number",
+            ));
         }
     }
     if let Some(id_card) = new.id_card {
@@ -86,7 +92,7 @@ pub fn create_member(conn: &mut Db, new: NewMember<'_>, now: i64) -> ApiResult<(
             .count()
             .get_result::<i64>(conn)?;
         if taken > 0 {
-            return Err(ApiError::AlreadyExists("a member with this ID number"));
+            return Err(ServiceError::AlreadyExists("a member with this ID number"));
         }
     }
     let member: MemberRow = diesel::insert_into(members::table)
@@ -121,17 +127,17 @@ pub fn create_member(conn: &mut Db, new: NewMember<'_>, now: i64) -> ApiResult<(
 }
 
 /// A member with the path of their home unit (for scope checks).
-pub fn get_member(conn: &mut Db, member_id: i64) -> ApiResult<(MemberRow, String)> {
+pub fn get_member(conn: &mut Db, member_id: i64) -> ServiceResult<(MemberRow, String)> {
     members::table
         .inner_join(orgs::table)
         .filter(members::id.eq(member_id))
         .select((MemberRow::as_select(), orgs::path))
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("member"))
+        .ok_or(ServiceError::NotFound("member"))
 }
 
-pub fn wallets_of(conn: &mut Db, member_id: i64) -> ApiResult<Vec<AccountRow>> {
+pub fn wallets_of(conn: &mut Db, member_id: i64) -> ServiceResult<Vec<AccountRow>> {
     Ok(accounts::table
         .filter(accounts::member_id.eq(member_id))
         .order(accounts::id)
@@ -145,7 +151,7 @@ pub fn list_under(
     paths: &[String],
     after: Option<i64>,
     limit: i64,
-) -> ApiResult<Vec<MemberRow>> {
+) -> ServiceResult<Vec<MemberRow>> {
     let mut found = Vec::new();
     let mut cursor = after.unwrap_or(0);
     while (found.len() as i64) < limit {
@@ -169,7 +175,7 @@ pub fn list_under(
 }
 
 /// How many active members have their home unit at or below `path`.
-pub fn count_active_under(conn: &mut Db, path: &str) -> ApiResult<i64> {
+pub fn count_active_under(conn: &mut Db, path: &str) -> ServiceResult<i64> {
     Ok(members::table
         .inner_join(orgs::table)
         .filter(orgs::path.like(format!("{path}%")))
@@ -185,7 +191,7 @@ pub fn active_under(
     path: &str,
     skip: i64,
     limit: i64,
-) -> ApiResult<Vec<(MemberRow, String, String)>> {
+) -> ServiceResult<Vec<(MemberRow, String, String)>> {
     Ok(members::table
         .inner_join(orgs::table)
         .filter(orgs::path.like(format!("{path}%")))
@@ -198,13 +204,13 @@ pub fn active_under(
 }
 
 /// Issues a new card: the old card's QR code stops working at once.
-pub fn reissue_card(conn: &mut Db, member_id: i64) -> ApiResult<MemberRow> {
+pub fn reissue_card(conn: &mut Db, member_id: i64) -> ServiceResult<MemberRow> {
     diesel::update(members::table.find(member_id))
         .set(members::card_version.eq(members::card_version + 1))
         .returning(members::all_columns)
         .get_result(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("member"))
+        .ok_or(ServiceError::NotFound("member"))
 }
 
 /// Merges `source` into `target` (one person registered twice): every wallet balance moves by a
@@ -216,18 +222,18 @@ pub fn merge(
     target: &MemberRow,
     actor: &str,
     now: i64,
-) -> ApiResult<Vec<i64>> {
+) -> ServiceResult<Vec<i64>> {
     use super::ledger::{post_entry, NewEntry};
     use crate::domain::ledger::{EntryKind, Line};
     use crate::domain::money::Amount;
     if source.id == target.id {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "into_member_id",
             "a member cannot be merged into itself",
         ));
     }
     if source.merged_into.is_some() || target.merged_into.is_some() || target.status != "active" {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "into_member_id",
             "both members must be current and the target active",
         ));
@@ -236,7 +242,7 @@ pub fn merge(
     let targets = wallets_of(conn, target.id)?;
     for wallet in wallets_of(conn, source.id)? {
         if wallet.held > 0 {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 "member_id",
                 "the member has pending holds (orders); finish or cancel them first",
             ));
@@ -245,7 +251,7 @@ pub fn merge(
             .iter()
             .find(|t| t.bank_id == wallet.bank_id && t.asset == wallet.asset)
             .ok_or_else(|| {
-                ApiError::validation(
+                ServiceError::validation(
                     "into_member_id",
                     "the two members keep their points in different banks",
                 )
@@ -294,7 +300,7 @@ pub fn merge(
     ))
     .execute(conn)?;
     if moved != 1 {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "member_id",
             "the member was merged meanwhile",
         ));
@@ -304,11 +310,11 @@ pub fn merge(
 }
 
 /// The bank that keeps a member's wallets.
-pub fn bank_of(conn: &mut Db, member_id: i64) -> ApiResult<i64> {
+pub fn bank_of(conn: &mut Db, member_id: i64) -> ServiceResult<i64> {
     accounts::table
         .filter(accounts::member_id.eq(member_id))
         .select(accounts::bank_id)
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("member"))
+        .ok_or(ServiceError::NotFound("member"))
 }

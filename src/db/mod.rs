@@ -39,9 +39,9 @@ pub(crate) fn stored<T>(
     parsed: Option<T>,
     column: &str,
     text: &str,
-) -> Result<T, crate::error::ApiError> {
+) -> Result<T, crate::error::ServiceError> {
     parsed.ok_or_else(|| {
-        crate::error::ApiError::Internal(anyhow::anyhow!(
+        crate::error::ServiceError::Internal(anyhow::anyhow!(
             "unexpected value {text:?} in column {column}"
         ))
     })

@@ -15,7 +15,7 @@ use crate::domain::ledger::Asset;
 use crate::domain::money::Amount;
 use crate::domain::rules::{period_start, Period};
 use crate::domain::shop::{MovementKind, OrderStatus, RedemptionDays};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = orders)]
@@ -71,10 +71,10 @@ pub struct NewOrder<'a> {
 }
 
 /// Refuses orders on days the shop does not redeem (e.g. only on the monthly redemption day).
-fn require_open(shop: &ShopRow, now: i64, offset: i64) -> ApiResult<()> {
+fn require_open(shop: &ShopRow, now: i64, offset: i64) -> ServiceResult<()> {
     if !shop.active {
-        return Err(ApiError::conflict(
-            "shop_closed",
+        return Err(ServiceError::conflict(
+            ConflictCode::ShopClosed,
             format!("{} is closed", shop.name),
         ));
     }
@@ -84,8 +84,8 @@ fn require_open(shop: &ShopRow, now: i64, offset: i64) -> ApiResult<()> {
         .and_then(RedemptionDays::parse)
         .unwrap_or_default();
     if !days.is_open(now, offset) {
-        return Err(ApiError::conflict(
-            "not_available_now",
+        return Err(ServiceError::conflict(
+            ConflictCode::NotAvailableNow,
             format!(
                 "{} redeems only on day(s) {} of the month",
                 shop.name,
@@ -97,7 +97,12 @@ fn require_open(shop: &ShopRow, now: i64, offset: i64) -> ApiResult<()> {
 }
 
 /// How many of a goods the member ordered this month (pending and fulfilled orders).
-fn ordered_this_month(conn: &mut Db, member_id: i64, goods_id: i64, since: i64) -> ApiResult<i64> {
+fn ordered_this_month(
+    conn: &mut Db,
+    member_id: i64,
+    goods_id: i64,
+    since: i64,
+) -> ServiceResult<i64> {
     Ok(order_lines::table
         .inner_join(orders::table)
         .filter(order_lines::member_id.eq(member_id))
@@ -112,7 +117,7 @@ fn ordered_this_month(conn: &mut Db, member_id: i64, goods_id: i64, since: i64) 
 }
 
 /// A six-digit code, unique among the shop's pending orders, for members to read out.
-fn fresh_pickup_code(conn: &mut Db, shop_id: i64) -> ApiResult<String> {
+fn fresh_pickup_code(conn: &mut Db, shop_id: i64) -> ServiceResult<String> {
     for _ in 0..20 {
         let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
         let taken = orders::table
@@ -125,7 +130,7 @@ fn fresh_pickup_code(conn: &mut Db, shop_id: i64) -> ApiResult<String> {
             return Ok(code);
         }
     }
-    Err(ApiError::Internal(anyhow::anyhow!(
+    Err(ServiceError::Internal(anyhow::anyhow!(
         "no free pickup code in 20 tries"
     )))
 }
@@ -133,7 +138,7 @@ fn fresh_pickup_code(conn: &mut Db, shop_id: i64) -> ApiResult<String> {
 /// Places an order: checks the shop's day, each goods' window and monthly limit, reserves stock
 /// and holds the points. The member's wallet row is locked first, so one member's concurrent
 /// orders take turns and monthly limits hold; goods rows are reserved in id order.
-pub fn place(conn: &mut Db, new: NewOrder<'_>, now: i64) -> ApiResult<OrderRecord> {
+pub fn place(conn: &mut Db, new: NewOrder<'_>, now: i64) -> ServiceResult<OrderRecord> {
     let shop = new.shop;
     require_open(shop, now, new.utc_offset_seconds)?;
     super::awards::require_active_member(conn, new.member_id)?;
@@ -147,19 +152,19 @@ pub fn place(conn: &mut Db, new: NewOrder<'_>, now: i64) -> ApiResult<OrderRecor
     for (goods_id, quantity) in lines {
         let goods = goods::get_goods(conn, goods_id)?;
         if goods.shop_id != shop.id {
-            return Err(ApiError::NotFound("goods in this shop"));
+            return Err(ServiceError::NotFound("goods in this shop"));
         }
         if !goods.is_offered_at(now) {
-            return Err(ApiError::conflict(
-                "not_available_now",
+            return Err(ServiceError::conflict(
+                ConflictCode::NotAvailableNow,
                 format!("{} is not offered now", goods.name),
             ));
         }
         if let Some(limit) = goods.monthly_limit {
             let already = ordered_this_month(conn, new.member_id, goods_id, month_start)?;
             if already + quantity > limit {
-                return Err(ApiError::conflict(
-                    "limit_exceeded",
+                return Err(ServiceError::conflict(
+                    ConflictCode::LimitExceeded,
                     format!(
                         "{}: at most {limit} per member per month, {already} already ordered",
                         goods.name
@@ -172,11 +177,11 @@ pub fn place(conn: &mut Db, new: NewOrder<'_>, now: i64) -> ApiResult<OrderRecor
             .price
             .checked_mul(quantity)
             .and_then(|line| total.checked_add(line))
-            .ok_or_else(|| ApiError::validation("lines", "the order total is too large"))?;
+            .ok_or_else(|| ServiceError::validation("lines", "the order total is too large"))?;
         picked.push((goods, quantity));
     }
     if new.cash_points > total {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "cash_topup.points",
             "more than the order's total",
         ));
@@ -233,12 +238,12 @@ pub fn place(conn: &mut Db, new: NewOrder<'_>, now: i64) -> ApiResult<OrderRecor
             now,
         )
         .map_err(|err| match err {
-            ApiError::InsufficientFunds {
+            ServiceError::InsufficientFunds {
                 available,
                 requested,
                 ..
-            } => ApiError::conflict(
-                "insufficient_points",
+            } => ServiceError::conflict(
+                ConflictCode::InsufficientPoints,
                 format!("the order needs {requested} points, only {available} are available"),
             ),
             other => other,
@@ -264,13 +269,13 @@ fn order_memo(lines: &[(String, i64)]) -> String {
     .to_string()
 }
 
-pub fn get_order(conn: &mut Db, order_id: i64) -> ApiResult<OrderRecord> {
+pub fn get_order(conn: &mut Db, order_id: i64) -> ServiceResult<OrderRecord> {
     let order: OrderRow = orders::table
         .find(order_id)
         .select(OrderRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("order"))?;
+        .ok_or(ServiceError::NotFound("order"))?;
     let lines = order_lines::table
         .inner_join(super::schema::goods::table)
         .filter(order_lines::order_id.eq(order_id))
@@ -281,7 +286,7 @@ pub fn get_order(conn: &mut Db, order_id: i64) -> ApiResult<OrderRecord> {
 }
 
 /// The pending order of a shop with this pickup code.
-pub fn find_by_code(conn: &mut Db, shop_id: i64, code: &str) -> ApiResult<i64> {
+pub fn find_by_code(conn: &mut Db, shop_id: i64, code: &str) -> ServiceResult<i64> {
     orders::table
         .filter(orders::shop_id.eq(shop_id))
         .filter(orders::status.eq(OrderStatus::Pending.as_str()))
@@ -289,11 +294,17 @@ pub fn find_by_code(conn: &mut Db, shop_id: i64, code: &str) -> ApiResult<i64> {
         .select(orders::id)
         .first(conn)
         .optional()?
-        .ok_or(ApiError::PickupTokenInvalid)
+        .ok_or(ServiceError::PickupTokenInvalid)
 }
 
 /// Moves a pending order to `to`, conditionally, or says it is no longer pending.
-fn close(conn: &mut Db, order: &OrderRow, to: OrderStatus, actor: &str, now: i64) -> ApiResult<()> {
+fn close(
+    conn: &mut Db,
+    order: &OrderRow,
+    to: OrderStatus,
+    actor: &str,
+    now: i64,
+) -> ServiceResult<()> {
     let mut query = diesel::update(
         orders::table
             .filter(orders::id.eq(order.id))
@@ -317,8 +328,8 @@ fn close(conn: &mut Db, order: &OrderRow, to: OrderStatus, actor: &str, now: i64
         } else {
             &current.status
         };
-        return Err(ApiError::conflict(
-            "order_not_pending",
+        return Err(ServiceError::conflict(
+            ConflictCode::OrderNotPending,
             format!("order {} is {status}", order.id),
         ));
     }
@@ -326,7 +337,7 @@ fn close(conn: &mut Db, order: &OrderRow, to: OrderStatus, actor: &str, now: i64
 }
 
 /// Hands the goods over: captures the hold into a `redeem` entry and takes the goods off the shelf.
-pub fn fulfil(conn: &mut Db, order_id: i64, actor: &str, now: i64) -> ApiResult<OrderRecord> {
+pub fn fulfil(conn: &mut Db, order_id: i64, actor: &str, now: i64) -> ServiceResult<OrderRecord> {
     let record = get_order(conn, order_id)?;
     let order = &record.order;
     close(conn, order, OrderStatus::Fulfilled, actor, now)?;
@@ -378,7 +389,7 @@ pub fn cancel(
     to: OrderStatus,
     actor: &str,
     now: i64,
-) -> ApiResult<OrderRecord> {
+) -> ServiceResult<OrderRecord> {
     debug_assert!(matches!(to, OrderStatus::Cancelled | OrderStatus::Expired));
     let record = get_order(conn, order_id)?;
     let order = &record.order;
@@ -393,7 +404,7 @@ pub fn cancel(
 }
 
 /// Expires pending orders past their pickup deadline (the upkeep worker runs this).
-pub fn expire_due(conn: &mut Db, now: i64, limit: i64) -> ApiResult<usize> {
+pub fn expire_due(conn: &mut Db, now: i64, limit: i64) -> ServiceResult<usize> {
     let due: Vec<i64> = orders::table
         .filter(orders::status.eq(OrderStatus::Pending.as_str()))
         .filter(orders::expires_at.le(now))
@@ -418,7 +429,7 @@ pub struct OrderFilter {
 }
 
 /// Newest first.
-pub fn list(conn: &mut Db, filter: &OrderFilter) -> ApiResult<Vec<OrderRecord>> {
+pub fn list(conn: &mut Db, filter: &OrderFilter) -> ServiceResult<Vec<OrderRecord>> {
     let mut query = orders::table.into_boxed();
     if let Some(shop_id) = filter.shop_id {
         query = query.filter(orders::shop_id.eq(shop_id));
@@ -445,7 +456,7 @@ pub fn list(conn: &mut Db, filter: &OrderFilter) -> ApiResult<Vec<OrderRecord>> 
     ids.into_iter().map(|id| get_order(conn, id)).collect()
 }
 
-pub fn status_of(order: &OrderRow) -> ApiResult<OrderStatus> {
+pub fn status_of(order: &OrderRow) -> ServiceResult<OrderStatus> {
     stored(
         OrderStatus::parse(&order.status),
         "orders.status",

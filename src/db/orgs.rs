@@ -6,7 +6,7 @@ use super::schema::orgs;
 use super::{stored, Db};
 use crate::domain::access::child_path;
 use crate::domain::ledger::string_enum;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 string_enum! {
     /// The level of a unit in the tree.
@@ -45,7 +45,7 @@ pub struct OrgRow {
 }
 
 impl OrgRow {
-    pub fn org_kind(&self) -> ApiResult<OrgKind> {
+    pub fn org_kind(&self) -> ServiceResult<OrgKind> {
         stored(OrgKind::parse(&self.kind), "orgs.kind", &self.kind)
     }
 }
@@ -57,19 +57,19 @@ pub struct NewOrg<'a> {
     pub parent: Option<&'a OrgRow>,
 }
 
-pub fn get_org(conn: &mut Db, org_id: i64) -> ApiResult<OrgRow> {
+pub fn get_org(conn: &mut Db, org_id: i64) -> ServiceResult<OrgRow> {
     orgs::table
         .find(org_id)
         .select(OrgRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("organisation"))
+        .ok_or(ServiceError::NotFound("organisation"))
 }
 
-fn check_parent(kind: OrgKind, parent: Option<&OrgRow>) -> ApiResult<()> {
+fn check_parent(kind: OrgKind, parent: Option<&OrgRow>) -> ServiceResult<()> {
     if let Some(parent) = parent {
         if parent.org_kind()?.depth() >= kind.depth() {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 "parent_id",
                 format!("a {} cannot be placed under a {}", kind, parent.kind),
             ));
@@ -78,14 +78,16 @@ fn check_parent(kind: OrgKind, parent: Option<&OrgRow>) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn create_org(conn: &mut Db, new: NewOrg<'_>, now: i64) -> ApiResult<OrgRow> {
+pub fn create_org(conn: &mut Db, new: NewOrg<'_>, now: i64) -> ServiceResult<OrgRow> {
     check_parent(new.kind, new.parent)?;
     let taken = orgs::table
         .filter(orgs::code.eq(new.code))
         .count()
         .get_result::<i64>(conn)?;
     if taken > 0 {
-        return Err(ApiError::AlreadyExists("an organisation with this code"));
+        return Err(ServiceError::AlreadyExists(
+            "an organisation with this code",
+        ));
     }
     let id: i64 = diesel::insert_into(orgs::table)
         .values((
@@ -106,7 +108,7 @@ pub fn create_org(conn: &mut Db, new: NewOrg<'_>, now: i64) -> ApiResult<OrgRow>
 }
 
 /// Units at or below any of `paths`, in path order (parents before children).
-pub fn list_under(conn: &mut Db, paths: &[String]) -> ApiResult<Vec<OrgRow>> {
+pub fn list_under(conn: &mut Db, paths: &[String]) -> ServiceResult<Vec<OrgRow>> {
     let rows: Vec<OrgRow> = orgs::table
         .order((orgs::path, orgs::id))
         .limit(5000)
@@ -120,9 +122,9 @@ pub fn list_under(conn: &mut Db, paths: &[String]) -> ApiResult<Vec<OrgRow>> {
 
 /// Moves a unit (with its subtree) under a new parent. Ids never change, so every entry,
 /// account and grant keeps pointing at the same unit; only paths are rewritten.
-pub fn move_org(conn: &mut Db, org: &OrgRow, new_parent: &OrgRow) -> ApiResult<OrgRow> {
+pub fn move_org(conn: &mut Db, org: &OrgRow, new_parent: &OrgRow) -> ServiceResult<OrgRow> {
     if new_parent.path.starts_with(&org.path) {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "parent_id",
             "a unit cannot move below itself",
         ));

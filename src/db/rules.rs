@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::schema::rules;
 use super::{stored, Db};
 use crate::domain::rules::{Caps, RuleCategory, RuleRange};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rules)]
@@ -27,9 +27,9 @@ pub struct RuleRow {
 }
 
 impl RuleRow {
-    pub fn range(&self) -> ApiResult<RuleRange> {
+    pub fn range(&self) -> ServiceResult<RuleRange> {
         RuleRange::parse(self.default_points, self.min_points, self.max_points).map_err(|e| {
-            ApiError::Internal(anyhow::anyhow!("stored rule {} is invalid: {e}", self.id))
+            ServiceError::Internal(anyhow::anyhow!("stored rule {} is invalid: {e}", self.id))
         })
     }
 
@@ -41,7 +41,7 @@ impl RuleRow {
         }
     }
 
-    pub fn category(&self) -> ApiResult<RuleCategory> {
+    pub fn category(&self) -> ServiceResult<RuleCategory> {
         stored(
             RuleCategory::parse(&self.category),
             "rules.category",
@@ -67,14 +67,14 @@ pub fn create_rule(
     bank_id: i64,
     fields: &RuleFields,
     now: i64,
-) -> ApiResult<RuleRow> {
+) -> ServiceResult<RuleRow> {
     let taken = rules::table
         .filter(rules::bank_id.eq(bank_id))
         .filter(rules::code.eq(&fields.code))
         .count()
         .get_result::<i64>(conn)?;
     if taken > 0 {
-        return Err(ApiError::AlreadyExists(
+        return Err(ServiceError::AlreadyExists(
             "a rule with this code in this bank",
         ));
     }
@@ -104,10 +104,13 @@ pub fn update_rule(
     bank_id: i64,
     rule_id: i64,
     fields: &RuleFields,
-) -> ApiResult<RuleRow> {
+) -> ServiceResult<RuleRow> {
     let before = get_rule(conn, bank_id, rule_id)?;
     if before.code != fields.code {
-        return Err(ApiError::validation("code", "a rule's code cannot change"));
+        return Err(ServiceError::validation(
+            "code",
+            "a rule's code cannot change",
+        ));
     }
     Ok(diesel::update(rules::table.find(rule_id))
         .set((
@@ -126,18 +129,22 @@ pub fn update_rule(
         .get_result(conn)?)
 }
 
-pub fn get_rule(conn: &mut Db, bank_id: i64, rule_id: i64) -> ApiResult<RuleRow> {
+pub fn get_rule(conn: &mut Db, bank_id: i64, rule_id: i64) -> ServiceResult<RuleRow> {
     rules::table
         .filter(rules::bank_id.eq(bank_id))
         .filter(rules::id.eq(rule_id))
         .select(RuleRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("rule"))
+        .ok_or(ServiceError::NotFound("rule"))
 }
 
 /// Every rule of a bank, by category and code.
-pub fn list_rules(conn: &mut Db, bank_id: i64, include_inactive: bool) -> ApiResult<Vec<RuleRow>> {
+pub fn list_rules(
+    conn: &mut Db,
+    bank_id: i64,
+    include_inactive: bool,
+) -> ServiceResult<Vec<RuleRow>> {
     let mut query = rules::table.filter(rules::bank_id.eq(bank_id)).into_boxed();
     if !include_inactive {
         query = query.filter(rules::active.eq(true));

@@ -9,13 +9,13 @@ use super::ledger::{content_of, EntryRow, PostingRow};
 use super::schema::{entries, entry_seals, postings, seals};
 use super::{write_tx, Db};
 use crate::domain::seal::{entry_hash, seal_hash, GENESIS_HASH};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 /// Most entries in one seal: keeps each sealing transaction short.
 pub const MAX_ENTRIES_PER_SEAL: i64 = 1000;
 
 /// Seals every bank's pending entries; returns how many entries were sealed.
-pub fn seal_all(conn: &mut Db, now: i64) -> ApiResult<usize> {
+pub fn seal_all(conn: &mut Db, now: i64) -> ServiceResult<usize> {
     let banks: Vec<i64> = entry_seals::table
         .filter(entry_seals::seal_seq.is_null())
         .select(entry_seals::bank_id)
@@ -28,7 +28,9 @@ pub fn seal_all(conn: &mut Db, now: i64) -> ApiResult<usize> {
                 Ok(0) => break,
                 Ok(count) => sealed += count,
                 // Another instance sealed this block first: nothing lost, it will be picked up.
-                Err(ApiError::Internal(err)) if super::ledger::is_unique_violation(&err) => break,
+                Err(ServiceError::Internal(err)) if super::ledger::is_unique_violation(&err) => {
+                    break
+                }
                 Err(err) => return Err(err),
             }
         }
@@ -37,7 +39,7 @@ pub fn seal_all(conn: &mut Db, now: i64) -> ApiResult<usize> {
 }
 
 /// Seals up to `MAX_ENTRIES_PER_SEAL` unsealed entries of one bank as the next block.
-fn seal_next_block(conn: &mut Db, bank_id: i64, now: i64) -> ApiResult<usize> {
+fn seal_next_block(conn: &mut Db, bank_id: i64, now: i64) -> ServiceResult<usize> {
     let pending: Vec<i64> = entry_seals::table
         .filter(entry_seals::bank_id.eq(bank_id))
         .filter(entry_seals::seal_seq.is_null())
@@ -99,7 +101,7 @@ fn seal_next_block(conn: &mut Db, bank_id: i64, now: i64) -> ApiResult<usize> {
         ))
         .execute(conn)?;
         if updated != 1 {
-            return Err(ApiError::Internal(anyhow::anyhow!(
+            return Err(ServiceError::Internal(anyhow::anyhow!(
                 "entry {entry_id} was sealed concurrently; retrying later"
             )));
         }

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::schema::{login_failures, refresh_tokens, staff};
 use super::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 pub struct IssuedRefresh {
     pub token: String,
@@ -25,7 +25,7 @@ pub fn issue_refresh(
     family: Option<&str>,
     now: i64,
     ttl_micros: i64,
-) -> ApiResult<IssuedRefresh> {
+) -> ServiceResult<IssuedRefresh> {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = format!("rt_{}", hex::encode(bytes));
@@ -67,7 +67,7 @@ pub enum Rotation {
 
 /// Spends a refresh token and issues the next one in its family. Always returns `Ok` so that a
 /// family revocation on reuse is committed even though the caller answers with an error.
-pub fn rotate(conn: &mut Db, token: &str, now: i64, ttl_micros: i64) -> ApiResult<Rotation> {
+pub fn rotate(conn: &mut Db, token: &str, now: i64, ttl_micros: i64) -> ServiceResult<Rotation> {
     let row: Option<TokenState> = refresh_tokens::table
         .inner_join(staff::table)
         .filter(refresh_tokens::token_hash.eq(token_hash(token)))
@@ -115,7 +115,7 @@ pub fn rotate(conn: &mut Db, token: &str, now: i64, ttl_micros: i64) -> ApiResul
     Ok(Rotation::Rotated { staff_id, next })
 }
 
-pub fn revoke_family(conn: &mut Db, family: &str, now: i64) -> ApiResult<()> {
+pub fn revoke_family(conn: &mut Db, family: &str, now: i64) -> ServiceResult<()> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family.eq(family))
@@ -127,7 +127,7 @@ pub fn revoke_family(conn: &mut Db, family: &str, now: i64) -> ApiResult<()> {
 }
 
 /// Signs out the session a refresh token belongs to. Unknown tokens are ignored.
-pub fn sign_out(conn: &mut Db, token: &str, now: i64) -> ApiResult<()> {
+pub fn sign_out(conn: &mut Db, token: &str, now: i64) -> ServiceResult<()> {
     let family: Option<String> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash(token)))
         .select(refresh_tokens::family)
@@ -140,7 +140,7 @@ pub fn sign_out(conn: &mut Db, token: &str, now: i64) -> ApiResult<()> {
 }
 
 /// Ends every session of a staff member (after a password change).
-pub fn revoke_all(conn: &mut Db, staff_id: i64, now: i64) -> ApiResult<()> {
+pub fn revoke_all(conn: &mut Db, staff_id: i64, now: i64) -> ServiceResult<()> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::staff_id.eq(staff_id))
@@ -167,7 +167,7 @@ pub fn claim_attempt(
     limits: &[AttemptLimit<'_>],
     now: i64,
     window_micros: i64,
-) -> ApiResult<Vec<i64>> {
+) -> ServiceResult<Vec<i64>> {
     super::write_tx(conn, |conn| {
         if let Db::Pg(pg) = conn {
             let mut subjects: Vec<&str> = limits.iter().map(|limit| limit.subject).collect();
@@ -183,7 +183,7 @@ pub fn claim_attempt(
             let (failures, oldest) = failures_since(conn, limit.subject, now - window_micros)?;
             if failures >= limit.max_failures {
                 let wait = (oldest.unwrap_or(now) + window_micros - now).max(1_000_000);
-                return Err(ApiError::TooManyAttempts {
+                return Err(ServiceError::TooManyAttempts {
                     retry_after: (wait / 1_000_000) as u64,
                 });
             }
@@ -202,14 +202,14 @@ pub fn claim_attempt(
 }
 
 /// Takes back the attempts of a sign-in that succeeded.
-pub fn forgive_attempts(conn: &mut Db, attempt_ids: &[i64]) -> ApiResult<()> {
+pub fn forgive_attempts(conn: &mut Db, attempt_ids: &[i64]) -> ServiceResult<()> {
     diesel::delete(login_failures::table.filter(login_failures::id.eq_any(attempt_ids)))
         .execute(conn)?;
     Ok(())
 }
 
 /// How many failures `subject` had since `since`, and when the oldest of them was.
-fn failures_since(conn: &mut Db, subject: &str, since: i64) -> ApiResult<(i64, Option<i64>)> {
+fn failures_since(conn: &mut Db, subject: &str, since: i64) -> ServiceResult<(i64, Option<i64>)> {
     let times: Vec<i64> = login_failures::table
         .filter(login_failures::subject.eq(subject))
         .filter(login_failures::at.ge(since))
@@ -219,20 +219,20 @@ fn failures_since(conn: &mut Db, subject: &str, since: i64) -> ApiResult<(i64, O
     Ok((times.len() as i64, times.first().copied()))
 }
 
-pub fn clear_failures(conn: &mut Db, subject: &str) -> ApiResult<()> {
+pub fn clear_failures(conn: &mut Db, subject: &str) -> ServiceResult<()> {
     diesel::delete(login_failures::table.filter(login_failures::subject.eq(subject)))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn purge_failures_before(conn: &mut Db, cutoff: i64) -> ApiResult<usize> {
+pub fn purge_failures_before(conn: &mut Db, cutoff: i64) -> ServiceResult<usize> {
     Ok(
         diesel::delete(login_failures::table.filter(login_failures::at.lt(cutoff)))
             .execute(conn)?,
     )
 }
 
-pub fn set_password(conn: &mut Db, staff_id: i64, password_hash: &str) -> ApiResult<()> {
+pub fn set_password(conn: &mut Db, staff_id: i64, password_hash: &str) -> ServiceResult<()> {
     diesel::update(staff::table.find(staff_id))
         .set(staff::password_hash.eq(password_hash))
         .execute(conn)?;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{orgs, shops};
 use super::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = shops)]
@@ -32,7 +32,7 @@ pub struct NewShop<'a> {
     pub pickup_hours: i64,
 }
 
-pub fn create_shop(conn: &mut Db, new: NewShop<'_>, now: i64) -> ApiResult<ShopRow> {
+pub fn create_shop(conn: &mut Db, new: NewShop<'_>, now: i64) -> ServiceResult<ShopRow> {
     Ok(diesel::insert_into(shops::table)
         .values((
             shops::bank_id.eq(new.bank_id),
@@ -48,16 +48,16 @@ pub fn create_shop(conn: &mut Db, new: NewShop<'_>, now: i64) -> ApiResult<ShopR
         .get_result(conn)?)
 }
 
-pub fn get_shop(conn: &mut Db, shop_id: i64) -> ApiResult<ShopRow> {
+pub fn get_shop(conn: &mut Db, shop_id: i64) -> ServiceResult<ShopRow> {
     shops::table
         .find(shop_id)
         .select(ShopRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("shop"))
+        .ok_or(ServiceError::NotFound("shop"))
 }
 
-pub fn list_shops(conn: &mut Db, bank_id: i64) -> ApiResult<Vec<ShopRow>> {
+pub fn list_shops(conn: &mut Db, bank_id: i64) -> ServiceResult<Vec<ShopRow>> {
     Ok(shops::table
         .filter(shops::bank_id.eq(bank_id))
         .order(shops::id)
@@ -77,7 +77,11 @@ pub struct ShopChanges<'a> {
 }
 
 /// Replaces the shop's settings. Pending orders keep the pickup deadline they were placed with.
-pub fn update_shop(conn: &mut Db, shop_id: i64, changes: &ShopChanges<'_>) -> ApiResult<ShopRow> {
+pub fn update_shop(
+    conn: &mut Db,
+    shop_id: i64,
+    changes: &ShopChanges<'_>,
+) -> ServiceResult<ShopRow> {
     diesel::update(shops::table.find(shop_id))
         .set((
             shops::name.eq(changes.name),
@@ -90,7 +94,7 @@ pub fn update_shop(conn: &mut Db, shop_id: i64, changes: &ShopChanges<'_>) -> Ap
         .returning(shops::all_columns)
         .get_result(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("shop"))
+        .ok_or(ServiceError::NotFound("shop"))
 }
 
 /// Shops whose unit is at or below one of `paths`, by id, starting after the shop `after`.
@@ -99,7 +103,7 @@ pub fn list_under(
     paths: &[String],
     after: Option<i64>,
     limit: i64,
-) -> ApiResult<Vec<ShopRow>> {
+) -> ServiceResult<Vec<ShopRow>> {
     let mut found = Vec::new();
     let mut cursor = after.unwrap_or(0);
     while !paths.is_empty() && (found.len() as i64) < limit {

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::schema::{orgs, role_grants, staff};
 use super::Db;
 use crate::domain::access::{Grant, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = staff)]
@@ -26,13 +26,15 @@ pub fn create_staff(
     password_hash: &str,
     role: &str,
     now: i64,
-) -> ApiResult<StaffRow> {
+) -> ServiceResult<StaffRow> {
     let taken = staff::table
         .filter(staff::phone.eq(phone))
         .count()
         .get_result::<i64>(conn)?;
     if taken > 0 {
-        return Err(ApiError::AlreadyExists("a staff account with this phone"));
+        return Err(ServiceError::AlreadyExists(
+            "a staff account with this phone",
+        ));
     }
     Ok(diesel::insert_into(staff::table)
         .values((
@@ -47,7 +49,7 @@ pub fn create_staff(
         .get_result(conn)?)
 }
 
-pub fn find_by_phone(conn: &mut Db, phone: &str) -> ApiResult<Option<StaffRow>> {
+pub fn find_by_phone(conn: &mut Db, phone: &str) -> ServiceResult<Option<StaffRow>> {
     Ok(staff::table
         .filter(staff::phone.eq(phone))
         .select(StaffRow::as_select())
@@ -68,7 +70,7 @@ pub struct GrantRow {
 }
 
 /// A staff member's active grants with the paths they cover (`/` for platform administrators).
-pub fn active_grants(conn: &mut Db, staff_id: i64) -> ApiResult<Vec<(GrantRow, String)>> {
+pub fn active_grants(conn: &mut Db, staff_id: i64) -> ServiceResult<Vec<(GrantRow, String)>> {
     let rows: Vec<(GrantRow, Option<String>)> = role_grants::table
         .left_join(orgs::table)
         .filter(role_grants::staff_id.eq(staff_id))
@@ -82,7 +84,7 @@ pub fn active_grants(conn: &mut Db, staff_id: i64) -> ApiResult<Vec<(GrantRow, S
         .collect())
 }
 
-pub fn scopes(conn: &mut Db, staff_id: i64) -> ApiResult<Vec<Grant>> {
+pub fn scopes(conn: &mut Db, staff_id: i64) -> ServiceResult<Vec<Grant>> {
     Ok(active_grants(conn, staff_id)?
         .into_iter()
         .map(|(grant, path)| Grant {
@@ -99,7 +101,7 @@ pub fn add_grant(
     org_id: Option<i64>,
     granted_by: &str,
     now: i64,
-) -> ApiResult<GrantRow> {
+) -> ServiceResult<GrantRow> {
     Ok(diesel::insert_into(role_grants::table)
         .values((
             role_grants::staff_id.eq(staff_id),
@@ -118,7 +120,7 @@ pub fn find_active_grant(
     staff_id: i64,
     role: Role,
     org_id: Option<i64>,
-) -> ApiResult<Option<GrantRow>> {
+) -> ServiceResult<Option<GrantRow>> {
     let mut query = role_grants::table
         .filter(role_grants::staff_id.eq(staff_id))
         .filter(role_grants::role.eq(role.as_str()))
@@ -135,7 +137,7 @@ pub fn find_active_grant(
 /// The staff ids holding an active platform_admin grant on an active account. On PostgreSQL the
 /// grants are locked (in id order), so two administrators revoking each other at once take turns
 /// and the second sees the first's revocation.
-pub fn active_platform_admins(conn: &mut Db) -> ApiResult<Vec<i64>> {
+pub fn active_platform_admins(conn: &mut Db) -> ServiceResult<Vec<i64>> {
     let admin_grants = role_grants::table
         .inner_join(staff::table)
         .filter(role_grants::role.eq(Role::PlatformAdmin.as_str()))
@@ -152,14 +154,14 @@ pub fn active_platform_admins(conn: &mut Db) -> ApiResult<Vec<i64>> {
     Ok(holders)
 }
 
-pub fn get_grant(conn: &mut Db, staff_id: i64, grant_id: i64) -> ApiResult<(GrantRow, String)> {
+pub fn get_grant(conn: &mut Db, staff_id: i64, grant_id: i64) -> ServiceResult<(GrantRow, String)> {
     active_grants(conn, staff_id)?
         .into_iter()
         .find(|(grant, _)| grant.id == grant_id)
-        .ok_or(ApiError::NotFound("grant"))
+        .ok_or(ServiceError::NotFound("grant"))
 }
 
-pub fn revoke_grant(conn: &mut Db, grant_id: i64, now: i64) -> ApiResult<()> {
+pub fn revoke_grant(conn: &mut Db, grant_id: i64, now: i64) -> ServiceResult<()> {
     diesel::update(
         role_grants::table
             .filter(role_grants::id.eq(grant_id))
@@ -170,20 +172,20 @@ pub fn revoke_grant(conn: &mut Db, grant_id: i64, now: i64) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn get_staff(conn: &mut Db, staff_id: i64) -> ApiResult<StaffRow> {
+pub fn get_staff(conn: &mut Db, staff_id: i64) -> ServiceResult<StaffRow> {
     staff::table
         .find(staff_id)
         .select(StaffRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(ApiError::NotFound("staff member"))
+        .ok_or(ServiceError::NotFound("staff member"))
 }
 
 /// A staff member with their active grants and the paths those cover.
 pub type StaffWithGrants = (StaffRow, Vec<(GrantRow, String)>);
 
 /// Staff with at least one active grant at or below one of `paths`.
-pub fn list_under(conn: &mut Db, paths: &[String]) -> ApiResult<Vec<StaffWithGrants>> {
+pub fn list_under(conn: &mut Db, paths: &[String]) -> ServiceResult<Vec<StaffWithGrants>> {
     let everyone: Vec<StaffRow> = staff::table
         .order(staff::id)
         .limit(5000)

@@ -14,7 +14,7 @@ use crate::domain::ledger::AccountKind;
 use crate::domain::verify::{
     stock_findings, AccountState, Finding, SealRecord, SealedEntry, Tally, Verifier,
 };
-use crate::error::ApiResult;
+use crate::error::ServiceResult;
 
 pub struct Verification {
     pub bank_id: i64,
@@ -23,7 +23,7 @@ pub struct Verification {
 }
 
 /// Reads under one transaction so the book is seen at a single point in time.
-pub fn verify_bank(conn: &mut Db, bank_id: i64) -> ApiResult<Verification> {
+pub fn verify_bank(conn: &mut Db, bank_id: i64) -> ServiceResult<Verification> {
     super::banks::get_bank(conn, bank_id)?;
     let account_rows: Vec<AccountRow> = accounts::table
         .filter(accounts::bank_id.eq(bank_id))
@@ -124,7 +124,7 @@ pub fn verify_bank(conn: &mut Db, bank_id: i64) -> ApiResult<Verification> {
 fn load_contents(
     conn: &mut Db,
     ids: &[i64],
-) -> ApiResult<HashMap<i64, crate::domain::seal::EntryContent>> {
+) -> ServiceResult<HashMap<i64, crate::domain::seal::EntryContent>> {
     let entry_rows: Vec<EntryRow> = entries::table
         .filter(entries::id.eq_any(ids))
         .select(EntryRow::as_select())

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::schema::{members, wechat_bindings, wechat_tickets};
 use super::Db;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::wechat::WechatSession;
 
 /// A binding ticket lives this long: enough to type a phone number.
@@ -16,12 +16,12 @@ fn hash(ticket: &str) -> String {
     hex::encode(Sha256::digest(ticket.as_bytes()))
 }
 
-pub fn member_of(conn: &mut Db, openid: &str) -> ApiResult<Option<i64>> {
+pub fn member_of(conn: &mut Db, openid: &str) -> ServiceResult<Option<i64>> {
     Ok(binding_of_openid(conn, openid)?.map(|(member_id, _)| member_id))
 }
 
 /// The member a WeChat user is bound to, and when the binding was made.
-pub fn binding_of_openid(conn: &mut Db, openid: &str) -> ApiResult<Option<(i64, i64)>> {
+pub fn binding_of_openid(conn: &mut Db, openid: &str) -> ServiceResult<Option<(i64, i64)>> {
     Ok(wechat_bindings::table
         .find(openid)
         .select((wechat_bindings::member_id, wechat_bindings::bound_at))
@@ -30,7 +30,7 @@ pub fn binding_of_openid(conn: &mut Db, openid: &str) -> ApiResult<Option<(i64, 
 }
 
 /// When the member's current WeChat binding was made (`None`: not bound).
-pub fn bound_at(conn: &mut Db, member_id: i64) -> ApiResult<Option<i64>> {
+pub fn bound_at(conn: &mut Db, member_id: i64) -> ServiceResult<Option<i64>> {
     Ok(wechat_bindings::table
         .filter(wechat_bindings::member_id.eq(member_id))
         .select(wechat_bindings::bound_at)
@@ -41,15 +41,15 @@ pub fn bound_at(conn: &mut Db, member_id: i64) -> ApiResult<Option<i64>> {
 /// Undoes the member's WeChat binding (a lost phone, a wrong binding) and ends the member's
 /// mini-program sessions. Returns when the binding had been made, or `not_found` when there was
 /// none. The WeChat user's next sign-in asks for a binding again.
-pub fn unbind(conn: &mut Db, member_id: i64, now: i64) -> ApiResult<i64> {
-    let bound_at = bound_at(conn, member_id)?.ok_or(ApiError::NotFound("WeChat binding"))?;
+pub fn unbind(conn: &mut Db, member_id: i64, now: i64) -> ServiceResult<i64> {
+    let bound_at = bound_at(conn, member_id)?.ok_or(ServiceError::NotFound("WeChat binding"))?;
     diesel::delete(wechat_bindings::table.filter(wechat_bindings::member_id.eq(member_id)))
         .execute(conn)?;
     super::member_sessions::revoke_member(conn, member_id, now)?;
     Ok(bound_at)
 }
 
-pub fn issue_ticket(conn: &mut Db, session: &WechatSession, now: i64) -> ApiResult<String> {
+pub fn issue_ticket(conn: &mut Db, session: &WechatSession, now: i64) -> ServiceResult<String> {
     let mut bytes = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut bytes);
     let ticket = format!("wt_{}", hex::encode(bytes));
@@ -72,7 +72,7 @@ pub fn bind(
     phone: &str,
     name: &str,
     now: i64,
-) -> ApiResult<(i64, i64)> {
+) -> ServiceResult<(i64, i64)> {
     let found: Option<(String, Option<String>)> = wechat_tickets::table
         .find(hash(ticket))
         .filter(wechat_tickets::used_at.is_null())
@@ -80,7 +80,7 @@ pub fn bind(
         .select((wechat_tickets::openid, wechat_tickets::unionid))
         .first(conn)
         .optional()?;
-    let (openid, unionid) = found.ok_or(ApiError::Unauthorized(
+    let (openid, unionid) = found.ok_or(ServiceError::Unauthorized(
         "the binding ticket is unknown, used or expired; sign in again",
     ))?;
     let member_id: i64 = members::table
@@ -90,9 +90,9 @@ pub fn bind(
         .select(members::id)
         .first(conn)
         .optional()?
-        .ok_or(ApiError::BindingRefused)?;
+        .ok_or(ServiceError::BindingRefused)?;
     if member_of(conn, &openid)?.is_some() || is_bound(conn, member_id)? {
-        return Err(ApiError::AlreadyExists(
+        return Err(ServiceError::AlreadyExists(
             "a WeChat binding for this member or this WeChat user",
         ));
     }
@@ -110,7 +110,7 @@ pub fn bind(
     Ok((member_id, now))
 }
 
-pub fn is_bound(conn: &mut Db, member_id: i64) -> ApiResult<bool> {
+pub fn is_bound(conn: &mut Db, member_id: i64) -> ServiceResult<bool> {
     Ok(wechat_bindings::table
         .filter(wechat_bindings::member_id.eq(member_id))
         .count()
@@ -120,7 +120,7 @@ pub fn is_bound(conn: &mut Db, member_id: i64) -> ApiResult<bool> {
 
 /// After a merge, the WeChat user of the merged record signs in as the surviving member, unless
 /// that member already has a WeChat user of its own.
-pub fn follow_merge(conn: &mut Db, source: i64, target: i64) -> ApiResult<()> {
+pub fn follow_merge(conn: &mut Db, source: i64, target: i64) -> ServiceResult<()> {
     if !is_bound(conn, target)? {
         diesel::update(wechat_bindings::table.filter(wechat_bindings::member_id.eq(source)))
             .set(wechat_bindings::member_id.eq(target))

@@ -11,7 +11,7 @@ use crate::auth::jwt::Claims;
 use crate::db::audit::AuditContext;
 use crate::db::{self, Db};
 use crate::domain::access::{permits, Action, Grant, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 /// A signed-in staff member (bearer access token of kind `staff`).
 pub struct Staff(pub Claims);
@@ -65,7 +65,7 @@ impl Guard {
     /// and the units above them (their role does not allow it there), and with `not_found` on
     /// every other branch of the tree: another village's records are answered exactly like
     /// missing ones, so ids cannot be enumerated.
-    pub fn at(&self, path: &str) -> ApiResult<()> {
+    pub fn at(&self, path: &str) -> ServiceResult<()> {
         if permits(&self.grants, self.action, path) {
             Ok(())
         } else if self
@@ -73,9 +73,9 @@ impl Guard {
             .iter()
             .any(|grant| grant.covers(path) || grant.path.starts_with(path))
         {
-            Err(ApiError::Forbidden)
+            Err(ServiceError::Forbidden)
         } else {
-            Err(ApiError::NotFound("record in your units"))
+            Err(ServiceError::NotFound("record in your units"))
         }
     }
 
@@ -86,7 +86,7 @@ impl Guard {
 
     /// Allows the action on a bank's book: the bank's unit must be inside a matching grant.
     /// Returns the unit's path (for the audit log).
-    pub fn bank(&self, conn: &mut Db, bank_id: i64) -> ApiResult<String> {
+    pub fn bank(&self, conn: &mut Db, bank_id: i64) -> ServiceResult<String> {
         let path = db::banks::bank_path(conn, bank_id)?;
         self.at(&path)?;
         Ok(path)
@@ -94,40 +94,40 @@ impl Guard {
 }
 
 impl FromRequest for Staff {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Error = ServiceError;
+    type Future = std::future::Ready<Result<Self, ServiceError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(staff_from(req))
     }
 }
 
-fn staff_from(req: &HttpRequest) -> Result<Staff, ApiError> {
+fn staff_from(req: &HttpRequest) -> Result<Staff, ServiceError> {
     let claims = verified_claims(req)?;
     if claims.kind != "staff" {
-        return Err(ApiError::Forbidden);
+        return Err(ServiceError::Forbidden);
     }
     Ok(Staff(claims))
 }
 
 /// The claims of a valid bearer token of either kind.
-fn verified_claims(req: &HttpRequest) -> Result<Claims, ApiError> {
+fn verified_claims(req: &HttpRequest) -> Result<Claims, ServiceError> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("app state missing")))?;
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("missing bearer token"))?;
+        .ok_or(ServiceError::Unauthorized("missing bearer token"))?;
     let token = header
         .to_str()
         .ok()
         .and_then(bearer_token)
-        .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
+        .ok_or(ServiceError::Unauthorized("malformed Authorization header"))?;
     let claims = state
         .keys
         .verify(token.trim())
-        .ok_or(ApiError::Unauthorized("invalid or expired token"))?;
+        .ok_or(ServiceError::Unauthorized("invalid or expired token"))?;
     Ok(claims)
 }
 
@@ -163,36 +163,36 @@ impl MemberAuth {
 }
 
 /// The member id and binding time a member token names.
-fn member_claims(claims: Claims) -> Result<(i64, i64), ApiError> {
+fn member_claims(claims: Claims) -> Result<(i64, i64), ServiceError> {
     if claims.kind != "member" {
-        return Err(ApiError::Forbidden);
+        return Err(ServiceError::Forbidden);
     }
     let member_id = claims
         .sub
         .strip_prefix("member:")
         .and_then(|id| id.parse().ok())
-        .ok_or(ApiError::Unauthorized("invalid member token"))?;
+        .ok_or(ServiceError::Unauthorized("invalid member token"))?;
     let binding = claims
         .binding
-        .ok_or(ApiError::Unauthorized("member token without a binding"))?;
+        .ok_or(ServiceError::Unauthorized("member token without a binding"))?;
     Ok((member_id, binding))
 }
 
 impl FromRequest for MemberAuth {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Error = ServiceError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ServiceError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let claimed = verified_claims(req).and_then(member_claims);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let (member_id, binding) = claimed?;
-            let state =
-                state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
+            let state = state
+                .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("app state missing")))?;
             let current =
                 with_db(&state, move |conn| db::wechat::bound_at(conn, member_id)).await?;
             if current != Some(binding) {
-                return Err(ApiError::Unauthorized(
+                return Err(ServiceError::Unauthorized(
                     "the WeChat binding of this token was undone; sign in again",
                 ));
             }

@@ -17,7 +17,7 @@ use crate::db::accounts::StatementFilter;
 use crate::db::audit;
 use crate::domain::access::Action;
 use crate::domain::ledger::{Asset, EntryKind};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,11 +56,11 @@ pub async fn open_account(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<OpenAccount>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::OpenAccounts);
     let asset = Asset::parse(&body.0.asset)
-        .ok_or_else(|| ApiError::validation("asset", "must be POINTS or HOURS"))?;
+        .ok_or_else(|| ServiceError::validation("asset", "must be POINTS or HOURS"))?;
     let name = required_text("name", &body.0.name, 100)?;
     let owner_ref = optional_text("owner_ref", body.0.owner_ref.as_deref(), 100)?;
     let audit = staff.audit(&req);
@@ -126,7 +126,7 @@ pub async fn list_accounts(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let limit = page_limit(query.limit)?;
@@ -136,7 +136,7 @@ pub async fn list_accounts(
         let rows = db::accounts::list_accounts(conn, bank_id, after, limit)?;
         rows.into_iter()
             .map(|row| db::accounts::with_balance(conn, row))
-            .collect::<ApiResult<Vec<_>>>()
+            .collect::<ServiceResult<Vec<_>>>()
     })
     .await?;
     let next_cursor = next_cursor(&accounts, limit, |a| a.row.id);
@@ -165,7 +165,7 @@ pub async fn get_account(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, account_id) = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let account = with_db(&state, move |conn| {
@@ -217,7 +217,7 @@ pub async fn statement(
     staff: Staff,
     path: web::Path<(i64, i64)>,
     query: web::Query<StatementQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, account_id) = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let query = query.into_inner();
@@ -225,7 +225,7 @@ pub async fn statement(
         None => None,
         Some(text) => Some(
             EntryKind::parse(text)
-                .ok_or_else(|| ApiError::validation("kind", "unknown entry kind"))?
+                .ok_or_else(|| ServiceError::validation("kind", "unknown entry kind"))?
                 .as_str()
                 .to_string(),
         ),

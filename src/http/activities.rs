@@ -17,7 +17,7 @@ use crate::domain::activity::{
     AwardMode, AwardTerms, Geofence, HoursRounding, MissingCheckout, StoredStatus,
 };
 use crate::domain::money::{Amount, MINOR_PER_UNIT};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 const MAX_DURATION_HOURS: i64 = 24 * 7;
@@ -112,15 +112,15 @@ pub struct ActivityBody {
     pub qr_step_seconds: Option<i64>,
 }
 
-fn optional_time(field: &str, text: Option<&str>) -> ApiResult<Option<i64>> {
+fn optional_time(field: &str, text: Option<&str>) -> ServiceResult<Option<i64>> {
     text.map(|t| parse_timestamp(field, t)).transpose()
 }
 
-fn in_range(field: &str, value: i64, min: i64, max: i64) -> ApiResult<i64> {
+fn in_range(field: &str, value: i64, min: i64, max: i64) -> ServiceResult<i64> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(ApiError::validation(
+        Err(ServiceError::validation(
             field,
             format!("must be between {min} and {max}"),
         ))
@@ -133,17 +133,17 @@ fn parse_enum<T>(
     default: T,
     parse: fn(&str) -> Option<T>,
     allowed: &str,
-) -> ApiResult<T> {
+) -> ServiceResult<T> {
     match text {
         None => Ok(default),
         Some(text) => {
-            parse(text).ok_or_else(|| ApiError::validation(field, format!("must be {allowed}")))
+            parse(text).ok_or_else(|| ServiceError::validation(field, format!("must be {allowed}")))
         }
     }
 }
 
 impl ActivityBody {
-    fn checked(&self, settings: &crate::config::Settings) -> ApiResult<NewActivity> {
+    fn checked(&self, settings: &crate::config::Settings) -> ServiceResult<NewActivity> {
         let title = required_text("title", &self.title, 100)?;
         let description =
             optional_text("description", Some(&self.description), 2000)?.unwrap_or_default();
@@ -152,7 +152,7 @@ impl ActivityBody {
         let starts_at = parse_timestamp("starts_at", &self.starts_at)?;
         let ends_at = parse_timestamp("ends_at", &self.ends_at)?;
         if ends_at <= starts_at || ends_at - starts_at > MAX_DURATION_HOURS * MICROS_PER_HOUR {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 "ends_at",
                 "must be after starts_at, at most 7 days later",
             ));
@@ -161,7 +161,7 @@ impl ActivityBody {
         let signup_closes_at = optional_time("signup_closes_at", self.signup_closes_at.as_deref())?;
         if let (Some(opens), Some(closes)) = (signup_opens_at, signup_closes_at) {
             if closes <= opens {
-                return Err(ApiError::validation(
+                return Err(ServiceError::validation(
                     "signup_closes_at",
                     "must be after signup_opens_at",
                 ));
@@ -173,10 +173,10 @@ impl ActivityBody {
             .transpose()?;
         let geofence = self
             .location
-            .map(|l| -> ApiResult<Geofence> {
+            .map(|l| -> ServiceResult<Geofence> {
                 let valid = l.latitude.is_finite() && l.longitude.is_finite();
                 if !valid || l.latitude.abs() > 90.0 || l.longitude.abs() > 180.0 {
-                    return Err(ApiError::validation(
+                    return Err(ServiceError::validation(
                         "location",
                         "latitude must be within ±90, longitude within ±180",
                     ));
@@ -197,7 +197,7 @@ impl ActivityBody {
             "fixed or per_hour",
         )?;
         if award.points.is_negative() || award.points.minor() > 10_000 * MINOR_PER_UNIT {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 "award.points",
                 "must be between 0 and 10000",
             ));
@@ -205,7 +205,10 @@ impl ActivityBody {
         let duration_hours = (ends_at - starts_at) * MINOR_PER_UNIT / MICROS_PER_HOUR;
         let max_hours = match award.max_hours {
             Some(h) if !h.is_positive() => {
-                return Err(ApiError::validation("award.max_hours", "must be positive"))
+                return Err(ServiceError::validation(
+                    "award.max_hours",
+                    "must be positive",
+                ))
             }
             Some(h) => h.minor(),
             None => duration_hours,
@@ -318,7 +321,7 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub fn of(row: ActivityRow, now: i64) -> ApiResult<Activity> {
+    pub fn of(row: ActivityRow, now: i64) -> ServiceResult<Activity> {
         let status = row.status_at(now)?.as_str().to_string();
         let location = row.geofence().map(|g| Location {
             latitude: g.latitude_e6 as f64 / 1e6,
@@ -365,7 +368,7 @@ pub fn activity_in_scope(
     conn: &mut Db,
     guard: &Guard,
     activity_id: i64,
-) -> ApiResult<(ActivityRow, String)> {
+) -> ServiceResult<(ActivityRow, String)> {
     let activity = db::activities::get_activity(conn, activity_id)?;
     let path = db::orgs::get_org(conn, activity.org_id)?.path;
     guard.at(&path)?;
@@ -393,7 +396,7 @@ pub async fn create_activity(
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<ActivityBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let new = body.0.checked(&state.settings)?;
     let guard = staff.guard(Action::RunActivities);
     let actor = staff.actor().to_string();
@@ -402,12 +405,13 @@ pub async fn create_activity(
         let now = db::now_micros();
         let org = db::orgs::get_org(conn, new.org_id)?;
         guard.at(&org.path)?;
-        let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?
-            .ok_or_else(|| ApiError::validation("org_id", "no points bank covers this unit yet"))?;
+        let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?.ok_or_else(|| {
+            ServiceError::validation("org_id", "no points bank covers this unit yet")
+        })?;
         if let Some(rule_id) = new.rule_id {
             db::rules::get_rule(conn, bank_id, rule_id).map_err(|err| {
                 err.when_not_found(|| {
-                    ApiError::validation("rule_id", "no such rule in the unit's bank")
+                    ServiceError::validation("rule_id", "no such rule in the unit's bank")
                 })
             })?;
         }
@@ -447,7 +451,7 @@ pub async fn get_activity(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let activity = with_db(&state, move |conn| {
@@ -497,7 +501,7 @@ pub async fn list_activities(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<ActivityListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let filter = ActivityFilter {
@@ -515,7 +519,7 @@ pub async fn list_activities(
         let items = rows
             .into_iter()
             .map(|row| Activity::of(row, now))
-            .collect::<ApiResult<_>>()?;
+            .collect::<ServiceResult<_>>()?;
         Ok(ActivityPage { items, next_cursor })
     })
     .await?;
@@ -529,15 +533,15 @@ async fn change_status(
     activity_id: i64,
     from: &'static [StoredStatus],
     to: StoredStatus,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let guard = staff.guard(Action::RunActivities);
     let audit = staff.audit(req);
     let activity = in_write_tx(state, move |conn| {
         let now = db::now_micros();
         let (before, path) = activity_in_scope(conn, &guard, activity_id)?;
         if to == StoredStatus::Cancelled && before.ends_at <= now {
-            return Err(ApiError::conflict(
-                "invalid_transition",
+            return Err(ServiceError::conflict(
+                ConflictCode::InvalidTransition,
                 "an activity that has ended cannot be cancelled",
             ));
         }
@@ -579,7 +583,7 @@ pub async fn publish_activity(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     change_status(
         &req,
         &state,
@@ -612,7 +616,7 @@ pub async fn cancel_activity(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     change_status(
         &req,
         &state,

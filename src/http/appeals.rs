@@ -13,7 +13,7 @@ use super::{in_write_tx, with_db, AppState};
 use crate::db::attendance::RefusedScanRow;
 use crate::db::{self, audit};
 use crate::domain::access::Action;
-use crate::error::ApiResult;
+use crate::error::ServiceResult;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -94,7 +94,7 @@ pub async fn activity_refused_scans(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let rows = with_db(&state, move |conn| {
@@ -120,7 +120,7 @@ pub async fn activity_refused_scans(
 pub async fn my_refused_scans(
     state: web::Data<AppState>,
     member: MemberAuth,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let rows = with_db(&state, move |conn| {
         db::attendance::refused_for_member(conn, member.0)
     })
@@ -160,7 +160,7 @@ pub async fn appeal_refused_scan(
     member: MemberAuth,
     path: web::Path<i64>,
     body: ApiJson<AppealBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let refusal_id = path.into_inner();
     let reason = required_text("reason", &body.0.reason, 500)?;
     let window = state.settings.appeal_window_days * 86_400_000_000;
@@ -213,7 +213,7 @@ pub async fn decide_appeal(
     staff: Staff,
     path: web::Path<(i64, i64)>,
     body: ApiJson<AppealDecision>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (activity_id, refusal_id) = path.into_inner();
     let approve = body.0.approve;
     let note = optional_text("note", body.0.note.as_deref(), 500)?;

@@ -11,7 +11,7 @@ use super::{with_db, AppState};
 use crate::db;
 use crate::db::audit::{AuditQuery, AuditRow};
 use crate::domain::access::Action;
-use crate::error::ApiResult;
+use crate::error::ServiceResult;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -103,7 +103,7 @@ pub async fn list_audit(
     state: web::Data<AppState>,
     staff: Staff,
     params: web::Query<AuditParams>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let params = params.into_inner();
     let limit = page_limit(params.limit)?;
     let before_id = parse_cursor(params.cursor.as_deref())?;

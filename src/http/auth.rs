@@ -10,7 +10,7 @@ use super::{with_db, AppState};
 use crate::auth::password::{check_password_rules, dummy_hash, hash_password, verify_password};
 use crate::db::sessions::{self, AttemptLimit, Rotation};
 use crate::db::{self, Db};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -58,10 +58,10 @@ pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: ApiJson<LoginRequest>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let LoginRequest { phone, password } = body.0;
     if phone.len() > 32 || password.len() > 256 {
-        return Err(ApiError::BadCredentials);
+        return Err(ServiceError::BadCredentials);
     }
     let client = req
         .peer_addr()
@@ -104,7 +104,7 @@ pub async fn login(
         })
     })
     .await?;
-    let issued = signed_in.ok_or(ApiError::BadCredentials)?;
+    let issued = signed_in.ok_or(ServiceError::BadCredentials)?;
     Ok(HttpResponse::Ok().json(issued.respond(&state)))
 }
 
@@ -132,7 +132,7 @@ fn tokens(
     keys: &crate::auth::jwt::TokenKeys,
     staff_id: i64,
     refresh: sessions::IssuedRefresh,
-) -> ApiResult<Issued> {
+) -> ServiceResult<Issued> {
     let scopes = db::staff::scopes(conn, staff_id)?;
     let now = chrono::Utc::now().timestamp();
     let access_token = keys.issue(format!("staff:{staff_id}"), "staff", scopes, now)?;
@@ -167,7 +167,7 @@ pub struct RefreshRequest {
 pub async fn refresh_session(
     state: web::Data<AppState>,
     body: ApiJson<RefreshRequest>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
     let keys = state.keys.clone();
     let ttl = state.settings.refresh_token_ttl_days * 86_400 * 1_000_000;
@@ -178,13 +178,13 @@ pub async fn refresh_session(
                     Ok(Some(tokens(conn, &keys, staff_id, next)?))
                 }
                 Rotation::Reused => Ok(None),
-                Rotation::Invalid => Err(ApiError::InvalidRefreshToken),
+                Rotation::Invalid => Err(ServiceError::InvalidRefreshToken),
             }
         })
     })
     .await?;
     // The family revocation of a reuse is committed by now; only then is it an error.
-    let issued = issued.ok_or(ApiError::RefreshTokenReused)?;
+    let issued = issued.ok_or(ServiceError::RefreshTokenReused)?;
     Ok(HttpResponse::Ok().json(issued.respond(&state)))
 }
 
@@ -204,7 +204,7 @@ pub async fn refresh_session(
 pub async fn logout(
     state: web::Data<AppState>,
     body: ApiJson<RefreshRequest>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
     with_db(&state, move |conn| {
         db::write_tx(conn, |conn| {
@@ -242,17 +242,17 @@ pub async fn change_password(
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<ChangePassword>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let ChangePassword {
         current_password,
         new_password,
     } = body.0;
-    check_password_rules(&new_password).map_err(|m| ApiError::validation("new_password", m))?;
+    check_password_rules(&new_password).map_err(|m| ServiceError::validation("new_password", m))?;
     let staff_id = staff.id();
     with_db(&state, move |conn| {
         let current = db::staff::get_staff(conn, staff_id)?;
         if !verify_password(&current_password, &current.password_hash) {
-            return Err(ApiError::BadCredentials);
+            return Err(ServiceError::BadCredentials);
         }
         let hash = hash_password(&new_password)?;
         db::write_tx(conn, |conn| {

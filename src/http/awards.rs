@@ -17,7 +17,7 @@ use crate::db::idempotency::{self, KeyScope, Outcome};
 use crate::domain::access::Action;
 use crate::domain::ledger::{Origin, MAX_MEMO_CHARS};
 use crate::domain::money::Amount;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 /// One transaction pays a whole grid; more is split by the client.
 pub const MAX_BATCH: usize = 500;
@@ -96,7 +96,7 @@ pub async fn award_points(
     path: web::Path<i64>,
     key: IdempotencyKey,
     body: ApiJson<AwardBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::AwardPoints);
     let fingerprint = request_fingerprint(&req, &body.0);
@@ -128,13 +128,13 @@ pub async fn award_points(
             |conn| {
                 let rule = db::rules::get_rule(conn, bank_id, rule_id).map_err(|err| {
                     err.when_not_found(|| {
-                        ApiError::validation("rule_id", "no such rule in this bank")
+                        ServiceError::validation("rule_id", "no such rule in this bank")
                     })
                 })?;
                 let points = rule
                     .range()?
                     .amount(requested_points)
-                    .map_err(|e| ApiError::validation("points", e.to_string()))?;
+                    .map_err(|e| ServiceError::validation("points", e.to_string()))?;
                 let statement_memo = match &memo {
                     Some(memo) => format!("{}: {memo}", rule.name),
                     None => rule.name.clone(),
@@ -157,12 +157,12 @@ pub async fn award_points(
                 };
                 for &member_id in &members {
                     if db::members::bank_of(conn, member_id)? != bank_id {
-                        return Err(ApiError::NotFound("member in this bank"));
+                        return Err(ServiceError::NotFound("member in this bank"));
                     }
                     if needs_approval {
                         if !rule.active {
-                            return Err(ApiError::conflict(
-                                "rule_inactive",
+                            return Err(ServiceError::conflict(
+                                ConflictCode::RuleInactive,
                                 format!("rule {} is no longer in use", rule.code),
                             ));
                         }
@@ -251,9 +251,9 @@ fn member_ids_schema() -> utoipa::openapi::schema::Array {
         .build()
 }
 
-fn distinct_members(ids: &[i64]) -> ApiResult<Vec<i64>> {
+fn distinct_members(ids: &[i64]) -> ServiceResult<Vec<i64>> {
     if ids.is_empty() || ids.len() > MAX_BATCH {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "member_ids",
             format!("list 1–{MAX_BATCH} members"),
         ));
@@ -261,7 +261,7 @@ fn distinct_members(ids: &[i64]) -> ApiResult<Vec<i64>> {
     let mut seen = std::collections::BTreeSet::new();
     for (index, id) in ids.iter().enumerate() {
         if !seen.insert(*id) {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 format!("member_ids[{index}]"),
                 "listed twice",
             ));

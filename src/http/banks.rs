@@ -11,7 +11,7 @@ use super::{in_write_tx, with_db, AppState};
 use crate::db;
 use crate::db::audit;
 use crate::domain::access::Action;
-use crate::error::ApiResult;
+use crate::error::ServiceResult;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +46,7 @@ pub async fn create_bank(
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<CreateBank>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let name = required_text("name", &body.0.name, 100)?;
     let org_id = body.0.org_id;
     let guard = staff.guard(Action::ManageOrgs);
@@ -86,7 +86,7 @@ pub async fn create_bank(
     )
 )]
 #[get("/banks")]
-pub async fn list_banks(state: web::Data<AppState>, staff: Staff) -> ApiResult<HttpResponse> {
+pub async fn list_banks(state: web::Data<AppState>, staff: Staff) -> ServiceResult<HttpResponse> {
     let paths = staff.paths_for(Action::ReadLedger);
     let banks = with_db(&state, move |conn| {
         db::banks::list_banks_under(conn, &paths)
@@ -115,7 +115,7 @@ pub async fn get_bank(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let bank = with_db(&state, move |conn| {

@@ -11,7 +11,7 @@ use crate::db;
 use crate::domain::access::Action;
 use crate::domain::card::{card_number, format_card_number};
 use crate::domain::card_sheet::{page_count, page_window};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::sheet::{render_page, PrintedCard};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -54,11 +54,14 @@ pub async fn member_card_sheet(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<SheetQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let org_id = path.into_inner();
     let page = query.page.unwrap_or(1);
     if page == 0 {
-        return Err(ApiError::validation("page", "pages are numbered from 1"));
+        return Err(ServiceError::validation(
+            "page",
+            "pages are numbered from 1",
+        ));
     }
     let guard = staff.guard(Action::ReadLedger);
     let (title, total, rows, banks) = with_db(&state, move |conn| {
@@ -67,7 +70,7 @@ pub async fn member_card_sheet(
             guard.at(&org.path)?;
             let total = db::members::count_active_under(conn, &org.path)?;
             let (skip, take) = page_window(page, total.unsigned_abs())
-                .ok_or(ApiError::NotFound("page of member cards"))?;
+                .ok_or(ServiceError::NotFound("page of member cards"))?;
             let rows = db::members::active_under(conn, &org.path, skip as i64, take as i64)?;
             Ok((org.name, total, rows, db::members::banks_at(conn)?))
         })
@@ -87,7 +90,7 @@ pub async fn member_card_sheet(
     let pages = page_count(total.unsigned_abs());
     let svg = web::block(move || render_page(&title, page, pages, &cards))
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header(("X-Total-Pages", pages.to_string()))

@@ -20,7 +20,7 @@ use crate::domain::card::PresentedCard;
 use crate::domain::checkin::{judge_scan, judge_window, ScanRefusal};
 use crate::domain::checkin_token::{time_step, CheckinSigner, CheckinToken, TokenKind};
 use crate::domain::money::Amount;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::qr;
 
 fn signer(state: &AppState) -> CheckinSigner {
@@ -28,9 +28,9 @@ fn signer(state: &AppState) -> CheckinSigner {
         .accepting_links_to(&state.settings.qr_base_url)
 }
 
-fn parse_purpose(text: Option<&str>) -> ApiResult<Purpose> {
+fn parse_purpose(text: Option<&str>) -> ServiceResult<Purpose> {
     Purpose::parse(text.unwrap_or("check_in"))
-        .ok_or_else(|| ApiError::validation("purpose", "must be check_in or check_out"))
+        .ok_or_else(|| ServiceError::validation("purpose", "must be check_in or check_out"))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -150,12 +150,12 @@ pub async fn activity_qr(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<QrQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let format = closed_sets::lookup(
         closed_sets::PICTURE_FORMATS,
         query.format.as_deref().unwrap_or("png"),
     )
-    .ok_or_else(|| ApiError::validation("format", "must be png or svg"))?;
+    .ok_or_else(|| ServiceError::validation("format", "must be png or svg"))?;
     let level = qr::ec_level(query.ec.as_deref())?;
     let size = query.size.unwrap_or(512);
     let payload = current_qr_payload(
@@ -196,7 +196,7 @@ pub async fn activity_qr_payload(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<QrPayloadQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let payload = current_qr_payload(
         &state,
         &staff,
@@ -216,9 +216,9 @@ async fn current_qr_payload(
     activity_id: i64,
     kind: Option<&str>,
     purpose: Option<&str>,
-) -> ApiResult<QrPayload> {
+) -> ServiceResult<QrPayload> {
     let kind = closed_sets::lookup(closed_sets::QR_KINDS, kind.unwrap_or("dynamic"))
-        .ok_or_else(|| ApiError::validation("kind", "must be dynamic or poster"))?;
+        .ok_or_else(|| ServiceError::validation("kind", "must be dynamic or poster"))?;
     let purpose = parse_purpose(purpose)?;
     let guard = staff.guard(Action::RunActivities);
     let activity = with_db(state, move |conn| {
@@ -254,7 +254,7 @@ pub async fn activity_poster(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let guard = staff.guard(Action::RunActivities);
     let activity = with_db(&state, move |conn| {
@@ -312,7 +312,7 @@ pub async fn replace_posters(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let guard = staff.guard(Action::RunActivities);
     let audit = staff.audit(&req);
@@ -382,7 +382,7 @@ impl Attendance {
         row: AttendanceRow,
         activity: &ActivityRow,
         member_name: Option<String>,
-    ) -> ApiResult<Attendance> {
+    ) -> ServiceResult<Attendance> {
         let payout = activity.terms()?.payout(row.checkin_at, row.checkout_at);
         Ok(Attendance {
             activity_id: row.activity_id,
@@ -444,7 +444,7 @@ pub async fn check_in(
     state: web::Data<AppState>,
     member: MemberAuth,
     body: ApiJson<CheckinBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let member_id = member.0;
     let location = match (body.0.latitude, body.0.longitude) {
         (Some(lat), Some(lon))
@@ -454,7 +454,7 @@ pub async fn check_in(
         }
         (None, None) => None,
         _ => {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 "latitude",
                 "give both latitude and longitude, within ±90/±180",
             ))
@@ -515,7 +515,7 @@ pub async fn check_in(
     .await;
     match result {
         Ok(attendance) => Ok(HttpResponse::Created().json(attendance)),
-        Err(ApiError::Scan(refusal)) => Err(refuse(
+        Err(ServiceError::Scan(refusal)) => Err(refuse(
             &state,
             Some(token.activity_id),
             member_id,
@@ -539,7 +539,7 @@ async fn refuse(
     token: &str,
     refusal: ScanRefusal,
     location: Option<(i64, i64)>,
-) -> ApiError {
+) -> ServiceError {
     let token = token.to_string();
     let reason = refusal.code();
     let logged = in_write_tx(state, move |conn| {
@@ -564,7 +564,7 @@ async fn refuse(
     if let Err(err) = logged {
         tracing::error!(error = %err, "could not log a refused scan");
     }
-    ApiError::Scan(refusal)
+    ServiceError::Scan(refusal)
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -607,7 +607,7 @@ pub async fn card_scan(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<CardScanBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let purpose = parse_purpose(body.0.purpose.as_deref())?;
     let card = PresentedCard::read(state.settings.card_secret.as_bytes(), &body.0.card)?;
@@ -636,7 +636,7 @@ pub async fn card_scan(
     .await;
     match result {
         Ok(attendance) => Ok(HttpResponse::Created().json(attendance)),
-        Err(ApiError::Scan(refusal)) => Err(refuse(
+        Err(ServiceError::Scan(refusal)) => Err(refuse(
             &state,
             Some(activity_id),
             member_id,
@@ -670,7 +670,7 @@ pub async fn list_attendance(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let list = with_db(&state, move |conn| {
@@ -678,7 +678,7 @@ pub async fn list_attendance(
         db::attendance::list_attendance(conn, activity_id)?
             .into_iter()
             .map(|(row, name)| Attendance::of(row, &activity, Some(name)))
-            .collect::<ApiResult<Vec<_>>>()
+            .collect::<ServiceResult<Vec<_>>>()
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -722,7 +722,7 @@ pub async fn correct_attendance(
     staff: Staff,
     path: web::Path<(i64, i64)>,
     body: ApiJson<CorrectionBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (activity_id, member_id) = path.into_inner();
     let checkin_at = body
         .0
@@ -737,7 +737,7 @@ pub async fn correct_attendance(
         .map(|t| parse_timestamp("checkout_at", t))
         .transpose()?;
     if checkin_at.is_none() && checkout_at.is_none() {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "checkout_at",
             "give checkin_at, checkout_at or both",
         ));
@@ -813,7 +813,7 @@ pub async fn settle_activity(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let guard = staff.guard(Action::RunActivities);
     let actor = staff.actor().to_string();
@@ -849,7 +849,7 @@ pub async fn settle_activity(
     Ok(HttpResponse::Ok().json(settlement))
 }
 
-fn settlement_of(conn: &mut db::Db, activity_id: i64) -> ApiResult<Settlement> {
+fn settlement_of(conn: &mut db::Db, activity_id: i64) -> ServiceResult<Settlement> {
     let activity = db::activities::get_activity(conn, activity_id)?;
     let rows = db::attendance::list_attendance(conn, activity_id)?;
     let paid: Vec<&AttendanceRow> = rows

@@ -16,7 +16,7 @@ use crate::db::audit;
 use crate::db::claims::{ClaimFilter, ClaimOrigin, ClaimRow, Decision, NewClaim};
 use crate::domain::access::Action;
 use crate::domain::money::Amount;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 const MAX_DESCRIPTION_CHARS: usize = 500;
 const MAX_EVIDENCE_LINKS: usize = 9;
@@ -131,10 +131,10 @@ fn claim_input(
     points: Option<Amount>,
     description: &str,
     evidence: &[String],
-) -> ApiResult<ClaimInput> {
+) -> ServiceResult<ClaimInput> {
     let description = required_text("description", description, MAX_DESCRIPTION_CHARS)?;
     if evidence.len() > MAX_EVIDENCE_LINKS {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "evidence",
             format!("at most {MAX_EVIDENCE_LINKS} links"),
         ));
@@ -144,7 +144,7 @@ fn claim_input(
             && link.chars().count() <= MAX_LINK_CHARS
             && !link.chars().any(char::is_whitespace);
         if !ok {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 format!("evidence[{index}]"),
                 format!("must be an http(s) link of at most {MAX_LINK_CHARS} characters"),
             ));
@@ -166,20 +166,22 @@ fn file_claim(
     input: &ClaimInput,
     submitted_by: &str,
     on_behalf_of: Option<i64>,
-) -> ApiResult<ClaimRow> {
+) -> ServiceResult<ClaimRow> {
     let rule = db::rules::get_rule(conn, bank_id, input.rule_id).map_err(|err| {
-        err.when_not_found(|| ApiError::validation("rule_id", "no such rule in the member's bank"))
+        err.when_not_found(|| {
+            ServiceError::validation("rule_id", "no such rule in the member's bank")
+        })
     })?;
     if !rule.active {
-        return Err(ApiError::conflict(
-            "rule_inactive",
+        return Err(ServiceError::conflict(
+            ConflictCode::RuleInactive,
             format!("rule {} is no longer in use", rule.code),
         ));
     }
     let points = rule
         .range()?
         .amount(input.points)
-        .map_err(|e| ApiError::validation("points", e.to_string()))?;
+        .map_err(|e| ServiceError::validation("points", e.to_string()))?;
     db::awards::require_active_member(conn, member_id)?;
     db::claims::submit(
         conn,
@@ -220,7 +222,7 @@ pub async fn submit_my_claim(
     state: web::Data<AppState>,
     member: MemberAuth,
     body: ApiJson<ClaimBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let member_id = member.0;
     let input = claim_input(
         body.0.rule_id,
@@ -264,10 +266,10 @@ pub struct ClaimPage {
     pub next_cursor: Option<String>,
 }
 
-fn claim_filter(query: &ClaimListQuery) -> ApiResult<ClaimFilter> {
+fn claim_filter(query: &ClaimListQuery) -> ServiceResult<ClaimFilter> {
     if let Some(status) = &query.status {
         if closed_sets::lookup(closed_sets::CLAIM_STATUSES, status).is_none() {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 "status",
                 "must be pending, approved or rejected",
             ));
@@ -309,7 +311,7 @@ pub async fn list_my_claims(
     state: web::Data<AppState>,
     member: MemberAuth,
     query: web::Query<ClaimListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let mut filter = claim_filter(&query)?;
     filter.member_id = Some(member.0);
     let limit = filter.limit;
@@ -343,7 +345,7 @@ pub async fn submit_proxy_claim(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<ProxyClaimBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::RunActivities);
     let member_id = body.0.member_id;
@@ -360,13 +362,13 @@ pub async fn submit_proxy_claim(
         let (member, member_path) = db::members::get_member(conn, member_id)?;
         guard.at(&member_path)?;
         if !member.allow_proxy {
-            return Err(ApiError::conflict(
-                "proxy_not_allowed",
+            return Err(ServiceError::conflict(
+                ConflictCode::ProxyNotAllowed,
                 format!("member {member_id}'s record does not allow others to act for them"),
             ));
         }
         if db::members::bank_of(conn, member_id)? != bank_id {
-            return Err(ApiError::NotFound("member in this bank"));
+            return Err(ServiceError::NotFound("member in this bank"));
         }
         let claim = Claim::from(file_claim(
             conn,
@@ -412,7 +414,7 @@ pub async fn list_claims(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<ClaimListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let mut filter = claim_filter(&query)?;
@@ -470,7 +472,7 @@ pub async fn decide_claim(
     staff: Staff,
     path: web::Path<(i64, i64)>,
     body: ApiJson<DecisionBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, claim_id) = path.into_inner();
     let guard = staff.guard(Action::AwardPoints);
     let approve = body.0.approve;

@@ -23,7 +23,7 @@ use crate::domain::card::PresentedCard;
 use crate::domain::money::Amount;
 use crate::domain::rules::{day_start, local_date};
 use crate::domain::shop::{verify_pickup, OrderStatus};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -89,7 +89,7 @@ pub async fn counter_order(
     path: web::Path<i64>,
     key: IdempotencyKey,
     body: ApiJson<CounterOrderBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let fingerprint = request_fingerprint(&req, &body.0);
     let body = body.0;
@@ -98,7 +98,10 @@ pub async fn counter_order(
     let member_id = card.member_id;
     let (cash_points, cash_fen) = match body.cash_topup {
         Some(topup) if topup.points.is_negative() || topup.cash.is_negative() => {
-            return Err(ApiError::validation("cash_topup", "must not be negative"))
+            return Err(ServiceError::validation(
+                "cash_topup",
+                "must not be negative",
+            ))
         }
         Some(topup) => (topup.points.minor(), topup.cash.minor()),
         None => (0, 0),
@@ -124,7 +127,7 @@ pub async fn counter_order(
                 // Checked for a new order only: a retry replays what was taken, even if the shop
                 // has stopped taking cash since.
                 if cash_points > 0 && !shop.allows_cash_topup {
-                    return Err(ApiError::validation(
+                    return Err(ServiceError::validation(
                         "cash_topup",
                         "this shop does not take cash top-ups",
                     ));
@@ -181,7 +184,7 @@ pub async fn shop_orders(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<OrderListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let mut filter = order_filter(&query)?;
     filter.shop_id = Some(shop_id);
@@ -243,13 +246,13 @@ pub async fn fulfil_pickup(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<PickupBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let text = body.0.pickup;
     let by_token = verify_pickup(state.settings.card_secret.as_bytes(), &text);
     let is_code = text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit());
     if by_token.is_none() && !is_code {
-        return Err(ApiError::PickupTokenInvalid);
+        return Err(ServiceError::PickupTokenInvalid);
     }
     let guard = staff.guard(Action::ServeCounter);
     let actor = staff.actor().to_string();
@@ -264,11 +267,11 @@ pub async fn fulfil_pickup(
         // A signed token for an order that does not exist is as invalid as a forged one; a
         // database failure is not, and must not tell the clerk the member's QR code is bad.
         let existing = db::orders::get_order(conn, order_id).map_err(|err| match err {
-            ApiError::NotFound(_) => ApiError::PickupTokenInvalid,
+            ServiceError::NotFound(_) => ServiceError::PickupTokenInvalid,
             other => other,
         })?;
         if existing.order.shop_id != shop_id {
-            return Err(ApiError::PickupTokenInvalid);
+            return Err(ServiceError::PickupTokenInvalid);
         }
         let record = db::orders::fulfil(conn, order_id, &actor, db::now_micros())?;
         let entry = match record.order.entry_id {
@@ -319,7 +322,7 @@ pub async fn cancel_order(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (shop_id, order_id) = path.into_inner();
     let guard = staff.guard(Action::ServeCounter);
     let actor = staff.actor().to_string();
@@ -327,7 +330,7 @@ pub async fn cancel_order(
     let record = in_write_tx(&state, move |conn| {
         let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
         if db::orders::get_order(conn, order_id)?.order.shop_id != shop_id {
-            return Err(ApiError::NotFound("order"));
+            return Err(ServiceError::NotFound("order"));
         }
         let record = db::orders::cancel(
             conn,
@@ -400,14 +403,13 @@ pub async fn day_report(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<DayQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let offset = state.settings.utc_offset_seconds();
     let (year, month, day) = match query.date.as_deref() {
         None => local_date(db::now_micros(), offset),
-        Some(text) => {
-            parse_date(text).ok_or_else(|| ApiError::validation("date", "must be YYYY-MM-DD"))?
-        }
+        Some(text) => parse_date(text)
+            .ok_or_else(|| ServiceError::validation("date", "must be YYYY-MM-DD"))?,
     };
     let from = day_start(year, month, day, offset);
     let to = from + 86_400_000_000;

@@ -18,7 +18,7 @@ use crate::domain::ledger::{
     EntryKind, MAX_MEMO_CHARS, MAX_POSTINGS_PER_ENTRY, MAX_REFERENCE_CHARS,
 };
 use crate::domain::money::Amount;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -87,7 +87,7 @@ pub async fn post_entry(
     path: web::Path<i64>,
     key: IdempotencyKey,
     body: ApiJson<PostEntry>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::PostEntries);
     let fingerprint = request_fingerprint(&req, &body.0);
@@ -95,7 +95,7 @@ pub async fn post_entry(
     let kind = EntryKind::parse(&request.kind)
         .filter(|k| k.is_directly_postable())
         .ok_or_else(|| {
-            ApiError::validation("kind", "must be award, deduct, transfer, expire or adjust")
+            ServiceError::validation("kind", "must be award, deduct, transfer, expire or adjust")
         })?;
     let memo = required_text("memo", &request.memo, MAX_MEMO_CHARS)?;
     let reference = optional_text(
@@ -104,7 +104,7 @@ pub async fn post_entry(
         MAX_REFERENCE_CHARS,
     )?;
     if request.postings.len() > MAX_POSTINGS_PER_ENTRY {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "postings",
             format!("at most {MAX_POSTINGS_PER_ENTRY} lines"),
         ));
@@ -112,7 +112,7 @@ pub async fn post_entry(
     let mut requested = Vec::with_capacity(request.postings.len());
     for (index, line) in request.postings.iter().enumerate() {
         if line.amount == Amount::ZERO {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 format!("postings[{index}].amount"),
                 "must not be zero",
             ));
@@ -192,7 +192,7 @@ pub async fn get_entry(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, entry_id) = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let record = with_db(&state, move |conn| {
@@ -243,7 +243,7 @@ pub async fn reverse_entry(
     path: web::Path<(i64, i64)>,
     key: IdempotencyKey,
     body: ApiJson<ReverseEntry>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, entry_id) = path.into_inner();
     let guard = staff.guard(Action::PostEntries);
     let fingerprint = request_fingerprint(&req, &body.0);

@@ -5,14 +5,14 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 
 /// A JSON body. Errors name the failing field, e.g. `postings[1].amount`.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Error = ServiceError;
+    type Future = LocalBoxFuture<'static, Result<Self, ServiceError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let is_json = req
@@ -28,7 +28,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json {
-                return Err(ApiError::MalformedRequest(
+                return Err(ServiceError::MalformedRequest(
                     "the body must be JSON with Content-Type: application/json".into(),
                 ));
             }
@@ -36,9 +36,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 if err.as_response_error().status_code()
                     == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
                 {
-                    ApiError::PayloadTooLarge
+                    ServiceError::PayloadTooLarge
                 } else {
-                    ApiError::MalformedRequest(format!("could not read the body: {err}"))
+                    ServiceError::MalformedRequest(format!("could not read the body: {err}"))
                 }
             })?;
             let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
@@ -53,9 +53,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                         } else {
                             path
                         };
-                        ApiError::validation(field, without_position(&inner.to_string()))
+                        ServiceError::validation(field, without_position(&inner.to_string()))
                     } else {
-                        ApiError::MalformedRequest(format!("the body is not valid JSON: {inner}"))
+                        ServiceError::MalformedRequest(format!(
+                            "the body is not valid JSON: {inner}"
+                        ))
                     }
                 })
         })
@@ -77,8 +79,8 @@ pub struct IdempotencyKey(pub Option<String>);
 pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,200}$";
 
 impl FromRequest for IdempotencyKey {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Error = ServiceError;
+    type Future = std::future::Ready<Result<Self, ServiceError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let parsed = match req.headers().get("Idempotency-Key") {
@@ -90,7 +92,7 @@ impl FromRequest for IdempotencyKey {
                 {
                     Ok(IdempotencyKey(Some(text.to_string())))
                 }
-                _ => Err(ApiError::validation(
+                _ => Err(ServiceError::validation(
                     "Idempotency-Key",
                     "must be 1 to 200 visible ASCII characters, e.g. a UUID",
                 )),
@@ -116,7 +118,7 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err, req| {
         super::fallback::wrong_method_behind_a_parameter(req)
             .unwrap_or_else(|| {
-                ApiError::validation("path", format!("invalid path parameter: {err}"))
+                ServiceError::validation("path", format!("invalid path parameter: {err}"))
             })
             .into()
     })
@@ -124,6 +126,6 @@ pub fn path_config() -> web::PathConfig {
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _| {
-        ApiError::validation("query", format!("invalid query string: {err}")).into()
+        ServiceError::validation("query", format!("invalid query string: {err}")).into()
     })
 }

@@ -4,7 +4,7 @@
 use actix_web::{web, HttpRequest};
 use utoipa::openapi::OpenApi;
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 
 /// The path templates of the contract and the methods each one answers.
 pub struct KnownRoutes {
@@ -86,23 +86,23 @@ impl KnownRoutes {
 /// A path that matched a route only by taking a literal segment for an id (`GET /members/lookup`
 /// reaching `/members/{member_id}`): if a more literal route owns the path under other methods,
 /// the answer is 405, as for any other wrong method.
-pub fn wrong_method_behind_a_parameter(req: &HttpRequest) -> Option<ApiError> {
+pub fn wrong_method_behind_a_parameter(req: &HttpRequest) -> Option<ServiceError> {
     let routes = req.app_data::<web::Data<KnownRoutes>>()?;
     let allowed = routes.methods_at(req.path());
     (!allowed.is_empty() && !allowed.contains(&req.method().as_str())).then(|| {
-        ApiError::MethodNotAllowed {
+        ServiceError::MethodNotAllowed {
             allow: allowed.join(", "),
         }
     })
 }
 
 /// The default service: no route matched this method and path.
-pub async fn unmatched(req: HttpRequest, routes: web::Data<KnownRoutes>) -> ApiError {
+pub async fn unmatched(req: HttpRequest, routes: web::Data<KnownRoutes>) -> ServiceError {
     let allowed = routes.methods_at(req.path());
     if allowed.is_empty() {
-        ApiError::NotFound("route")
+        ServiceError::NotFound("route")
     } else {
-        ApiError::MethodNotAllowed {
+        ServiceError::MethodNotAllowed {
             allow: allowed.join(", "),
         }
     }

@@ -14,7 +14,7 @@ use crate::db::goods::{GoodsFields, GoodsRow};
 use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::domain::money::Amount;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,20 +53,23 @@ fn yes() -> bool {
 }
 
 impl GoodsBody {
-    fn fields(&self) -> ApiResult<GoodsFields> {
+    fn fields(&self) -> ServiceResult<GoodsFields> {
         if !self.price.is_positive() {
-            return Err(ApiError::validation("price", "must be positive"));
+            return Err(ServiceError::validation("price", "must be positive"));
         }
         if let Some(url) = &self.image_url {
             if !url.starts_with("https://") && !url.starts_with("http://") || url.len() > 500 {
-                return Err(ApiError::validation(
+                return Err(ServiceError::validation(
                     "image_url",
                     "must be an http(s) link of at most 500 characters",
                 ));
             }
         }
         if self.monthly_limit.is_some_and(|limit| limit < 1) {
-            return Err(ApiError::validation("monthly_limit", "must be at least 1"));
+            return Err(ServiceError::validation(
+                "monthly_limit",
+                "must be at least 1",
+            ));
         }
         let window = |field: &str, text: &Option<String>| {
             text.as_deref()
@@ -163,7 +166,7 @@ pub async fn create_goods(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<GoodsBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let fields = body.0.fields()?;
     let guard = staff.guard(Action::ServeCounter);
@@ -214,7 +217,7 @@ pub async fn update_goods(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<GoodsBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let goods_id = path.into_inner();
     let fields = body.0.fields()?;
     let guard = staff.guard(Action::ServeCounter);
@@ -257,7 +260,7 @@ pub async fn get_goods(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let goods_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let goods = with_db(&state, move |conn| {
@@ -288,7 +291,7 @@ pub async fn list_goods(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let rows = with_db(&state, move |conn| {
@@ -317,12 +320,12 @@ pub async fn browse_goods(
     state: web::Data<AppState>,
     member: MemberAuth,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let rows = with_db(&state, move |conn| {
         let shop = db::shop::get_shop(conn, shop_id)?;
         if db::members::bank_of(conn, member.0)? != shop.bank_id {
-            return Err(ApiError::NotFound("shop"));
+            return Err(ServiceError::NotFound("shop"));
         }
         db::goods::list_goods(conn, shop_id, true)
     })

@@ -17,7 +17,7 @@ use crate::domain::access::Action;
 use crate::domain::hold::check_duration;
 use crate::domain::ledger::{MAX_MEMO_CHARS, MAX_REFERENCE_CHARS};
 use crate::domain::money::Amount;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -66,13 +66,16 @@ pub async fn create_hold(
     path: web::Path<i64>,
     key: IdempotencyKey,
     body: ApiJson<CreateHold>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::ManageHolds);
     let fingerprint = request_fingerprint(&req, &body.0);
     let request = body.0;
     if !request.amount.is_positive() {
-        return Err(ApiError::validation("amount", "must be greater than zero"));
+        return Err(ServiceError::validation(
+            "amount",
+            "must be greater than zero",
+        ));
     }
     let memo = required_text("memo", &request.memo, MAX_MEMO_CHARS)?;
     let reference = optional_text(
@@ -147,7 +150,7 @@ pub async fn get_hold(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let hold = with_db(&state, move |conn| {
@@ -199,14 +202,17 @@ pub async fn capture_hold(
     path: web::Path<(i64, i64)>,
     key: IdempotencyKey,
     body: ApiJson<CaptureHold>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
     let guard = staff.guard(Action::ManageHolds);
     let fingerprint = request_fingerprint(&req, &body.0);
     let memo = required_text("memo", &body.0.memo, MAX_MEMO_CHARS)?;
     let amount = body.0.amount;
     if amount.is_some_and(|a| !a.is_positive()) {
-        return Err(ApiError::validation("amount", "must be greater than zero"));
+        return Err(ServiceError::validation(
+            "amount",
+            "must be greater than zero",
+        ));
     }
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
@@ -272,7 +278,7 @@ pub async fn release_hold(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
     let guard = staff.guard(Action::ManageHolds);
     let audit = staff.audit(&req);

@@ -13,7 +13,7 @@ use super::{with_db, AppState};
 use crate::db;
 use crate::db::accounts::StatementFilter;
 use crate::domain::ledger::Asset;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::qr;
 
 /// My profile and wallets
@@ -30,7 +30,7 @@ use crate::qr;
     )
 )]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<HttpResponse> {
+pub async fn me(state: web::Data<AppState>, member: MemberAuth) -> ServiceResult<HttpResponse> {
     let detail = with_db(&state, move |conn| {
         let (row, _) = db::members::get_member(conn, member.0)?;
         detail_of(conn, row)
@@ -73,9 +73,9 @@ pub async fn my_statement(
     state: web::Data<AppState>,
     member: MemberAuth,
     query: web::Query<MyStatementQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let asset = Asset::parse(query.asset.as_deref().unwrap_or("POINTS"))
-        .ok_or_else(|| ApiError::validation("asset", "must be POINTS or HOURS"))?;
+        .ok_or_else(|| ServiceError::validation("asset", "must be POINTS or HOURS"))?;
     let filter = StatementFilter {
         before_posting_id: parse_cursor(query.cursor.as_deref())?,
         limit: page_limit(query.limit)?,
@@ -86,7 +86,7 @@ pub async fn my_statement(
         let wallet = db::members::wallets_of(conn, member.0)?
             .into_iter()
             .find(|w| w.asset == asset.as_str())
-            .ok_or(ApiError::NotFound("wallet"))?;
+            .ok_or(ServiceError::NotFound("wallet"))?;
         Ok((
             wallet.id,
             db::accounts::statement(conn, wallet.id, &filter)?,
@@ -114,12 +114,15 @@ pub async fn my_statement(
     )
 )]
 #[get("/me/card")]
-pub async fn my_card(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<HttpResponse> {
+pub async fn my_card(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+) -> ServiceResult<HttpResponse> {
     let (row, _) = with_db(&state, move |conn| db::members::get_member(conn, member.0)).await?;
     let token = card_token(&state, &row);
     let png = web::block(move || qr::render(&token, qr::Format::Png, 512, qrcode::EcLevel::M))
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
     Ok(HttpResponse::Ok().content_type("image/png").body(png))
 }
 
@@ -148,7 +151,10 @@ pub struct MyData {
     )
 )]
 #[get("/me/export")]
-pub async fn my_export(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<HttpResponse> {
+pub async fn my_export(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+) -> ServiceResult<HttpResponse> {
     let data = with_db(&state, move |conn| {
         db::snapshot_tx(conn, |conn| {
             let (row, _) = db::members::get_member(conn, member.0)?;

@@ -8,7 +8,7 @@ use super::signups::MemberActivity;
 use super::{with_db, AppState};
 use crate::db;
 use crate::domain::activity::StoredStatus;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 /// One activity (member)
 ///
@@ -30,14 +30,14 @@ pub async fn my_activity(
     state: web::Data<AppState>,
     member: MemberAuth,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (member_id, activity_id) = (member.0, path.into_inner());
     let item = with_db(&state, move |conn| {
         let now = db::now_micros();
         let row = db::activities::get_activity(conn, activity_id)?;
         let bank_id = db::members::bank_of(conn, member_id)?;
         if row.bank_id != bank_id || row.stored_status()? == StoredStatus::Draft {
-            return Err(ApiError::NotFound("activity"));
+            return Err(ServiceError::NotFound("activity"));
         }
         let my_signup = db::activities::my_signups(conn, member_id, &[activity_id])?
             .into_iter()

@@ -8,7 +8,7 @@ use super::wechat::{refresh_ttl, signed_in, MemberSession};
 use super::{in_write_tx, AppState};
 use crate::db;
 use crate::db::member_sessions::{self, MemberRotation};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 /// Refresh a member's tokens
 ///
@@ -31,7 +31,7 @@ use crate::error::{ApiError, ApiResult};
 pub async fn refresh_member_session(
     state: web::Data<AppState>,
     body: ApiJson<RefreshRequest>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
     let ttl = refresh_ttl(&state);
     let rotation = in_write_tx(&state, move |conn| {
@@ -45,8 +45,8 @@ pub async fn refresh_member_session(
             binding,
             next,
         } => Ok(HttpResponse::Ok().json(signed_in(&state, member_id, binding, next)?)),
-        MemberRotation::Reused => Err(ApiError::RefreshTokenReused),
-        MemberRotation::Invalid => Err(ApiError::InvalidRefreshToken),
+        MemberRotation::Reused => Err(ServiceError::RefreshTokenReused),
+        MemberRotation::Invalid => Err(ServiceError::InvalidRefreshToken),
     }
 }
 
@@ -67,7 +67,7 @@ pub async fn refresh_member_session(
 pub async fn member_logout(
     state: web::Data<AppState>,
     body: ApiJson<RefreshRequest>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
     in_write_tx(&state, move |conn| {
         member_sessions::sign_out(conn, &token, db::now_micros())

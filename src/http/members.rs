@@ -17,7 +17,7 @@ use crate::domain::access::Action;
 use crate::domain::card::{card_number, sign_card, CardClaim, PresentedCard};
 use crate::domain::identity::{mask_id_card, parse_id_card};
 use crate::domain::privacy::{is_mainland_mobile, mask_phone};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::qr;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,14 +107,14 @@ pub struct CreateMember {
     pub allow_proxy: bool,
 }
 
-fn check_tags(tags: &[String]) -> ApiResult<String> {
+fn check_tags(tags: &[String]) -> ServiceResult<String> {
     if tags.len() > 10 {
-        return Err(ApiError::validation("tags", "at most 10 tags"));
+        return Err(ServiceError::validation("tags", "at most 10 tags"));
     }
     for (i, tag) in tags.iter().enumerate() {
         let len = tag.trim().chars().count();
         if len == 0 || len > 20 || tag.contains(',') {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 format!("tags[{i}]"),
                 "1–20 characters, no commas",
             ));
@@ -146,12 +146,12 @@ pub async fn create_member(
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<CreateMember>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let request = body.0;
     let name = required_text("name", &request.name, 50)?;
     if let Some(phone) = &request.phone {
         if !is_mainland_mobile(phone) {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 "phone",
                 "must be an 11-digit mainland-China mobile number",
             ));
@@ -162,7 +162,7 @@ pub async fn create_member(
         .as_deref()
         .map(|id| {
             parse_id_card(id).ok_or_else(|| {
-                ApiError::validation(
+                ServiceError::validation(
                     "id_card",
                     "not a valid 18-character ID number (check digit)",
                 )
@@ -201,11 +201,11 @@ pub async fn create_member(
     Ok(HttpResponse::Created().json(detail))
 }
 
-pub fn detail_of(conn: &mut db::Db, member: MemberRow) -> ApiResult<MemberDetail> {
+pub fn detail_of(conn: &mut db::Db, member: MemberRow) -> ServiceResult<MemberDetail> {
     let wallets = db::members::wallets_of(conn, member.id)?
         .into_iter()
         .map(|row| db::accounts::with_balance(conn, row).map(Account::from))
-        .collect::<ApiResult<Vec<_>>>()?;
+        .collect::<ServiceResult<Vec<_>>>()?;
     Ok(MemberDetail {
         member: Member::from(member),
         wallets,
@@ -247,7 +247,7 @@ pub async fn list_members(
     state: web::Data<AppState>,
     staff: Staff,
     query: web::Query<MemberListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;
     let paths = staff.paths_for(Action::ReadLedger);
@@ -281,7 +281,7 @@ pub async fn get_member(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let member_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let detail = with_db(&state, move |conn| {
@@ -342,18 +342,18 @@ pub async fn card(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<CardQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let format = closed_sets::lookup(
         closed_sets::PICTURE_FORMATS,
         query.format.as_deref().unwrap_or("png"),
     )
-    .ok_or_else(|| ApiError::validation("format", "must be png or svg"))?;
+    .ok_or_else(|| ServiceError::validation("format", "must be png or svg"))?;
     let size = query.size.unwrap_or(512);
     let level = qr::ec_level(query.ec.as_deref())?;
     let payload = card_payload_in_scope(&state, &staff, path.into_inner()).await?;
     let body = web::block(move || qr::render(&payload.token, format, size, level))
         .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
     Ok(HttpResponse::Ok()
         .content_type(format.media_type())
         .body(body))
@@ -379,7 +379,7 @@ pub async fn card_payload(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let payload = card_payload_in_scope(&state, &staff, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(payload))
 }
@@ -388,7 +388,7 @@ async fn card_payload_in_scope(
     state: &web::Data<AppState>,
     staff: &Staff,
     member_id: i64,
-) -> ApiResult<CardPayload> {
+) -> ServiceResult<CardPayload> {
     let guard = staff.guard(Action::ReadLedger);
     let (member, _) = with_db(state, move |conn| {
         let found = db::members::get_member(conn, member_id)?;
@@ -433,7 +433,7 @@ pub async fn reissue_card(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let member_id = path.into_inner();
     let guard = staff.guard(Action::OpenAccounts);
     let audit = staff.audit(&req);
@@ -489,7 +489,7 @@ pub async fn lookup(
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<CardLookup>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let presented = PresentedCard::read(state.settings.card_secret.as_bytes(), &body.0.card)?;
     let guard = staff.guard(Action::ReadLedger);
     let detail = with_db(&state, move |conn| {
@@ -546,7 +546,7 @@ pub async fn merge_members(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<MergeMembers>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let member_id = path.into_inner();
     let into_id = body.0.into_member_id;
     let guard = staff.guard(Action::PostEntries);

@@ -27,6 +27,7 @@ pub mod ops;
 pub mod orders;
 pub mod orgs;
 pub mod paging;
+pub mod problem;
 pub mod rules;
 pub mod shops;
 pub mod signups;
@@ -46,7 +47,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::jwt::TokenKeys;
 use crate::config::Settings;
 use crate::db::{self, Db, Pool};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::Metrics;
 
 /// Shared by every worker. Nothing in here is state that matters: it is all derivable from
@@ -170,10 +171,10 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
 }
 
 /// Runs blocking database work on the blocking pool, never on the event loop.
-pub async fn with_db<T, F>(state: &web::Data<AppState>, work: F) -> ApiResult<T>
+pub async fn with_db<T, F>(state: &web::Data<AppState>, work: F) -> ServiceResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut Db) -> ApiResult<T> + Send + 'static,
+    F: FnOnce(&mut Db) -> ServiceResult<T> + Send + 'static,
 {
     let pool = state.pool.clone();
     web::block(move || {
@@ -182,7 +183,7 @@ where
         blame_outage(&mut conn, result)
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
 /// How many times a write transaction that lost a deadlock or serialization race is run again
@@ -193,10 +194,10 @@ pub const MAX_CONTENTION_RETRIES: u32 = 8;
 /// transaction fails on the key; running it once more replays the winner's stored result. A
 /// transaction chosen as a deadlock victim (or failing serialization) is run again after a short,
 /// jittered pause, a bounded number of times.
-pub async fn in_write_tx<T, F>(state: &web::Data<AppState>, work: F) -> ApiResult<T>
+pub async fn in_write_tx<T, F>(state: &web::Data<AppState>, work: F) -> ServiceResult<T>
 where
     T: Send + 'static,
-    F: Fn(&mut Db) -> ApiResult<T> + Send + 'static,
+    F: Fn(&mut Db) -> ServiceResult<T> + Send + 'static,
 {
     let pool = state.pool.clone();
     let writer = state.sqlite_writer.clone();
@@ -213,32 +214,32 @@ where
         loop {
             let result = db::write_tx(&mut conn, &work);
             match blame_outage(&mut conn, result) {
-                Err(ApiError::IdempotencyRace) if !raced => raced = true,
-                Err(ApiError::Contention) if contended < MAX_CONTENTION_RETRIES => {
+                Err(ServiceError::IdempotencyRace) if !raced => raced = true,
+                Err(ServiceError::Contention) if contended < MAX_CONTENTION_RETRIES => {
                     contended += 1;
                     std::thread::sleep(contention_pause(contended));
                 }
-                Err(ApiError::Contention) => {
+                Err(ServiceError::Contention) => {
                     tracing::warn!(retries = contended, "write transaction kept colliding");
-                    return Err(ApiError::Unavailable);
+                    return Err(ServiceError::Unavailable);
                 }
                 other => return other,
             }
         }
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
 /// An unexpected error on a connection that no longer answers is the database going away (a
 /// restart, a failover, the network), whatever words the server chose for it: the client is told
 /// to retry (`service_unavailable`), not shown a 500. The pool discards the dead connection.
-fn blame_outage<T>(conn: &mut Db, result: ApiResult<T>) -> ApiResult<T> {
+fn blame_outage<T>(conn: &mut Db, result: ServiceResult<T>) -> ServiceResult<T> {
     use diesel::connection::SimpleConnection;
     match result {
-        Err(ApiError::Internal(cause)) if conn.batch_execute("SELECT 1").is_err() => {
+        Err(ServiceError::Internal(cause)) if conn.batch_execute("SELECT 1").is_err() => {
             tracing::warn!(error = ?cause, "the database connection was lost under a request");
-            Err(ApiError::Unavailable)
+            Err(ServiceError::Unavailable)
         }
         other => other,
     }

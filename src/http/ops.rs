@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{with_db, AppState};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
@@ -35,11 +35,11 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+pub async fn readyz(state: web::Data<AppState>) -> ServiceResult<HttpResponse> {
     with_db(&state, |conn| {
         use diesel::connection::SimpleConnection;
         conn.batch_execute("SELECT 1")
-            .map_err(|_| ApiError::Unavailable)
+            .map_err(|_| ServiceError::Unavailable)
     })
     .await?;
     Ok(HttpResponse::Ok().json(Health {

@@ -16,7 +16,7 @@ use crate::db::orders::{NewOrder, OrderFilter, OrderRecord};
 use crate::db::{self, Db};
 use crate::domain::money::Amount;
 use crate::domain::shop::{sign_pickup, OrderStatus};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::qr;
 
 const MAX_LINES: usize = 20;
@@ -119,9 +119,9 @@ impl Order {
     }
 }
 
-pub(super) fn checked_lines(lines: &[OrderLineBody]) -> ApiResult<Vec<(i64, i64)>> {
+pub(super) fn checked_lines(lines: &[OrderLineBody]) -> ServiceResult<Vec<(i64, i64)>> {
     if lines.is_empty() || lines.len() > MAX_LINES {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "lines",
             format!("1–{MAX_LINES} lines"),
         ));
@@ -132,13 +132,13 @@ pub(super) fn checked_lines(lines: &[OrderLineBody]) -> ApiResult<Vec<(i64, i64)
         .enumerate()
         .map(|(index, line)| {
             if !(1..=99).contains(&line.quantity) {
-                return Err(ApiError::validation(
+                return Err(ServiceError::validation(
                     format!("lines[{index}].quantity"),
                     "must be 1–99",
                 ));
             }
             if !seen.insert(line.goods_id) {
-                return Err(ApiError::validation(
+                return Err(ServiceError::validation(
                     format!("lines[{index}].goods_id"),
                     "listed twice",
                 ));
@@ -177,7 +177,7 @@ pub async fn place_my_order(
     member: MemberAuth,
     key: IdempotencyKey,
     body: ApiJson<PlaceOrderBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let fingerprint = request_fingerprint(&req, &body.0);
     let lines = checked_lines(&body.0.lines)?;
     let shop_id = body.0.shop_id;
@@ -189,7 +189,7 @@ pub async fn place_my_order(
         let now = db::now_micros();
         let shop = db::shop::get_shop(conn, shop_id)?;
         if db::members::bank_of(conn, member_id)? != shop.bank_id {
-            return Err(ApiError::NotFound("shop"));
+            return Err(ServiceError::NotFound("shop"));
         }
         idempotency::once(
             conn,
@@ -241,13 +241,16 @@ pub struct OrderPage {
     pub next_cursor: Option<String>,
 }
 
-pub(super) fn order_filter(query: &OrderListQuery) -> ApiResult<OrderFilter> {
+pub(super) fn order_filter(query: &OrderListQuery) -> ServiceResult<OrderFilter> {
     let status = query
         .status
         .as_deref()
         .map(|s| {
             OrderStatus::parse(s).ok_or_else(|| {
-                ApiError::validation("status", "must be pending, fulfilled, cancelled or expired")
+                ServiceError::validation(
+                    "status",
+                    "must be pending, fulfilled, cancelled or expired",
+                )
             })
         })
         .transpose()?;
@@ -288,7 +291,7 @@ pub async fn my_orders(
     state: web::Data<AppState>,
     member: MemberAuth,
     query: web::Query<OrderListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let mut filter = order_filter(&query)?;
     filter.member_id = Some(member.0);
     let limit = filter.limit;
@@ -300,10 +303,10 @@ pub async fn my_orders(
     )))
 }
 
-fn my_order(conn: &mut Db, member_id: i64, order_id: i64) -> ApiResult<OrderRecord> {
+fn my_order(conn: &mut Db, member_id: i64, order_id: i64) -> ServiceResult<OrderRecord> {
     let record = db::orders::get_order(conn, order_id)?;
     if record.order.member_id != member_id {
-        return Err(ApiError::NotFound("order"));
+        return Err(ServiceError::NotFound("order"));
     }
     Ok(record)
 }
@@ -326,7 +329,7 @@ pub async fn get_my_order(
     state: web::Data<AppState>,
     member: MemberAuth,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let order_id = path.into_inner();
     let member_id = member.0;
     let record = with_db(&state, move |conn| my_order(conn, member_id, order_id)).await?;
@@ -352,7 +355,7 @@ pub async fn cancel_my_order(
     state: web::Data<AppState>,
     member: MemberAuth,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let order_id = path.into_inner();
     let member_id = member.0;
     let record = in_write_tx(&state, move |conn| {
@@ -400,14 +403,14 @@ pub async fn pickup_qr(
     member: MemberAuth,
     path: web::Path<i64>,
     query: web::Query<PickupQrQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let order_id = path.into_inner();
     let member_id = member.0;
     let format = closed_sets::lookup(
         closed_sets::PICTURE_FORMATS,
         query.format.as_deref().unwrap_or("png"),
     )
-    .ok_or_else(|| ApiError::validation("format", "must be png or svg"))?;
+    .ok_or_else(|| ServiceError::validation("format", "must be png or svg"))?;
     with_db(&state, move |conn| {
         my_order(conn, member_id, order_id).map(|_| ())
     })

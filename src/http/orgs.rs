@@ -13,7 +13,7 @@ use crate::db;
 use crate::db::audit;
 use crate::db::orgs::{NewOrg, OrgKind};
 use crate::domain::access::Action;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -32,11 +32,11 @@ pub struct CreateOrg {
     pub parent_id: Option<i64>,
 }
 
-fn parse_kind(kind: Option<&str>) -> ApiResult<OrgKind> {
+fn parse_kind(kind: Option<&str>) -> ServiceResult<OrgKind> {
     match kind {
         None => Ok(OrgKind::Village),
         Some(text) => OrgKind::parse(text).ok_or_else(|| {
-            ApiError::validation(
+            ServiceError::validation(
                 "kind",
                 "must be county, township, village, grid or building",
             )
@@ -67,7 +67,7 @@ pub async fn create_org(
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<CreateOrg>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let code = required_text("code", &body.0.code, 40)?;
     let name = required_text("name", &body.0.name, 100)?;
     let kind = parse_kind(body.0.kind.as_deref())?;
@@ -113,7 +113,7 @@ pub async fn create_org(
     )
 )]
 #[get("/orgs")]
-pub async fn list_orgs(state: web::Data<AppState>, staff: Staff) -> ApiResult<HttpResponse> {
+pub async fn list_orgs(state: web::Data<AppState>, staff: Staff) -> ServiceResult<HttpResponse> {
     let paths = staff.paths_for(Action::ReadLedger);
     let orgs = with_db(&state, move |conn| db::orgs::list_under(conn, &paths)).await?;
     Ok(HttpResponse::Ok().json(orgs.into_iter().map(Org::from).collect::<Vec<_>>()))
@@ -152,7 +152,7 @@ pub async fn move_org(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<MoveOrg>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let org_id = path.into_inner();
     let parent_id = body.0.parent_id;
     let guard = staff.guard(Action::ManageOrgs);
@@ -197,7 +197,7 @@ pub async fn get_org(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let org_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let org = with_db(&state, move |conn| {

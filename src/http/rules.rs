@@ -15,7 +15,7 @@ use crate::db::rules::{RuleFields, RuleRow};
 use crate::domain::access::Action;
 use crate::domain::money::Amount;
 use crate::domain::rules::{Caps, RuleCategory, RuleRange};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 const MAX_CODE_CHARS: usize = 40;
 const MAX_NAME_CHARS: usize = 100;
@@ -63,11 +63,11 @@ fn yes() -> bool {
 }
 
 impl RuleBody {
-    fn fields(&self) -> ApiResult<RuleFields> {
+    fn fields(&self) -> ServiceResult<RuleFields> {
         let code = required_text("code", &self.code, MAX_CODE_CHARS)?;
         let name = required_text("name", &self.name, MAX_NAME_CHARS)?;
         let category = RuleCategory::parse(&self.category).ok_or_else(|| {
-            ApiError::validation(
+            ServiceError::validation(
                 "category",
                 "must be volunteer_service, public_welfare, village_rules, good_deeds, deduction or other",
             )
@@ -78,11 +78,11 @@ impl RuleBody {
             self.min_points.map_or(default, Amount::minor),
             self.max_points.map_or(default, Amount::minor),
         )
-        .map_err(|e| ApiError::validation("default_points", e.to_string()))?;
-        let cap = |field: &str, value: Option<Amount>| -> ApiResult<Option<i64>> {
+        .map_err(|e| ServiceError::validation("default_points", e.to_string()))?;
+        let cap = |field: &str, value: Option<Amount>| -> ServiceResult<Option<i64>> {
             match value {
                 Some(amount) if !amount.is_positive() => {
-                    Err(ApiError::validation(field, "must be positive"))
+                    Err(ServiceError::validation(field, "must be positive"))
                 }
                 other => Ok(other.map(Amount::minor)),
             }
@@ -174,7 +174,7 @@ pub async fn create_rule(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<RuleBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::ManageRules);
     let fields = body.0.fields()?;
@@ -228,7 +228,7 @@ pub async fn update_rule(
     staff: Staff,
     path: web::Path<(i64, i64)>,
     body: ApiJson<RuleBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, rule_id) = path.into_inner();
     let guard = staff.guard(Action::ManageRules);
     let fields = body.0.fields()?;
@@ -280,7 +280,7 @@ pub async fn list_rules(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<RuleListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let include_inactive = query.include_inactive;
@@ -313,7 +313,7 @@ pub async fn get_rule(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (bank_id, rule_id) = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let rule = with_db(&state, move |conn| {

@@ -14,7 +14,7 @@ use crate::db::shop::{NewShop, ShopChanges, ShopRow};
 use crate::db::{self, audit, Db};
 use crate::domain::access::Action;
 use crate::domain::shop::RedemptionDays;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +55,7 @@ fn check_shop(
     address: &str,
     redemption_days: &[i64],
     pickup_hours: Option<i64>,
-) -> ApiResult<CheckedShop> {
+) -> ServiceResult<CheckedShop> {
     let name = required_text("name", name, 100)?;
     let address = required_text("address", address, 200)?;
     let days_text = redemption_days
@@ -64,10 +64,10 @@ fn check_shop(
         .collect::<Vec<_>>()
         .join(",");
     let days = RedemptionDays::parse(&days_text)
-        .ok_or_else(|| ApiError::validation("redemption_days", "days of the month, 1–31"))?;
+        .ok_or_else(|| ServiceError::validation("redemption_days", "days of the month, 1–31"))?;
     let pickup_hours = pickup_hours.unwrap_or(72);
     if !(1..=720).contains(&pickup_hours) {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "pickup_hours",
             "must be between 1 and 720",
         ));
@@ -160,7 +160,11 @@ impl From<ShopRow> for Shop {
 }
 
 /// The shop if `guard` allows its action on the shop's unit, with the unit's path.
-pub fn shop_in_scope(conn: &mut Db, guard: &Guard, shop_id: i64) -> ApiResult<(ShopRow, String)> {
+pub fn shop_in_scope(
+    conn: &mut Db,
+    guard: &Guard,
+    shop_id: i64,
+) -> ServiceResult<(ShopRow, String)> {
     let shop = db::shop::get_shop(conn, shop_id)?;
     let path = db::orgs::get_org(conn, shop.org_id)?.path;
     guard.at(&path)?;
@@ -189,7 +193,7 @@ pub async fn create_shop(
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<ShopBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let body = body.0;
     let checked = check_shop(
         &body.name,
@@ -202,8 +206,9 @@ pub async fn create_shop(
     let shop = in_write_tx(&state, move |conn| {
         let org = db::orgs::get_org(conn, body.org_id)?;
         guard.at(&org.path)?;
-        let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?
-            .ok_or_else(|| ApiError::validation("org_id", "no points bank covers this unit yet"))?;
+        let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?.ok_or_else(|| {
+            ServiceError::validation("org_id", "no points bank covers this unit yet")
+        })?;
         let row = db::shop::create_shop(
             conn,
             NewShop {
@@ -277,7 +282,7 @@ pub async fn list_shops(
     state: web::Data<AppState>,
     staff: Staff,
     query: web::Query<ShopListQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;
     let paths = staff.paths_for(Action::ReadLedger);
@@ -311,7 +316,7 @@ pub async fn get_shop(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let (shop, _) = with_db(&state, move |conn| shop_in_scope(conn, &guard, shop_id)).await?;
@@ -343,7 +348,7 @@ pub async fn update_shop(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<UpdateShopBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let body = body.0;
     let checked = check_shop(
@@ -393,7 +398,10 @@ pub async fn update_shop(
     )
 )]
 #[get("/me/shops")]
-pub async fn my_shops(state: web::Data<AppState>, member: MemberAuth) -> ApiResult<HttpResponse> {
+pub async fn my_shops(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+) -> ServiceResult<HttpResponse> {
     let rows = with_db(&state, move |conn| {
         let bank_id = db::members::bank_of(conn, member.0)?;
         db::shop::list_shops(conn, bank_id)

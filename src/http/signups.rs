@@ -14,7 +14,7 @@ use crate::db::activities::{ActivityFilter, SignupRow};
 use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::domain::activity::{distance_m, StoredStatus};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -69,7 +69,7 @@ pub async fn sign_me_up(
     state: web::Data<AppState>,
     member: MemberAuth,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let signup = in_write_tx(&state, move |conn| {
         db::activities::sign_up(conn, activity_id, member.0, None, db::now_micros())
@@ -96,7 +96,7 @@ pub async fn cancel_my_signup(
     state: web::Data<AppState>,
     member: MemberAuth,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let signup = in_write_tx(&state, move |conn| {
         db::activities::cancel_signup(conn, activity_id, member.0, db::now_micros())
@@ -136,7 +136,7 @@ pub async fn sign_up_member(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<ProxySignup>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let member_id = body.0.member_id;
     let guard = staff.guard(Action::RunActivities);
@@ -147,8 +147,8 @@ pub async fn sign_up_member(
         let (member, member_path) = db::members::get_member(conn, member_id)?;
         guard.at(&member_path)?;
         if !member.allow_proxy {
-            return Err(ApiError::conflict(
-                "proxy_not_allowed",
+            return Err(ServiceError::conflict(
+                ConflictCode::ProxyNotAllowed,
                 format!("member {member_id}'s record does not allow others to act for them"),
             ));
         }
@@ -189,7 +189,7 @@ pub async fn list_signups(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let signups = with_db(&state, move |conn| {
@@ -243,14 +243,14 @@ pub async fn my_activities(
     state: web::Data<AppState>,
     member: MemberAuth,
     query: web::Query<NearQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let here = match (query.latitude, query.longitude) {
         (Some(lat), Some(lon)) if lat.is_finite() && lon.is_finite() => {
             Some(((lat * 1e6).round() as i64, (lon * 1e6).round() as i64))
         }
         (None, None) => None,
         _ => {
-            return Err(ApiError::validation(
+            return Err(ServiceError::validation(
                 "latitude",
                 "give both latitude and longitude",
             ))
@@ -291,7 +291,7 @@ pub async fn my_activities(
                     distance_m: distance,
                 })
             })
-            .collect::<ApiResult<Vec<_>>>()
+            .collect::<ServiceResult<Vec<_>>>()
     })
     .await?;
     if let Some(limit) = within {

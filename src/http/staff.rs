@@ -16,7 +16,7 @@ use crate::db::staff::{GrantRow, StaffRow};
 use crate::db::Db;
 use crate::domain::access::{Action, Role};
 use crate::domain::privacy::{is_mainland_mobile, mask_phone};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GrantView {
@@ -81,11 +81,11 @@ pub(crate) fn staff_view(
 /// A staff member whose roles all lie outside the granter's units is another unit's staff: their
 /// account is not the granter's to extend (nor to learn about by guessing ids). A new account
 /// without any role yet is anyone's to start.
-fn check_manageable(guard: &Guard, grants: &[(GrantRow, String)]) -> ApiResult<()> {
+fn check_manageable(guard: &Guard, grants: &[(GrantRow, String)]) -> ServiceResult<()> {
     if grants.is_empty() || grants.iter().any(|(_, path)| guard.covers(path)) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden)
+        Err(ServiceError::Forbidden)
     }
 }
 
@@ -123,23 +123,23 @@ pub async fn create_staff(
     state: web::Data<AppState>,
     staff: Staff,
     body: ApiJson<CreateStaff>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     // A new account has no role yet; its record is filed under the creator's first managed unit.
     let filed_under = staff
         .paths_for(Action::ManageStaff)
         .into_iter()
         .next()
-        .ok_or(ApiError::Forbidden)?;
+        .ok_or(ServiceError::Forbidden)?;
     let audit = staff.audit(&req);
     let request = body.0;
     if !is_mainland_mobile(&request.phone) {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "phone",
             "must be an 11-digit mainland-China mobile number",
         ));
     }
     let name = required_text("name", &request.name, 50)?;
-    check_password_rules(&request.password).map_err(|m| ApiError::validation("password", m))?;
+    check_password_rules(&request.password).map_err(|m| ServiceError::validation("password", m))?;
     let phone = request.phone;
     let password = request.password;
     let created = with_db(&state, move |conn| {
@@ -176,7 +176,7 @@ pub async fn create_staff(
     )
 )]
 #[get("/staff")]
-pub async fn list_staff(state: web::Data<AppState>, staff: Staff) -> ApiResult<HttpResponse> {
+pub async fn list_staff(state: web::Data<AppState>, staff: Staff) -> ServiceResult<HttpResponse> {
     let paths = staff.paths_for(Action::ManageStaff);
     let guard = staff.guard(Action::ManageStaff);
     let listed = with_db(&state, move |conn| db::staff::list_under(conn, &paths)).await?;
@@ -227,13 +227,13 @@ pub async fn grant_role(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<GrantRole>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let staff_id = path.into_inner();
-    let role =
-        Role::parse(&body.0.role).ok_or_else(|| ApiError::validation("role", "unknown role"))?;
+    let role = Role::parse(&body.0.role)
+        .ok_or_else(|| ServiceError::validation("role", "unknown role"))?;
     let org_id = body.0.org_id;
     if (role == Role::PlatformAdmin) != org_id.is_none() {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "org_id",
             "required for every role except platform_admin, which must omit it",
         ));
@@ -281,7 +281,7 @@ fn refuse_removing_the_last_admin(
     conn: &mut Db,
     staff_id: i64,
     grants: &[(GrantRow, String)],
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let admins = db::staff::active_platform_admins(conn)?;
     let keeps_another_admin_grant = grants
         .iter()
@@ -289,8 +289,8 @@ fn refuse_removing_the_last_admin(
         .count()
         > 1;
     if admins.iter().all(|&admin| admin == staff_id) && !keeps_another_admin_grant {
-        return Err(ApiError::conflict(
-            "last_admin",
+        return Err(ServiceError::conflict(
+            ConflictCode::LastAdmin,
             "this is the last active platform administrator; grant the role to someone else first",
         ));
     }
@@ -320,7 +320,7 @@ pub async fn revoke_role(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<(i64, i64)>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let (staff_id, grant_id) = path.into_inner();
     let guard = staff.guard(Action::ManageStaff);
     let audit = staff.audit(&req);

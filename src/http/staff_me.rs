@@ -6,7 +6,7 @@ use super::access::Staff;
 use super::staff::{staff_view, StaffView};
 use super::{with_db, AppState};
 use crate::db;
-use crate::error::ApiResult;
+use crate::error::ServiceResult;
 
 /// Who am I (staff)
 ///
@@ -22,7 +22,7 @@ use crate::error::ApiResult;
     )
 )]
 #[get("/staff/me")]
-pub async fn who_am_i(state: web::Data<AppState>, staff: Staff) -> ApiResult<HttpResponse> {
+pub async fn who_am_i(state: web::Data<AppState>, staff: Staff) -> ServiceResult<HttpResponse> {
     let staff_id = staff.id();
     let view = with_db(&state, move |conn| {
         let row = db::staff::get_staff(conn, staff_id)?;

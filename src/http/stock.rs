@@ -15,7 +15,7 @@ use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::domain::money::Amount;
 use crate::domain::shop::MovementKind;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,32 +100,35 @@ pub async fn record_movement(
     staff: Staff,
     path: web::Path<i64>,
     body: ApiJson<MovementBody>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let goods_id = path.into_inner();
     let body = body.0;
     let kind = MovementKind::parse(&body.kind)
         .filter(|k| k.is_manual())
         .ok_or_else(|| {
-            ApiError::validation(
+            ServiceError::validation(
                 "kind",
                 "must be stock_in, donation, write_off or correction",
             )
         })?;
     if !kind.allows(body.quantity) || body.quantity.unsigned_abs() > 1_000_000 {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "quantity",
             format!("a {kind} needs a quantity of the right sign (at most 1000000)"),
         ));
     }
     let donor_name = optional_text("donor_name", body.donor_name.as_deref(), 100)?;
     if kind == MovementKind::Donation && donor_name.is_none() {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "donor_name",
             "a donation names its donor (爱心企业/爱心人士)",
         ));
     }
     if body.donor_value.is_some_and(|v| v.is_negative()) {
-        return Err(ApiError::validation("donor_value", "must not be negative"));
+        return Err(ServiceError::validation(
+            "donor_value",
+            "must not be negative",
+        ));
     }
     let note = optional_text("note", Some(&body.note), 200)?.unwrap_or_default();
     let guard = staff.guard(Action::ServeCounter);
@@ -194,14 +197,14 @@ pub async fn list_movements(
     staff: Staff,
     path: web::Path<i64>,
     query: web::Query<MovementQuery>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let kind = query
         .kind
         .as_deref()
         .map(|k| {
             MovementKind::parse(k)
-                .ok_or_else(|| ApiError::validation("kind", "unknown movement kind"))
+                .ok_or_else(|| ServiceError::validation("kind", "unknown movement kind"))
         })
         .transpose()?;
     let goods_id = query.goods_id;

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::error::{Problem, PROBLEM_TYPE_PREFIX};
+use crate::http::problem::{Problem, PROBLEM_TYPE_PREFIX};
 
 /// The canned answers: status line, code, title, detail.
 const CANNED: &[(&[u8], &str, &str, &str)] = &[

@@ -14,7 +14,7 @@ use crate::db::ledger::EntryRecord;
 use crate::db::orgs::OrgRow;
 use crate::domain::money::Amount;
 use crate::domain::verify::Finding;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 
 impl PartialSchema for Amount {
     fn schema() -> RefOr<Schema> {
@@ -40,11 +40,11 @@ pub fn timestamp(micros: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-pub fn parse_timestamp(field: &str, text: &str) -> ApiResult<i64> {
+pub fn parse_timestamp(field: &str, text: &str) -> ServiceResult<i64> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc).timestamp_micros())
         .map_err(|_| {
-            ApiError::validation(
+            ServiceError::validation(
                 field,
                 "must be an RFC 3339 time, e.g. 2026-11-01T00:00:00+08:00",
             )
@@ -52,22 +52,26 @@ pub fn parse_timestamp(field: &str, text: &str) -> ApiResult<i64> {
 }
 
 /// Checks a required free-text field: trimmed, non-empty, at most `max` characters.
-pub fn required_text(field: &str, value: &str, max: usize) -> ApiResult<String> {
+pub fn required_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(ApiError::validation(field, "must not be empty"));
+        return Err(ServiceError::validation(field, "must not be empty"));
     }
     optional_text(field, Some(value), max).map(|v| v.unwrap_or_default())
 }
 
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> ServiceResult<Option<String>> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(text) if text.chars().count() > max => Err(ApiError::validation(
+        Some(text) if text.chars().count() > max => Err(ServiceError::validation(
             field,
             format!("must be at most {max} characters"),
         )),
-        Some(text) if text.chars().any(char::is_control) => Err(ApiError::validation(
+        Some(text) if text.chars().any(char::is_control) => Err(ServiceError::validation(
             field,
             "must not contain control characters",
         )),

@@ -7,7 +7,7 @@ use super::types::{VerifyFinding, VerifyReport};
 use super::{with_db, AppState};
 use crate::db;
 use crate::domain::access::Action;
-use crate::error::ApiResult;
+use crate::error::ServiceResult;
 
 /// Verify a bank
 ///
@@ -30,7 +30,7 @@ pub async fn verify_bank(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
     let verification = with_db(&state, move |conn| {

@@ -13,7 +13,7 @@ use crate::db::audit::{self, AuditContext};
 use crate::db::member_sessions;
 use crate::db::sessions::IssuedRefresh;
 use crate::domain::access::Action;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::wechat::{code_to_session, WechatConfig};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -86,7 +86,7 @@ pub fn signed_in(
     member_id: i64,
     bound_at: i64,
     refresh: IssuedRefresh,
-) -> ApiResult<MemberSession> {
+) -> ServiceResult<MemberSession> {
     let now = chrono::Utc::now().timestamp();
     let token = state.keys.issue_member(member_id, bound_at, now)?;
     Ok(MemberSession::SignedIn(SignedIn {
@@ -125,10 +125,10 @@ pub fn refresh_ttl(state: &AppState) -> i64 {
 pub async fn wechat_login(
     state: web::Data<AppState>,
     body: ApiJson<WechatLogin>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let code = body.0.code;
     if code.is_empty() || code.len() > 128 {
-        return Err(ApiError::validation(
+        return Err(ServiceError::validation(
             "code",
             "must be the code from wx.login()",
         ));
@@ -192,7 +192,7 @@ pub struct WechatBind {
 pub async fn wechat_bind(
     state: web::Data<AppState>,
     body: ApiJson<WechatBind>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let WechatBind {
         binding_ticket,
         phone,
@@ -217,7 +217,7 @@ async fn unbind(
     member_id: i64,
     audit: AuditContext,
     guard: Option<super::access::Guard>,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     in_write_tx(state, move |conn| {
         let (_, path) = db::members::get_member(conn, member_id)?;
         if let Some(guard) = &guard {
@@ -257,7 +257,7 @@ pub async fn unbind_my_wechat(
     req: HttpRequest,
     state: web::Data<AppState>,
     member: MemberAuth,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     unbind(&state, member.0, member.audit(&req), None).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -288,7 +288,7 @@ pub async fn unbind_member_wechat(
     state: web::Data<AppState>,
     staff: Staff,
     path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+) -> ServiceResult<HttpResponse> {
     let guard = staff.guard(Action::ManageMembers);
     unbind(&state, path.into_inner(), staff.audit(&req), Some(guard)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -8,8 +8,8 @@ use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
-use crate::error::{Problem, PROBLEM_TYPE_PREFIX};
 use crate::http;
+use crate::http::problem::{Problem, PROBLEM_TYPE_PREFIX};
 
 mod common;
 

@@ -185,6 +185,24 @@ fn every_setting_is_documented_in_the_readme() {
     }
 }
 
+/// The README's problem-codes table names every conflict code the service can answer with.
+#[test]
+fn every_conflict_code_is_in_the_readme_table() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table_rows: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("| 409 |"))
+        .collect();
+    for code in pointsbank::error::ConflictCode::ALL {
+        let quoted = format!("`{code}`");
+        assert!(
+            table_rows.iter().any(|row| row.contains(&quoted)),
+            "README.md's problem table has no 409 row naming {quoted}"
+        );
+    }
+}
+
 /// Every example in the contract passes the checks a schema cannot express (Redocly already checks
 /// each example against its schema): ID numbers have their check digit, phones are mainland
 /// mobiles, amounts and cards parse.
