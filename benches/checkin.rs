@@ -39,6 +39,7 @@ use std::time::Instant;
 use anyhow::{anyhow, ensure, Context};
 use diesel::connection::SimpleConnection;
 use pointsbank::auth::password::hash_password;
+use pointsbank::clock::{Clock, SystemClock};
 use pointsbank::db::attendance::Scan;
 use pointsbank::db::{self, Backend, Db, DbTarget};
 use pointsbank::domain::activity::Purpose;
@@ -144,7 +145,7 @@ fn main() -> ExitCode {
 fn raw_scan(conn: &mut Db, activity_id: i64, member_id: i64) -> Result<(), ServiceError> {
     let recorded_by = format!("member:{member_id}");
     db::write_tx(conn, |conn| {
-        let now = db::now_micros();
+        let now = SystemClock.now_micros();
         let activity = db::activities::get_activity(conn, activity_id)?;
         judge_window(&activity.scan_target()?, now)?;
         db::attendance::record_scan(
@@ -357,7 +358,7 @@ struct Crowd {
 fn setup(conn: &mut Db, members: usize) -> anyhow::Result<Crowd> {
     let hash = hash_password(ADMIN_PASSWORD)?;
     db::write_tx(conn, |c| {
-        let now = db::now_micros();
+        let now = SystemClock.now_micros();
         let village = common::create_village(c, &hash)?;
         let ids = (0..members)
             .map(|i| {

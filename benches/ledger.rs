@@ -37,6 +37,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Nullable};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use pointsbank::auth::password::hash_password;
+use pointsbank::clock::{Clock, SystemClock};
 use pointsbank::db::{self, Backend, Db, DbTarget};
 use pointsbank::domain::ledger::{AccountKind, Asset};
 use pointsbank::domain::money::{Amount, MAX_WALLET_MINOR};
@@ -118,7 +119,7 @@ struct Ledger {
 fn setup(conn: &mut Db, wallets: usize) -> anyhow::Result<Ledger> {
     let hash = hash_password(ADMIN_PASSWORD)?;
     db::write_tx(conn, |c| {
-        let now = db::now_micros();
+        let now = SystemClock.now_micros();
         let village = common::create_village(c, &hash)?;
         let bank_id = village.bank_id;
         let issuance =
@@ -176,7 +177,7 @@ fn raw_award(conn: &mut Db, ledger: &Ledger, n: u64) -> anyhow::Result<()> {
     let key = format!("raw-{n}");
     let request_hash = format!("{n:064x}");
     db::write_tx(conn, |conn| -> anyhow::Result<()> {
-        let now = db::now_micros();
+        let now = SystemClock.now_micros();
         // the access guard: banks::bank_path (the caller's grants travel in the token)
         let found: Vec<PathRow> = sql_query(format!(
             "SELECT orgs.path FROM banks INNER JOIN orgs ON orgs.id = banks.org_id \
@@ -253,7 +254,7 @@ fn raw_award(conn: &mut Db, ledger: &Ledger, n: u64) -> anyhow::Result<()> {
             "INSERT INTO audit_log (at, actor, action, target, org_path, client_ip, request_id, \
              before_json, after_json) VALUES ({at}, '{actor}', 'entry.post', 'entry:{entry}', \
              '{path}', '127.0.0.1', '{request_id}', NULL, '{body}')",
-            at = db::now_micros(),
+            at = SystemClock.now_micros(),
             actor = ledger.actor,
             entry = entry.id,
             request_id = uuid::Uuid::new_v4(),

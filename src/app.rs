@@ -16,6 +16,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::TokenKeys;
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::db::{self, connection, DbTarget};
 use crate::error::ServiceError;
@@ -24,6 +25,7 @@ use crate::http::transport::ProblemIo;
 use crate::http::{extract, fallback, AppState};
 use crate::metrics::Metrics;
 use crate::openapi;
+use crate::service::Store;
 use crate::worker::Upkeep;
 
 /// Opens the pool and brings the schema up to date.
@@ -44,6 +46,13 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<db::Pool> {
     Ok(pool)
 }
 
+/// The database on the system clock, for the command-line tools.
+pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let pool = open_database(settings)?;
+    let backend = DbTarget::parse(&settings.database_url).backend;
+    Ok(Store::new(pool, backend, Arc::new(SystemClock)))
+}
+
 /// A started service: its port, the server future to await, and the upkeep thread.
 pub struct Running {
     pub port: u16,
@@ -52,9 +61,19 @@ pub struct Running {
     pub pool: db::Pool,
 }
 
-pub fn start(mut settings: Settings) -> anyhow::Result<Running> {
+pub fn start(settings: Settings) -> anyhow::Result<Running> {
+    start_with_clock(settings, Arc::new(SystemClock))
+}
+
+/// `start` on a given clock: tests pass a `ShiftedClock` to step over time windows.
+pub fn start_with_clock(mut settings: Settings, clock: SharedClock) -> anyhow::Result<Running> {
     settings.resolve_jwt_secret()?;
     let pool = open_database(&settings)?;
+    let store = Store::new(
+        pool.clone(),
+        DbTarget::parse(&settings.database_url).backend,
+        clock,
+    );
     let metrics = Arc::new(Metrics::default());
     let mut keys = TokenKeys::new(
         settings.jwt_secret.as_bytes(),
@@ -66,7 +85,7 @@ pub fn start(mut settings: Settings) -> anyhow::Result<Running> {
         keys = keys.accepting_previous(settings.jwt_previous_secret.as_bytes());
     }
     let upkeep = Upkeep::start(
-        pool.clone(),
+        store.clone(),
         metrics.clone(),
         Duration::from_millis(settings.seal_interval_ms),
         settings.idempotency_retention_hours,
@@ -75,14 +94,11 @@ pub fn start(mut settings: Settings) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(&settings.bind)?;
     let port = listener.local_addr()?.port();
     let workers = settings.workers;
-    let database_url = settings.database_url.clone();
     let state = web::Data::new(AppState {
-        pool: pool.clone(),
+        store,
         keys,
         settings: Arc::new(settings),
         metrics,
-        sqlite_writer: (DbTarget::parse(&database_url).backend == db::Backend::Sqlite)
-            .then(|| Arc::new(std::sync::Mutex::new(()))),
     });
     // Built once from the same route table the workers mount (see openapi::document).
     let document = openapi::document();

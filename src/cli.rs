@@ -98,16 +98,16 @@ pub fn create_admin(settings: &Settings, phone: &str, name: &str) -> anyhow::Res
         }
     };
     check_password_rules(&password).map_err(anyhow::Error::msg)?;
-    let pool = app::open_database(settings)?;
-    let mut conn = pool.get()?;
+    let store = app::open_store(settings)?;
     let hash = hash_password(&password)?;
-    let staff = db::write_tx(&mut conn, |c| {
-        let now = db::now_micros();
-        let staff = db::staff::create_staff(c, phone, name, &hash, "admin", now)?;
-        db::staff::add_grant(c, staff.id, Role::PlatformAdmin, None, "cli", now)?;
-        Ok::<_, crate::error::ServiceError>(staff)
-    })
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = store.now();
+    let staff = store
+        .write(|c| {
+            let staff = db::staff::create_staff(c, phone, name, &hash, "admin", now)?;
+            db::staff::add_grant(c, staff.id, Role::PlatformAdmin, None, "cli", now)?;
+            Ok::<_, crate::error::ServiceError>(staff)
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("administrator {} created (staff:{})", staff.name, staff.id);
     Ok(())
 }
@@ -268,11 +268,10 @@ fn demo_tree(
 /// The demo: township, villages, grids, staff of every role, 200 members with cards and wallets,
 /// and in 青山村 a month of awards for 30 volunteers and one reversal.
 pub fn demo(settings: &Settings) -> anyhow::Result<()> {
-    let pool = app::open_database(settings)?;
-    let mut conn = pool.get()?;
+    let store = app::open_store(settings)?;
     let hash = hash_password(DEMO_ADMIN_PASSWORD)?;
-    let result = db::write_tx(&mut conn, |c| -> crate::error::ServiceResult<i64> {
-        let now = db::now_micros();
+    let now = store.now();
+    let result = store.write(|c| -> crate::error::ServiceResult<i64> {
         let villages = demo_tree(c, &hash, now)?;
         let surnames = [
             "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱",

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -13,6 +14,7 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod qr;
+pub mod service;
 pub mod sheet;
 pub mod wechat;
 pub mod worker;

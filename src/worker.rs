@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::db::{self, Pool};
+use crate::db;
 use crate::metrics::Metrics;
+use crate::service::{sealing, Store};
 
 pub struct Upkeep {
     stop: Arc<AtomicBool>,
@@ -15,7 +16,7 @@ pub struct Upkeep {
 
 impl Upkeep {
     pub fn start(
-        pool: Pool,
+        store: Store,
         metrics: Arc<Metrics>,
         interval: Duration,
         retention_hours: i64,
@@ -28,9 +29,9 @@ impl Upkeep {
             .spawn(move || {
                 let mut last_purge = Instant::now() - Duration::from_secs(3600);
                 while !flag.load(Ordering::Relaxed) {
-                    run_once(&pool, &metrics, retention_hours, &mut last_purge);
+                    run_once(&store, &metrics, retention_hours, &mut last_purge);
                     if auto_settle_minutes >= 0 {
-                        settle_due(&pool, auto_settle_minutes);
+                        settle_due(&store, auto_settle_minutes);
                     }
                     // Sleep in small steps so shutdown is prompt.
                     let until = Instant::now() + interval;
@@ -56,13 +57,9 @@ impl Drop for Upkeep {
     }
 }
 
-fn run_once(pool: &Pool, metrics: &Metrics, retention_hours: i64, last_purge: &mut Instant) {
-    let Ok(mut conn) = pool.get() else {
-        tracing::warn!("upkeep: no database connection available");
-        return;
-    };
-    let now = db::now_micros();
-    match db::sealer::seal_all(&mut conn, now) {
+fn run_once(store: &Store, metrics: &Metrics, retention_hours: i64, last_purge: &mut Instant) {
+    let now = store.now();
+    match sealing::seal_all(store) {
         Ok(sealed) => {
             metrics
                 .entries_sealed
@@ -71,10 +68,10 @@ fn run_once(pool: &Pool, metrics: &Metrics, retention_hours: i64, last_purge: &m
         Err(err) => tracing::warn!(error = %err, "upkeep: sealing failed; will retry"),
     }
     // Orders first: expiring an order releases its hold, which outlives the order by a day.
-    if let Err(err) = db::write_tx(&mut conn, |c| db::orders::expire_due(c, now, 200)) {
+    if let Err(err) = store.write(|c| db::orders::expire_due(c, now, 200)) {
         tracing::warn!(error = %err, "upkeep: expiring orders failed; will retry");
     }
-    match db::write_tx(&mut conn, |c| db::holds::expire_due(c, now, 500)) {
+    match store.write(|c| db::holds::expire_due(c, now, 500)) {
         Ok(expired) => {
             metrics
                 .holds_expired
@@ -86,13 +83,10 @@ fn run_once(pool: &Pool, metrics: &Metrics, retention_hours: i64, last_purge: &m
         *last_purge = Instant::now();
         let cutoff = now - retention_hours * 3600 * 1_000_000;
         let day_ago = now - 86_400 * 1_000_000;
-        if let Err(err) = db::write_tx(&mut conn, |c| {
-            db::sessions::purge_failures_before(c, day_ago)
-        }) {
+        if let Err(err) = store.write(|c| db::sessions::purge_failures_before(c, day_ago)) {
             tracing::warn!(error = %err, "upkeep: purging old sign-in failures failed");
         }
-        if let Err(err) = db::write_tx(&mut conn, |c| db::idempotency::purge_older_than(c, cutoff))
-        {
+        if let Err(err) = store.write(|c| db::idempotency::purge_older_than(c, cutoff)) {
             tracing::warn!(error = %err, "upkeep: purging idempotency keys failed");
         }
     }
@@ -100,13 +94,9 @@ fn run_once(pool: &Pool, metrics: &Metrics, retention_hours: i64, last_purge: &m
 
 /// Settles activities whose organiser has not, `delay_minutes` after their scans closed. One
 /// batch per transaction, like the settlement endpoint, so it is safe next to it and after a crash.
-fn settle_due(pool: &Pool, delay_minutes: i64) {
-    let Ok(mut conn) = pool.get() else {
-        return;
-    };
-    let now = db::now_micros();
-    let due = match db::attendance::due_for_settlement(&mut conn, now - delay_minutes * 60_000_000)
-    {
+fn settle_due(store: &Store, delay_minutes: i64) {
+    let cutoff = store.now() - delay_minutes * 60_000_000;
+    let due = match store.read(|conn| db::attendance::due_for_settlement(conn, cutoff)) {
         Ok(due) => due,
         Err(err) => {
             tracing::warn!(error = %err, "upkeep: finding activities to settle failed");
@@ -115,8 +105,8 @@ fn settle_due(pool: &Pool, delay_minutes: i64) {
     };
     for activity_id in due {
         loop {
-            let remaining = db::write_tx(&mut conn, |c| {
-                db::attendance::settle_batch(c, activity_id, "system:auto-settle", db::now_micros())
+            let remaining = store.write(|c| {
+                db::attendance::settle_batch(c, activity_id, "system:auto-settle", store.now())
             });
             match remaining {
                 Ok(0) => {

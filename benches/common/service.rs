@@ -1,6 +1,7 @@
 //! A fresh database per backend and the real service started in-process.
 
 use super::*;
+use pointsbank::clock::{Clock, SystemClock};
 
 /// A fresh database: a SQLite file in a temp dir, or a PostgreSQL database dropped on drop.
 pub struct BenchDatabase {
@@ -186,7 +187,7 @@ pub fn create_village(
     conn: &mut Db,
     admin_hash: &str,
 ) -> pointsbank::error::ServiceResult<Village> {
-    let now = db::now_micros();
+    let now = SystemClock.now_micros();
     let staff =
         db::staff::create_staff(conn, ADMIN_PHONE, "Bench Admin", admin_hash, "admin", now)?;
     db::staff::add_grant(

@@ -2,6 +2,7 @@
 //! of the fulfil transaction, as SQL text with inline literals.
 
 use super::*;
+use pointsbank::clock::{Clock, SystemClock};
 
 #[derive(QueryableByName)]
 pub(crate) struct BankOf {
@@ -188,7 +189,7 @@ pub(crate) fn raw_place(
     let wallet = member.wallet;
     let placed_by = format!("member:{m}");
     db::write_tx(conn, |conn| -> anyhow::Result<i64> {
-        let now = db::now_micros();
+        let now = SystemClock.now_micros();
         // the handler: shop::get_shop, members::bank_of
         select_shop(conn, shop)?;
         let banks: Vec<BankOf> = sql_query(format!(
@@ -308,7 +309,7 @@ pub(crate) fn raw_fulfil(conn: &mut Db, world: &World, order: i64) -> anyhow::Re
     let (bank, shop, org) = (world.bank, world.shop, world.org_id);
     let actor = world.clerk_actor.as_str();
     db::write_tx(conn, |conn| -> anyhow::Result<()> {
-        let now = db::now_micros();
+        let now = SystemClock.now_micros();
         // shop_in_scope: shop::get_shop, orgs::get_org
         select_shop(conn, shop)?;
         let mut orgs: Vec<PathRow> = sql_query(format!(
@@ -470,7 +471,7 @@ pub(crate) fn raw_fulfil(conn: &mut Db, world: &World, order: i64) -> anyhow::Re
             "INSERT INTO audit_log (at, actor, action, target, org_path, client_ip, request_id, \
              before_json, after_json) VALUES ({at}, '{actor}', 'order.fulfil', 'order:{order}', \
              '{path}', '127.0.0.1', '{request_id}', NULL, '{body}')",
-            at = db::now_micros(),
+            at = SystemClock.now_micros(),
             path = path.replace('\'', "''"),
             request_id = uuid::Uuid::new_v4(),
             body = order_json(world, &state, &lines),

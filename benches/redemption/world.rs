@@ -2,6 +2,7 @@
 //! given their points through the API.
 
 use super::*;
+use pointsbank::clock::{Clock, SystemClock};
 
 #[derive(Clone)]
 pub(crate) struct Goods {
@@ -95,7 +96,7 @@ pub(crate) fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shel
     let admin_hash = hash_password(ADMIN_PASSWORD)?;
     let clerk_hash = hash_password(CLERK_PASSWORD)?;
     db::write_tx(conn, |c| -> ServiceResult<Shelf> {
-        let now = db::now_micros();
+        let now = SystemClock.now_micros();
         let village = common::create_village(c, &admin_hash)?;
         let clerk = db::staff::create_staff(c, CLERK_PHONE, "收银员", &clerk_hash, "staff", now)?;
         db::staff::add_grant(c, clerk.id, Role::Clerk, Some(village.org_id), "bench", now)?;
@@ -156,7 +157,7 @@ pub(crate) fn register_members(
     for start in starts {
         let batch = start..(start + SETUP_BATCH).min(count);
         let registered = db::write_tx(conn, |c| -> ServiceResult<Vec<(i64, i64, i64)>> {
-            let now = db::now_micros();
+            let now = SystemClock.now_micros();
             let mut registered = Vec::with_capacity(batch.len());
             for i in batch.clone() {
                 let (member, _) = db::members::create_member(
@@ -226,7 +227,7 @@ pub(crate) async fn award(
 }
 
 pub(crate) fn chrono_seconds() -> i64 {
-    db::now_micros() / 1_000_000
+    SystemClock.now_micros() / 1_000_000
 }
 
 pub(crate) fn setup(

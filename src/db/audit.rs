@@ -12,6 +12,8 @@ use crate::error::{ServiceError, ServiceResult};
 #[derive(Debug, Clone)]
 pub struct AuditContext {
     pub actor: String,
+    /// When the request was authorised, by the service's clock.
+    pub at: i64,
     pub client_ip: Option<String>,
     pub request_id: Option<String>,
 }
@@ -47,7 +49,7 @@ pub fn record<B: Serialize, A: Serialize>(
 ) -> ServiceResult<()> {
     diesel::insert_into(audit_log::table)
         .values((
-            audit_log::at.eq(super::now_micros()),
+            audit_log::at.eq(context.at),
             audit_log::actor.eq(&context.actor),
             audit_log::action.eq(change.action),
             audit_log::target.eq(&change.target),

@@ -28,11 +28,6 @@ pub mod wechat;
 
 pub use connection::{lock_row, snapshot_tx, write_tx, Backend, Db, DbTarget, Pool};
 
-/// Microseconds since the Unix epoch: the one clock every row uses.
-pub fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
-}
-
 /// Turns a stored enum text back into its domain value. The columns carry CHECK constraints,
 /// so a failure here means the database was edited by hand.
 pub(crate) fn stored<T>(

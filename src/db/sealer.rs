@@ -7,39 +7,24 @@ use diesel::prelude::*;
 
 use super::ledger::{content_of, EntryRow, PostingRow};
 use super::schema::{entries, entry_seals, postings, seals};
-use super::{write_tx, Db};
+use super::Db;
 use crate::domain::seal::{entry_hash, seal_hash, GENESIS_HASH};
 use crate::error::{ServiceError, ServiceResult};
 
 /// Most entries in one seal: keeps each sealing transaction short.
 pub const MAX_ENTRIES_PER_SEAL: i64 = 1000;
 
-/// Seals every bank's pending entries; returns how many entries were sealed.
-pub fn seal_all(conn: &mut Db, now: i64) -> ServiceResult<usize> {
-    let banks: Vec<i64> = entry_seals::table
+/// The banks that have entries waiting for a seal.
+pub fn banks_with_unsealed(conn: &mut Db) -> ServiceResult<Vec<i64>> {
+    Ok(entry_seals::table
         .filter(entry_seals::seal_seq.is_null())
         .select(entry_seals::bank_id)
         .distinct()
-        .load(conn)?;
-    let mut sealed = 0;
-    for bank_id in banks {
-        loop {
-            match write_tx(conn, |conn| seal_next_block(conn, bank_id, now)) {
-                Ok(0) => break,
-                Ok(count) => sealed += count,
-                // Another instance sealed this block first: nothing lost, it will be picked up.
-                Err(ServiceError::Internal(err)) if super::ledger::is_unique_violation(&err) => {
-                    break
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
-    Ok(sealed)
+        .load(conn)?)
 }
 
 /// Seals up to `MAX_ENTRIES_PER_SEAL` unsealed entries of one bank as the next block.
-fn seal_next_block(conn: &mut Db, bank_id: i64, now: i64) -> ServiceResult<usize> {
+pub fn seal_next_block(conn: &mut Db, bank_id: i64, now: i64) -> ServiceResult<usize> {
     let pending: Vec<i64> = entry_seals::table
         .filter(entry_seals::bank_id.eq(bank_id))
         .filter(entry_seals::seal_seq.is_null())

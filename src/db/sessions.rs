@@ -161,44 +161,43 @@ pub struct AttemptLimit<'a> {
 /// checked: an attempt counts as a failure until the caller forgives it after a success. Counting
 /// and claiming under one lock per subject (advisory on PostgreSQL; the single writer on SQLite)
 /// is what keeps the limit under concurrent attempts and across instances. Refuses with
-/// `too_many_attempts` when a subject already used up its window.
+/// `too_many_attempts` when a subject already used up its window. Runs in the caller's write
+/// transaction, which must commit before the password is checked.
 pub fn claim_attempt(
     conn: &mut Db,
     limits: &[AttemptLimit<'_>],
     now: i64,
     window_micros: i64,
 ) -> ServiceResult<Vec<i64>> {
-    super::write_tx(conn, |conn| {
-        if let Db::Pg(pg) = conn {
-            let mut subjects: Vec<&str> = limits.iter().map(|limit| limit.subject).collect();
-            subjects.sort_unstable();
-            for subject in subjects {
-                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind::<diesel::sql_types::Text, _>(subject)
-                    .execute(pg)?;
-            }
+    if let Db::Pg(pg) = conn {
+        let mut subjects: Vec<&str> = limits.iter().map(|limit| limit.subject).collect();
+        subjects.sort_unstable();
+        for subject in subjects {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(subject)
+                .execute(pg)?;
         }
-        let mut claimed = Vec::with_capacity(limits.len());
-        for limit in limits {
-            let (failures, oldest) = failures_since(conn, limit.subject, now - window_micros)?;
-            if failures >= limit.max_failures {
-                let wait = (oldest.unwrap_or(now) + window_micros - now).max(1_000_000);
-                return Err(ServiceError::TooManyAttempts {
-                    retry_after: (wait / 1_000_000) as u64,
-                });
-            }
-            claimed.push(
-                diesel::insert_into(login_failures::table)
-                    .values((
-                        login_failures::subject.eq(limit.subject),
-                        login_failures::at.eq(now),
-                    ))
-                    .returning(login_failures::id)
-                    .get_result(conn)?,
-            );
+    }
+    let mut claimed = Vec::with_capacity(limits.len());
+    for limit in limits {
+        let (failures, oldest) = failures_since(conn, limit.subject, now - window_micros)?;
+        if failures >= limit.max_failures {
+            let wait = (oldest.unwrap_or(now) + window_micros - now).max(1_000_000);
+            return Err(ServiceError::TooManyAttempts {
+                retry_after: (wait / 1_000_000) as u64,
+            });
         }
-        Ok(claimed)
-    })
+        claimed.push(
+            diesel::insert_into(login_failures::table)
+                .values((
+                    login_failures::subject.eq(limit.subject),
+                    login_failures::at.eq(now),
+                ))
+                .returning(login_failures::id)
+                .get_result(conn)?,
+        );
+    }
+    Ok(claimed)
 }
 
 /// Takes back the attempts of a sign-in that succeeded.

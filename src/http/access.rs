@@ -8,6 +8,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use super::{with_db, AppState};
 use crate::auth::jwt::Claims;
+use crate::clock::{Clock, SystemClock};
 use crate::db::audit::AuditContext;
 use crate::db::{self, Db};
 use crate::domain::access::{permits, Action, Grant, Role};
@@ -143,8 +144,13 @@ fn bearer_token(header: &str) -> Option<&str> {
 pub struct RequestId(pub String);
 
 fn audit_context(actor: String, req: &HttpRequest) -> AuditContext {
+    let at = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.now())
+        .unwrap_or_else(|| SystemClock.now_micros());
     AuditContext {
         actor,
+        at,
         client_ip: req.peer_addr().map(|a| a.ip().to_string()),
         request_id: req.extensions().get::<RequestId>().map(|id| id.0.clone()),
     }

@@ -64,6 +64,7 @@ pub async fn open_account(
     let name = required_text("name", &body.0.name, 100)?;
     let owner_ref = optional_text("owner_ref", body.0.owner_ref.as_deref(), 100)?;
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let account = in_write_tx(&state, move |conn| {
         let path = guard.bank(conn, bank_id)?;
         let row = db::accounts::open_member_account(
@@ -72,7 +73,7 @@ pub async fn open_account(
             asset,
             &name,
             owner_ref.as_deref(),
-            db::now_micros(),
+            store.now(),
         )?;
         let view = Account::from(db::accounts::with_balance(conn, row)?);
         audit::created(

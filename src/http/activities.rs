@@ -401,8 +401,9 @@ pub async fn create_activity(
     let guard = staff.guard(Action::RunActivities);
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let activity = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let org = db::orgs::get_org(conn, new.org_id)?;
         guard.at(&org.path)?;
         let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?.ok_or_else(|| {
@@ -454,9 +455,10 @@ pub async fn get_activity(
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let guard = staff.guard(Action::ReadLedger);
+    let store = state.store.clone();
     let activity = with_db(&state, move |conn| {
         let (row, _) = activity_in_scope(conn, &guard, activity_id)?;
-        Activity::of(row, db::now_micros())
+        Activity::of(row, store.now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(activity))
@@ -511,11 +513,12 @@ pub async fn list_activities(
         limit: page_limit(query.limit)?,
         after_id: parse_cursor(query.cursor.as_deref())?,
     };
+    let store = state.store.clone();
     let page = with_db(&state, move |conn| {
         guard.bank(conn, bank_id)?;
         let rows = db::activities::list_activities(conn, &filter)?;
         let next_cursor = next_cursor(&rows, filter.limit, |row| row.id);
-        let now = db::now_micros();
+        let now = store.now();
         let items = rows
             .into_iter()
             .map(|row| Activity::of(row, now))
@@ -536,8 +539,9 @@ async fn change_status(
 ) -> ServiceResult<HttpResponse> {
     let guard = staff.guard(Action::RunActivities);
     let audit = staff.audit(req);
+    let store = state.store.clone();
     let activity = in_write_tx(state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let (before, path) = activity_in_scope(conn, &guard, activity_id)?;
         if to == StoredStatus::Cancelled && before.ends_at <= now {
             return Err(ServiceError::conflict(

@@ -164,15 +164,9 @@ pub async fn appeal_refused_scan(
     let refusal_id = path.into_inner();
     let reason = required_text("reason", &body.0.reason, 500)?;
     let window = state.settings.appeal_window_days * 86_400_000_000;
+    let store = state.store.clone();
     let row = in_write_tx(&state, move |conn| {
-        db::attendance::appeal(
-            conn,
-            member.0,
-            refusal_id,
-            &reason,
-            window,
-            db::now_micros(),
-        )
+        db::attendance::appeal(conn, member.0, refusal_id, &reason, window, store.now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(RefusedScan::from(row)))
@@ -220,6 +214,7 @@ pub async fn decide_appeal(
     let guard = staff.guard(Action::RunActivities);
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let decided = in_write_tx(&state, move |conn| {
         let (_, path) = activity_in_scope(conn, &guard, activity_id)?;
         let row = db::attendance::decide_appeal(
@@ -229,7 +224,7 @@ pub async fn decide_appeal(
             approve,
             &actor,
             note.as_deref(),
-            db::now_micros(),
+            store.now(),
         )?;
         let view = RefusedScan::from(row);
         audit::created(

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::access::Staff;
 use super::extract::ApiJson;
-use super::{with_db, AppState};
+use super::{blocking, in_write_tx, AppState};
 use crate::auth::password::{check_password_rules, dummy_hash, hash_password, verify_password};
 use crate::db::sessions::{self, AttemptLimit, Rotation};
 use crate::db::{self, Db};
@@ -71,8 +71,9 @@ pub async fn login(
     let settings = state.settings.clone();
     let keys = state.keys.clone();
     let refresh_ttl = settings.refresh_token_ttl_days * 86_400 * 1_000_000;
-    let signed_in = with_db(&state, move |conn| {
-        let now = db::now_micros();
+    let store = state.store.clone();
+    let signed_in = blocking(move || {
+        let now = store.now();
         let limits = [
             AttemptLimit {
                 subject: &subjects[0],
@@ -84,9 +85,11 @@ pub async fn login(
             },
         ];
         let window = settings.login_failure_window_seconds * 1_000_000;
-        let attempts = sessions::claim_attempt(conn, &limits, now, window)?;
-        let staff = db::staff::find_by_phone(conn, &phone)?;
-        // Hashing is deliberately slow; it runs here, on the blocking pool.
+        // The attempt is committed before the password is checked, so it counts even if this
+        // request never finishes.
+        let attempts = store.write(|conn| sessions::claim_attempt(conn, &limits, now, window))?;
+        let staff = store.read(|conn| db::staff::find_by_phone(conn, &phone))?;
+        // Hashing is deliberately slow; it runs here, on the blocking pool, outside any transaction.
         let hash = staff
             .as_ref()
             .map(|s| s.password_hash.as_str())
@@ -96,7 +99,7 @@ pub async fn login(
             // The claimed attempts stay: they are this failure.
             return Ok(None);
         };
-        db::write_tx(conn, |conn| {
+        store.write(|conn| {
             sessions::forgive_attempts(conn, &attempts)?;
             sessions::clear_failures(conn, &subjects[0])?;
             let refresh = sessions::issue_refresh(conn, staff.id, None, now, refresh_ttl)?;
@@ -120,7 +123,7 @@ impl Issued {
             access_token: self.access_token,
             token_type: "Bearer".into(),
             expires_in: state.keys.ttl_seconds,
-            refresh_expires_in: (self.refresh.expires_at - db::now_micros()) / 1_000_000,
+            refresh_expires_in: (self.refresh.expires_at - state.now()) / 1_000_000,
             refresh_token: self.refresh.token,
         }
     }
@@ -171,16 +174,13 @@ pub async fn refresh_session(
     let token = body.0.refresh_token;
     let keys = state.keys.clone();
     let ttl = state.settings.refresh_token_ttl_days * 86_400 * 1_000_000;
-    let issued = with_db(&state, move |conn| {
-        db::write_tx(conn, |conn| {
-            match sessions::rotate(conn, &token, db::now_micros(), ttl)? {
-                Rotation::Rotated { staff_id, next } => {
-                    Ok(Some(tokens(conn, &keys, staff_id, next)?))
-                }
-                Rotation::Reused => Ok(None),
-                Rotation::Invalid => Err(ServiceError::InvalidRefreshToken),
-            }
-        })
+    let store = state.store.clone();
+    let issued = in_write_tx(&state, move |conn| {
+        match sessions::rotate(conn, &token, store.now(), ttl)? {
+            Rotation::Rotated { staff_id, next } => Ok(Some(tokens(conn, &keys, staff_id, next)?)),
+            Rotation::Reused => Ok(None),
+            Rotation::Invalid => Err(ServiceError::InvalidRefreshToken),
+        }
     })
     .await?;
     // The family revocation of a reuse is committed by now; only then is it an error.
@@ -206,10 +206,9 @@ pub async fn logout(
     body: ApiJson<RefreshRequest>,
 ) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
-    with_db(&state, move |conn| {
-        db::write_tx(conn, |conn| {
-            sessions::sign_out(conn, &token, db::now_micros())
-        })
+    let store = state.store.clone();
+    in_write_tx(&state, move |conn| {
+        sessions::sign_out(conn, &token, store.now())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -249,15 +248,16 @@ pub async fn change_password(
     } = body.0;
     check_password_rules(&new_password).map_err(|m| ServiceError::validation("new_password", m))?;
     let staff_id = staff.id();
-    with_db(&state, move |conn| {
-        let current = db::staff::get_staff(conn, staff_id)?;
+    let store = state.store.clone();
+    blocking(move || {
+        let current = store.read(|conn| db::staff::get_staff(conn, staff_id))?;
         if !verify_password(&current_password, &current.password_hash) {
             return Err(ServiceError::BadCredentials);
         }
         let hash = hash_password(&new_password)?;
-        db::write_tx(conn, |conn| {
+        store.write(|conn| {
             sessions::set_password(conn, staff_id, &hash)?;
-            sessions::revoke_all(conn, staff_id, db::now_micros())
+            sessions::revoke_all(conn, staff_id, store.now())
         })
     })
     .await?;

@@ -116,8 +116,9 @@ pub async fn award_points(
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
     let offset = state.settings.utc_offset_seconds();
+    let store = state.store.clone();
     let (outcome, replay) = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let org_path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,

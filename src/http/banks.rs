@@ -51,15 +51,11 @@ pub async fn create_bank(
     let org_id = body.0.org_id;
     let guard = staff.guard(Action::ManageOrgs);
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let bank = in_write_tx(&state, move |conn| {
         let org = db::orgs::get_org(conn, org_id)?;
         guard.at(&org.path)?;
-        let view = Bank::from(db::banks::create_bank(
-            conn,
-            org_id,
-            &name,
-            db::now_micros(),
-        )?);
+        let view = Bank::from(db::banks::create_bank(conn, org_id, &name, store.now())?);
         audit::created(
             conn,
             &audit,

@@ -225,13 +225,7 @@ async fn current_qr_payload(
         Ok(activity_in_scope(conn, &guard, activity_id)?.0)
     })
     .await?;
-    Ok(qr_payload(
-        state,
-        &activity,
-        kind,
-        purpose,
-        db::now_micros(),
-    ))
+    Ok(qr_payload(state, &activity, kind, purpose, state.now()))
 }
 
 /// Print the activity's poster
@@ -261,7 +255,7 @@ pub async fn activity_poster(
         Ok(activity_in_scope(conn, &guard, activity_id)?.0)
     })
     .await?;
-    let now = db::now_micros();
+    let now = state.now();
     let in_code = qr_payload(&state, &activity, TokenKind::Poster, Purpose::CheckIn, now);
     let out_code = qr_payload(&state, &activity, TokenKind::Poster, Purpose::CheckOut, now);
     let offset = state.settings.utc_offset_seconds();
@@ -336,7 +330,7 @@ pub async fn replace_posters(
         &activity,
         TokenKind::Poster,
         Purpose::CheckIn,
-        db::now_micros(),
+        state.now(),
     );
     Ok(HttpResponse::Ok().json(payload))
 }
@@ -495,8 +489,9 @@ pub async fn check_in(
         TokenKind::Poster => "poster",
     };
     let recorded_by = format!("member:{member_id}");
+    let store = state.store.clone();
     let result = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let activity = db::activities::get_activity(conn, token.activity_id)?;
         judge_scan(&token, &activity.scan_target()?, now, location)?;
         let row = db::attendance::record_scan(
@@ -542,6 +537,7 @@ async fn refuse(
 ) -> ServiceError {
     let token = token.to_string();
     let reason = refusal.code();
+    let store = state.store.clone();
     let logged = in_write_tx(state, move |conn| {
         let activity = match activity_id {
             Some(id) => db::activities::get_activity(conn, id).ok(),
@@ -557,7 +553,7 @@ async fn refuse(
                 reason,
                 location,
             },
-            db::now_micros(),
+            store.now(),
         )
     })
     .await;
@@ -614,8 +610,9 @@ pub async fn card_scan(
     let member_id = card.member_id;
     let guard = staff.guard(Action::RunActivities);
     let actor = staff.actor().to_string();
+    let store = state.store.clone();
     let result = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let (activity, _) = activity_in_scope(conn, &guard, activity_id)?;
         let (member, _) = db::members::get_member(conn, member_id)?;
         card.check_current(member.card_version)?;
@@ -825,8 +822,9 @@ pub async fn settle_activity(
     .await?;
     loop {
         let actor = actor.clone();
+        let store = state.store.clone();
         let remaining = in_write_tx(&state, move |conn| {
-            db::attendance::settle_batch(conn, activity_id, &actor, db::now_micros())
+            db::attendance::settle_batch(conn, activity_id, &actor, store.now())
         })
         .await?;
         if remaining == 0 {

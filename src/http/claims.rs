@@ -166,6 +166,7 @@ fn file_claim(
     input: &ClaimInput,
     submitted_by: &str,
     on_behalf_of: Option<i64>,
+    now: i64,
 ) -> ServiceResult<ClaimRow> {
     let rule = db::rules::get_rule(conn, bank_id, input.rule_id).map_err(|err| {
         err.when_not_found(|| {
@@ -196,7 +197,7 @@ fn file_claim(
             submitted_by,
             on_behalf_of,
         },
-        db::now_micros(),
+        now,
     )
 }
 
@@ -230,6 +231,7 @@ pub async fn submit_my_claim(
         &body.0.description,
         &body.0.evidence,
     )?;
+    let store = state.store.clone();
     let claim = in_write_tx(&state, move |conn| {
         let bank_id = db::members::bank_of(conn, member_id)?;
         file_claim(
@@ -239,6 +241,7 @@ pub async fn submit_my_claim(
             &input,
             &format!("member:{member_id}"),
             None,
+            store.now(),
         )
     })
     .await?;
@@ -357,6 +360,7 @@ pub async fn submit_proxy_claim(
     )?;
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let claim = in_write_tx(&state, move |conn| {
         guard.bank(conn, bank_id)?;
         let (member, member_path) = db::members::get_member(conn, member_id)?;
@@ -377,6 +381,7 @@ pub async fn submit_proxy_claim(
             &input,
             &actor,
             Some(member_id),
+            store.now(),
         )?);
         audit::created(
             conn,
@@ -480,6 +485,7 @@ pub async fn decide_claim(
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
     let offset = state.settings.utc_offset_seconds();
+    let store = state.store.clone();
     let decided = in_write_tx(&state, move |conn| {
         let org_path = guard.bank(conn, bank_id)?;
         let before = Claim::from(db::claims::get_claim(conn, bank_id, claim_id)?);
@@ -489,7 +495,7 @@ pub async fn decide_claim(
             note: note.as_deref(),
         };
         let (row, entry) =
-            db::claims::decide(conn, bank_id, claim_id, decision, db::now_micros(), offset)?;
+            db::claims::decide(conn, bank_id, claim_id, decision, store.now(), offset)?;
         let decided = DecidedClaim {
             claim: Claim::from(row),
             entry: entry.map(Entry::from),

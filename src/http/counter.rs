@@ -112,8 +112,9 @@ pub async fn counter_order(
     let audit = staff.audit(&req);
     let offset = state.settings.utc_offset_seconds();
     let secret = state.settings.card_secret.clone();
+    let store = state.store.clone();
     let (order, outcome) = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let (shop, path) = shop_in_scope(conn, &guard, shop_id)?;
         let (member, _) = db::members::get_member(conn, member_id)?;
         card.check_current(member.card_version)?;
@@ -258,6 +259,7 @@ pub async fn fulfil_pickup(
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
     let secret = state.settings.card_secret.clone();
+    let store = state.store.clone();
     let pickup = in_write_tx(&state, move |conn| {
         let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
         let order_id = match by_token {
@@ -273,7 +275,7 @@ pub async fn fulfil_pickup(
         if existing.order.shop_id != shop_id {
             return Err(ServiceError::PickupTokenInvalid);
         }
-        let record = db::orders::fulfil(conn, order_id, &actor, db::now_micros())?;
+        let record = db::orders::fulfil(conn, order_id, &actor, store.now())?;
         let entry = match record.order.entry_id {
             Some(entry_id) => Some(Entry::from(db::ledger::get_entry(
                 conn,
@@ -327,18 +329,14 @@ pub async fn cancel_order(
     let guard = staff.guard(Action::ServeCounter);
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let record = in_write_tx(&state, move |conn| {
         let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
         if db::orders::get_order(conn, order_id)?.order.shop_id != shop_id {
             return Err(ServiceError::NotFound("order"));
         }
-        let record = db::orders::cancel(
-            conn,
-            order_id,
-            OrderStatus::Cancelled,
-            &actor,
-            db::now_micros(),
-        )?;
+        let record =
+            db::orders::cancel(conn, order_id, OrderStatus::Cancelled, &actor, store.now())?;
         audit::created(
             conn,
             &audit,
@@ -407,7 +405,7 @@ pub async fn day_report(
     let shop_id = path.into_inner();
     let offset = state.settings.utc_offset_seconds();
     let (year, month, day) = match query.date.as_deref() {
-        None => local_date(db::now_micros(), offset),
+        None => local_date(state.now(), offset),
         Some(text) => parse_date(text)
             .ok_or_else(|| ServiceError::validation("date", "must be YYYY-MM-DD"))?,
     };

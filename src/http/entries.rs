@@ -121,8 +121,9 @@ pub async fn post_entry(
     }
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let (entry, outcome) = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,
@@ -250,8 +251,9 @@ pub async fn reverse_entry(
     let memo = required_text("memo", &body.0.memo, MAX_MEMO_CHARS)?;
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let (entry, outcome) = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,

@@ -171,14 +171,10 @@ pub async fn create_goods(
     let fields = body.0.fields()?;
     let guard = staff.guard(Action::ServeCounter);
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let goods = in_write_tx(&state, move |conn| {
         let (shop, path) = shop_in_scope(conn, &guard, shop_id)?;
-        let goods = Goods::from(db::goods::create_goods(
-            conn,
-            &shop,
-            &fields,
-            db::now_micros(),
-        )?);
+        let goods = Goods::from(db::goods::create_goods(conn, &shop, &fields, store.now())?);
         audit::created(
             conn,
             &audit,
@@ -330,7 +326,7 @@ pub async fn browse_goods(
         db::goods::list_goods(conn, shop_id, true)
     })
     .await?;
-    let now = db::now_micros();
+    let now = state.now();
     let goods: Vec<Goods> = rows
         .into_iter()
         .filter(|g| g.is_offered_at(now))

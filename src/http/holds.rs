@@ -91,8 +91,9 @@ pub async fn create_hold(
     let (account_id, amount) = (request.account_id, request.amount);
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let (hold, outcome) = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,
@@ -216,8 +217,9 @@ pub async fn capture_hold(
     }
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let (capture, outcome) = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let path = guard.bank(conn, bank_id)?;
         idempotency::once(
             conn,
@@ -282,13 +284,14 @@ pub async fn release_hold(
     let (bank_id, hold_id) = path.into_inner();
     let guard = staff.guard(Action::ManageHolds);
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let hold = in_write_tx(&state, move |conn| {
         let path = guard.bank(conn, bank_id)?;
         let view = Hold::from(db::holds::release_hold(
             conn,
             bank_id,
             hold_id,
-            db::now_micros(),
+            store.now(),
         )?);
         audit::created(
             conn,

@@ -155,6 +155,7 @@ pub async fn my_export(
     state: web::Data<AppState>,
     member: MemberAuth,
 ) -> ServiceResult<HttpResponse> {
+    let store = state.store.clone();
     let data = with_db(&state, move |conn| {
         db::snapshot_tx(conn, |conn| {
             let (row, _) = db::members::get_member(conn, member.0)?;
@@ -181,7 +182,7 @@ pub async fn my_export(
                 });
             }
             Ok(MyData {
-                exported_at: super::types::timestamp(db::now_micros()),
+                exported_at: super::types::timestamp(store.now()),
                 wechat_bound: db::wechat::is_bound(conn, member.0)?,
                 member: detail_of(conn, row)?,
                 statements,

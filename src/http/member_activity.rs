@@ -32,8 +32,9 @@ pub async fn my_activity(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let (member_id, activity_id) = (member.0, path.into_inner());
+    let store = state.store.clone();
     let item = with_db(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let row = db::activities::get_activity(conn, activity_id)?;
         let bank_id = db::members::bank_of(conn, member_id)?;
         if row.bank_id != bank_id || row.stored_status()? == StoredStatus::Draft {

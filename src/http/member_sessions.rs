@@ -6,7 +6,6 @@ use super::auth::RefreshRequest;
 use super::extract::ApiJson;
 use super::wechat::{refresh_ttl, signed_in, MemberSession};
 use super::{in_write_tx, AppState};
-use crate::db;
 use crate::db::member_sessions::{self, MemberRotation};
 use crate::error::{ServiceError, ServiceResult};
 
@@ -34,8 +33,9 @@ pub async fn refresh_member_session(
 ) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
     let ttl = refresh_ttl(&state);
+    let store = state.store.clone();
     let rotation = in_write_tx(&state, move |conn| {
-        member_sessions::rotate(conn, &token, db::now_micros(), ttl)
+        member_sessions::rotate(conn, &token, store.now(), ttl)
     })
     .await?;
     // A reuse's family revocation is committed by now; only then is it an error.
@@ -69,8 +69,9 @@ pub async fn member_logout(
     body: ApiJson<RefreshRequest>,
 ) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
+    let store = state.store.clone();
     in_write_tx(&state, move |conn| {
-        member_sessions::sign_out(conn, &token, db::now_micros())
+        member_sessions::sign_out(conn, &token, store.now())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

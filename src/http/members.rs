@@ -173,6 +173,7 @@ pub async fn create_member(
     let tags = check_tags(&request.tags)?;
     let guard = staff.guard(Action::OpenAccounts);
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let detail = in_write_tx(&state, move |conn| {
         let org = db::orgs::get_org(conn, request.org_id)?;
         guard.at(&org.path)?;
@@ -185,7 +186,7 @@ pub async fn create_member(
             tags: &tags,
             allow_proxy: request.allow_proxy,
         };
-        let (member, _) = db::members::create_member(conn, new, db::now_micros())?;
+        let (member, _) = db::members::create_member(conn, new, store.now())?;
         let detail = detail_of(conn, member)?;
         audit::created(
             conn,
@@ -552,13 +553,14 @@ pub async fn merge_members(
     let guard = staff.guard(Action::PostEntries);
     let audit = staff.audit(&req);
     let actor = staff.actor().to_string();
+    let store = state.store.clone();
     let result = in_write_tx(&state, move |conn| {
         let (source, source_path) = db::members::get_member(conn, member_id)?;
         let (target, target_path) = db::members::get_member(conn, into_id)?;
         guard.at(&source_path)?;
         guard.at(&target_path)?;
         let before = serde_json::json!({"merged": Member::from(source.clone()), "into": Member::from(target.clone())});
-        let entry_ids = db::members::merge(conn, &source, &target, &actor, db::now_micros())?;
+        let entry_ids = db::members::merge(conn, &source, &target, &actor, store.now())?;
         let merged = Member::from(db::members::get_member(conn, member_id)?.0);
         let survivor = db::members::get_member(conn, into_id)?.0;
         let result = MergeResult {

@@ -46,19 +46,26 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::jwt::TokenKeys;
 use crate::config::Settings;
-use crate::db::{self, Db, Pool};
+use crate::db::Db;
 use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::Metrics;
+use crate::service::Store;
 
 /// Shared by every worker. Nothing in here is state that matters: it is all derivable from
 /// settings, so any number of instances can serve the same database.
 pub struct AppState {
-    pub pool: Pool,
+    /// The database and the clock, as every use-case reaches them.
+    pub store: Store,
     pub keys: TokenKeys,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
-    /// SQLite only: the turn of this instance's one writer (see `in_write_tx`).
-    pub sqlite_writer: Option<Arc<std::sync::Mutex<()>>>,
+}
+
+impl AppState {
+    /// Now, in microseconds since the epoch, by the injected clock.
+    pub fn now(&self) -> i64 {
+        self.store.now()
+    }
 }
 
 /// Every API route. Registered through utoipa-actix-web, so a handler without its OpenAPI
@@ -176,78 +183,27 @@ where
     T: Send + 'static,
     F: FnOnce(&mut Db) -> ServiceResult<T> + Send + 'static,
 {
-    let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = db::connection::checkout(&pool)?;
-        let result = work(&mut conn);
-        blame_outage(&mut conn, result)
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    let store = state.store.clone();
+    blocking(move || store.read(work)).await
 }
 
-/// How many times a write transaction that lost a deadlock or serialization race is run again
-/// before the client is told `service_unavailable`.
-pub const MAX_CONTENTION_RETRIES: u32 = 8;
-
-/// One write transaction. When two requests with the same Idempotency-Key race, the loser's
-/// transaction fails on the key; running it once more replays the winner's stored result. A
-/// transaction chosen as a deadlock victim (or failing serialization) is run again after a short,
-/// jittered pause, a bounded number of times.
+/// One write transaction on the blocking pool (see `Store::write`).
 pub async fn in_write_tx<T, F>(state: &web::Data<AppState>, work: F) -> ServiceResult<T>
 where
     T: Send + 'static,
     F: Fn(&mut Db) -> ServiceResult<T> + Send + 'static,
 {
-    let pool = state.pool.clone();
-    let writer = state.sqlite_writer.clone();
-    web::block(move || {
-        // SQLite has one writer at a time. Queue for it here, where a finished writer wakes the
-        // next at once, rather than in SQLite's busy handler, which sleeps in steps of up to 100 ms.
-        let _turn = writer.as_ref().map(|turn| {
-            turn.lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        });
-        let mut conn = db::connection::checkout(&pool)?;
-        let mut contended = 0;
-        let mut raced = false;
-        loop {
-            let result = db::write_tx(&mut conn, &work);
-            match blame_outage(&mut conn, result) {
-                Err(ServiceError::IdempotencyRace) if !raced => raced = true,
-                Err(ServiceError::Contention) if contended < MAX_CONTENTION_RETRIES => {
-                    contended += 1;
-                    std::thread::sleep(contention_pause(contended));
-                }
-                Err(ServiceError::Contention) => {
-                    tracing::warn!(retries = contended, "write transaction kept colliding");
-                    return Err(ServiceError::Unavailable);
-                }
-                other => return other,
-            }
-        }
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    let store = state.store.clone();
+    blocking(move || store.write(work)).await
 }
 
-/// An unexpected error on a connection that no longer answers is the database going away (a
-/// restart, a failover, the network), whatever words the server chose for it: the client is told
-/// to retry (`service_unavailable`), not shown a 500. The pool discards the dead connection.
-fn blame_outage<T>(conn: &mut Db, result: ServiceResult<T>) -> ServiceResult<T> {
-    use diesel::connection::SimpleConnection;
-    match result {
-        Err(ServiceError::Internal(cause)) if conn.batch_execute("SELECT 1").is_err() => {
-            tracing::warn!(error = ?cause, "the database connection was lost under a request");
-            Err(ServiceError::Unavailable)
-        }
-        other => other,
-    }
-}
-
-/// Exponential pause with full jitter, so the colliding transactions do not meet again in step.
-fn contention_pause(attempt: u32) -> std::time::Duration {
-    use rand::Rng;
-    let ceiling_micros = 1_000u64 << attempt.min(6);
-    std::time::Duration::from_micros(rand::thread_rng().gen_range(0..=ceiling_micros))
+/// Runs a blocking use-case on actix's blocking pool.
+pub async fn blocking<T, F>(work: F) -> ServiceResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> ServiceResult<T> + Send + 'static,
+{
+    web::block(work)
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }

@@ -56,7 +56,7 @@ pub async fn readyz(state: web::Data<AppState>) -> ServiceResult<HttpResponse> {
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.state();
+    let pool = state.store.pool().state();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(

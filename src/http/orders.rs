@@ -185,8 +185,9 @@ pub async fn place_my_order(
     let offset = state.settings.utc_offset_seconds();
     let secret = state.settings.card_secret.clone();
     let caller = format!("member:{member_id}");
+    let store = state.store.clone();
     let (order, outcome) = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let shop = db::shop::get_shop(conn, shop_id)?;
         if db::members::bank_of(conn, member_id)? != shop.bank_id {
             return Err(ServiceError::NotFound("shop"));
@@ -358,6 +359,7 @@ pub async fn cancel_my_order(
 ) -> ServiceResult<HttpResponse> {
     let order_id = path.into_inner();
     let member_id = member.0;
+    let store = state.store.clone();
     let record = in_write_tx(&state, move |conn| {
         my_order(conn, member_id, order_id)?;
         db::orders::cancel(
@@ -365,7 +367,7 @@ pub async fn cancel_my_order(
             order_id,
             OrderStatus::Cancelled,
             &format!("member:{member_id}"),
-            db::now_micros(),
+            store.now(),
         )
     })
     .await?;

@@ -74,6 +74,7 @@ pub async fn create_org(
     let parent_id = body.0.parent_id;
     let guard = staff.guard(Action::ManageOrgs);
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let org = in_write_tx(&state, move |conn| {
         let parent = parent_id
             .map(|id| db::orgs::get_org(conn, id))
@@ -85,7 +86,7 @@ pub async fn create_org(
             kind,
             parent: parent.as_ref(),
         };
-        let org = db::orgs::create_org(conn, new, db::now_micros())?;
+        let org = db::orgs::create_org(conn, new, store.now())?;
         let view = Org::from(org);
         audit::created(
             conn,

@@ -179,14 +179,10 @@ pub async fn create_rule(
     let guard = staff.guard(Action::ManageRules);
     let fields = body.0.fields()?;
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let rule = in_write_tx(&state, move |conn| {
         let org_path = guard.bank(conn, bank_id)?;
-        let rule = Rule::from(db::rules::create_rule(
-            conn,
-            bank_id,
-            &fields,
-            db::now_micros(),
-        )?);
+        let rule = Rule::from(db::rules::create_rule(conn, bank_id, &fields, store.now())?);
         audit::created(
             conn,
             &audit,

@@ -203,6 +203,7 @@ pub async fn create_shop(
     )?;
     let guard = staff.guard(Action::ManageShops);
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let shop = in_write_tx(&state, move |conn| {
         let org = db::orgs::get_org(conn, body.org_id)?;
         guard.at(&org.path)?;
@@ -220,7 +221,7 @@ pub async fn create_shop(
                 allows_cash_topup: body.allows_cash_topup,
                 pickup_hours: checked.pickup_hours,
             },
-            db::now_micros(),
+            store.now(),
         )?;
         let shop = Shop::from(row);
         audit::created(

@@ -71,8 +71,9 @@ pub async fn sign_me_up(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
+    let store = state.store.clone();
     let signup = in_write_tx(&state, move |conn| {
-        db::activities::sign_up(conn, activity_id, member.0, None, db::now_micros())
+        db::activities::sign_up(conn, activity_id, member.0, None, store.now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(Signup::of(signup, None)))
@@ -98,8 +99,9 @@ pub async fn cancel_my_signup(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
+    let store = state.store.clone();
     let signup = in_write_tx(&state, move |conn| {
-        db::activities::cancel_signup(conn, activity_id, member.0, db::now_micros())
+        db::activities::cancel_signup(conn, activity_id, member.0, store.now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(Signup::of(signup, None)))
@@ -142,6 +144,7 @@ pub async fn sign_up_member(
     let guard = staff.guard(Action::RunActivities);
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let signup = in_write_tx(&state, move |conn| {
         let (_, path) = activity_in_scope(conn, &guard, activity_id)?;
         let (member, member_path) = db::members::get_member(conn, member_id)?;
@@ -152,8 +155,7 @@ pub async fn sign_up_member(
                 format!("member {member_id}'s record does not allow others to act for them"),
             ));
         }
-        let row =
-            db::activities::sign_up(conn, activity_id, member_id, Some(&actor), db::now_micros())?;
+        let row = db::activities::sign_up(conn, activity_id, member_id, Some(&actor), store.now())?;
         let signup = Signup::of(row, Some(member.name));
         audit::created(
             conn,
@@ -258,8 +260,9 @@ pub async fn my_activities(
     };
     let within = query.within_m;
     let member_id = member.0;
+    let store = state.store.clone();
     let mut items = with_db(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let bank_id = db::members::bank_of(conn, member_id)?;
         let rows = db::activities::list_activities(
             conn,

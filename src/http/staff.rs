@@ -8,7 +8,7 @@ use super::access::{Guard, Staff};
 use super::closed_sets;
 use super::extract::ApiJson;
 use super::types::{required_text, timestamp};
-use super::{in_write_tx, with_db, AppState};
+use super::{blocking, in_write_tx, with_db, AppState};
 use crate::auth::password::{check_password_rules, hash_password};
 use crate::db;
 use crate::db::audit;
@@ -142,11 +142,11 @@ pub async fn create_staff(
     check_password_rules(&request.password).map_err(|m| ServiceError::validation("password", m))?;
     let phone = request.phone;
     let password = request.password;
-    let created = with_db(&state, move |conn| {
+    let store = state.store.clone();
+    let created = blocking(move || {
         let hash = hash_password(&password)?;
-        db::write_tx(conn, |conn| {
-            let row =
-                db::staff::create_staff(conn, &phone, &name, &hash, "staff", db::now_micros())?;
+        store.write(|conn| {
+            let row = db::staff::create_staff(conn, &phone, &name, &hash, "staff", store.now())?;
             let view = staff_view(row, vec![], |_| true);
             audit::created(
                 conn,
@@ -241,6 +241,7 @@ pub async fn grant_role(
     let guard = staff.guard(Action::ManageStaff);
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let view = in_write_tx(&state, move |conn| {
         let target = db::staff::get_staff(conn, staff_id)?;
         let path = match org_id {
@@ -255,7 +256,7 @@ pub async fn grant_role(
             return Ok((staff_view(target, grants, |p| guard.covers(p)), false));
         }
         let before = staff_view(target.clone(), grants, |p| guard.covers(p));
-        db::staff::add_grant(conn, staff_id, role, org_id, &actor, db::now_micros())?;
+        db::staff::add_grant(conn, staff_id, role, org_id, &actor, store.now())?;
         let grants = db::staff::active_grants(conn, staff_id)?;
         let after = staff_view(target, grants, |p| guard.covers(p));
         audit::changed(
@@ -324,6 +325,7 @@ pub async fn revoke_role(
     let (staff_id, grant_id) = path.into_inner();
     let guard = staff.guard(Action::ManageStaff);
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let view = in_write_tx(&state, move |conn| {
         let target = db::staff::get_staff(conn, staff_id)?;
         let (grant, path) = db::staff::get_grant(conn, staff_id, grant_id)?;
@@ -333,7 +335,7 @@ pub async fn revoke_role(
             refuse_removing_the_last_admin(conn, staff_id, &grants)?;
         }
         let before = staff_view(target.clone(), grants, |p| guard.covers(p));
-        db::staff::revoke_grant(conn, grant_id, db::now_micros())?;
+        db::staff::revoke_grant(conn, grant_id, store.now())?;
         let grants = db::staff::active_grants(conn, staff_id)?;
         let after = staff_view(target, grants, |p| guard.covers(p));
         audit::changed(

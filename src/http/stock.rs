@@ -134,6 +134,7 @@ pub async fn record_movement(
     let guard = staff.guard(Action::ServeCounter);
     let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
+    let store = state.store.clone();
     let movement = in_write_tx(&state, move |conn| {
         let goods = db::goods::get_goods(conn, goods_id)?;
         let (_, path) = shop_in_scope(conn, &guard, goods.shop_id)?;
@@ -149,7 +150,7 @@ pub async fn record_movement(
                 order_id: None,
                 actor: &actor,
             },
-            db::now_micros(),
+            store.now(),
         )?;
         let movement = StockMovement::from(row);
         audit::created(

@@ -94,7 +94,7 @@ pub fn signed_in(
         member_id,
         access_token: token,
         expires_in: state.keys.ttl_seconds,
-        refresh_expires_in: (refresh.expires_at - db::now_micros()) / 1_000_000,
+        refresh_expires_in: (refresh.expires_at - state.now()) / 1_000_000,
         refresh_token: refresh.token,
     }))
 }
@@ -140,8 +140,9 @@ pub async fn wechat_login(
     };
     let session = code_to_session(&config, &code).await?;
     let ttl = refresh_ttl(&state);
+    let store = state.store.clone();
     let outcome = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         match db::wechat::binding_of_openid(conn, &session.openid)? {
             Some((member_id, bound_at)) => {
                 let refresh = member_sessions::issue(conn, member_id, bound_at, None, now, ttl)?;
@@ -200,8 +201,9 @@ pub async fn wechat_bind(
     } = body.0;
     let name = name.trim().to_string();
     let ttl = refresh_ttl(&state);
+    let store = state.store.clone();
     let (member_id, bound_at, refresh) = in_write_tx(&state, move |conn| {
-        let now = db::now_micros();
+        let now = store.now();
         let (member_id, bound_at) =
             db::wechat::bind(conn, &binding_ticket, phone.trim(), &name, now)?;
         let refresh = member_sessions::issue(conn, member_id, bound_at, None, now, ttl)?;
@@ -218,12 +220,13 @@ async fn unbind(
     audit: AuditContext,
     guard: Option<super::access::Guard>,
 ) -> ServiceResult<()> {
+    let store = state.store.clone();
     in_write_tx(state, move |conn| {
         let (_, path) = db::members::get_member(conn, member_id)?;
         if let Some(guard) = &guard {
             guard.at(&path)?;
         }
-        let bound_at = db::wechat::unbind(conn, member_id, db::now_micros())?;
+        let bound_at = db::wechat::unbind(conn, member_id, store.now())?;
         audit::changed(
             conn,
             &audit,

@@ -76,10 +76,14 @@ async fn settle(app: &TestApp, event: &Event) -> Reply {
     .await
 }
 
-/// Waits until the activity's scan window has closed.
-async fn until_over(ends_in: Duration) {
-    let wait = ends_in.num_milliseconds() + 300;
-    tokio::time::sleep(std::time::Duration::from_millis(wait.max(0) as u64)).await;
+/// Moves the service's clock past the end of the activity's scan window (no waiting).
+fn until_over(app: &TestApp, ends_in: Duration) {
+    let past_the_end = ends_in + Duration::seconds(1);
+    app.clock.advance(
+        past_the_end
+            .to_std()
+            .expect("a window that ends in the future"),
+    );
 }
 
 /// The service's default `PB_QR_BASE_URL`, which the test instances keep.
@@ -101,7 +105,7 @@ on_both_backends!(
             )
             .await;
         let rule_id = rule.ok(201)["id"].as_i64().unwrap();
-        let ends_in = Duration::seconds(3);
+        let ends_in = Duration::minutes(10);
         let event = event(&app, &village, Duration::hours(2), ends_in, json!({
             "rule_id": rule_id,
             "award": {"mode": "per_hour", "points": "5", "hours_unit_minutes": 30, "min_presence_percent": 60}
@@ -129,7 +133,7 @@ on_both_backends!(
         let out = scan_qr(&app, &event, "dynamic", "check_out").await;
         check(&app, &member, &out, json!({})).await.ok(201);
 
-        until_over(ends_in).await;
+        until_over(&app, ends_in);
         let settled = settle(&app, &event).await;
         let settled = settled.ok(200);
         assert_eq!(settled["status"], "settled");
@@ -236,7 +240,7 @@ on_both_backends!(
     |backend| async move {
         let app = spawn_app(backend).await;
         let village = app.village().await;
-        let ends_in = Duration::seconds(3);
+        let ends_in = Duration::minutes(10);
         let event = event(&app, &village, Duration::minutes(30), ends_in, json!({})).await;
         let elderly = app.member(&village, "王奶奶").await;
         let png = app
@@ -271,7 +275,7 @@ on_both_backends!(
             .await
             .problem(422, "card_invalid");
 
-        until_over(ends_in).await;
+        until_over(&app, ends_in);
         settle(&app, &event).await.ok(200);
         assert_eq!(app.wallet_balance(&village, elderly.points).await, "10.00");
     }
@@ -293,7 +297,7 @@ on_both_backends!(
         let other = event_with_fence(&app, &village).await;
         let member = app.member(&village, "张三").await;
         let signer = signer(&app);
-        let now = Utc::now().timestamp_micros();
+        let now = app.now();
         let token = |activity_id: i64, purpose, counter| {
             signer.sign(CheckinToken {
                 kind: TokenKind::Dynamic,
@@ -402,7 +406,7 @@ on_both_backends!(
     |backend| async move {
         let app = spawn_app(backend).await;
         let village = app.village().await;
-        let ends_in = Duration::seconds(3);
+        let ends_in = Duration::minutes(10);
         let event = event(
             &app,
             &village,
@@ -423,7 +427,7 @@ on_both_backends!(
         )
         .await
         .problem(422, "outside_geofence");
-        until_over(ends_in).await;
+        until_over(&app, ends_in);
         settle(&app, &event).await.ok(200);
         assert_eq!(app.wallet_balance(&village, member.points).await, "0.00");
 
@@ -482,7 +486,7 @@ on_both_backends!(
     |backend| async move {
         let app = spawn_app(backend).await;
         let village = app.village().await;
-        let ends_in = Duration::seconds(6);
+        let ends_in = Duration::minutes(10);
         let event = event(&app, &village, Duration::minutes(5), ends_in, json!({})).await;
         settle(&app, &event).await.problem(409, "not_finished");
         let mut members = Vec::new();
@@ -494,17 +498,12 @@ on_both_backends!(
                 .ok(201);
             members.push(member);
         }
-        until_over(ends_in).await;
+        until_over(&app, ends_in);
         // A settlement that crashed after its first batch: that batch committed, the rest did not.
         {
             let mut conn = app.pool.get().unwrap();
             let remaining = pointsbank::db::write_tx(&mut conn, |c| {
-                pointsbank::db::attendance::settle_batch(
-                    c,
-                    event.id,
-                    "staff:1",
-                    Utc::now().timestamp_micros(),
-                )
+                pointsbank::db::attendance::settle_batch(c, event.id, "staff:1", app.now())
             })
             .unwrap();
             assert_eq!(remaining, 70);
@@ -527,12 +526,12 @@ on_both_backends!(
     |backend| async move {
         let app = spawn_app(backend).await;
         let village = app.village().await;
-        let ends_in = Duration::seconds(3);
+        let ends_in = Duration::minutes(10);
         let event = event(&app, &village, Duration::hours(1), ends_in, json!({})).await;
         let member = app.member(&village, "张三").await;
         let code = scan_qr(&app, &event, "dynamic", "check_in").await;
         check(&app, &member, &code, json!({})).await.ok(201);
-        until_over(ends_in).await;
+        until_over(&app, ends_in);
         settle(&app, &event).await.ok(200);
         let attendance = app
             .get(&format!("/api/v1/activities/{}/attendance", event.id))
@@ -622,12 +621,12 @@ on_both_backends!(
         })
         .await;
         let village = app.village().await;
-        let ends_in = Duration::seconds(2);
+        let ends_in = Duration::minutes(10);
         let event = event(&app, &village, Duration::minutes(30), ends_in, json!({})).await;
         let member = app.member(&village, "张三").await;
         let code = scan_qr(&app, &event, "dynamic", "check_in").await;
         check(&app, &member, &code, json!({})).await.ok(201);
-        until_over(ends_in).await;
+        until_over(&app, ends_in);
         for _ in 0..50 {
             let activity = app.get(&format!("/api/v1/activities/{}", event.id)).await;
             if activity.ok(200)["status"] == "settled" {

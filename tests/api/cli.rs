@@ -97,11 +97,11 @@ fn demo_data_verifies_and_backs_up_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(pb_postgres),
+    ignore = "needs PostgreSQL: build and run with PB_TEST_POSTGRES_URL set"
+)]
 fn demo_data_verifies_and_backs_up_on_postgres() {
-    if !postgres_available() {
-        eprintln!("PB_TEST_POSTGRES_URL is not set: PostgreSQL run skipped");
-        return;
-    }
     demo_verify_and_backup(Backend::Postgres);
 }
 

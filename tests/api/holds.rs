@@ -141,13 +141,13 @@ on_both_backends!(
         let hold = app
             .post(
                 &holds,
-                json!({"account_id": wallet, "amount": "10", "memo": "m", "expires_in_seconds": 1}),
+                json!({"account_id": wallet, "amount": "10", "memo": "m", "expires_in_seconds": 600}),
             )
             .await;
         let hold_id = hold.ok(201)["id"].clone();
         assert_eq!(app.account(&village, wallet).await["available"], "0.00");
 
-        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        app.clock.advance(std::time::Duration::from_secs(601));
         let capture = app
             .post(
                 &format!("{holds}/{hold_id}/capture"),

@@ -45,5 +45,10 @@ fn postgres_is_tested_when_ci_requires_it() {
             helpers::postgres_available(),
             "PB_TEST_POSTGRES_URL must be set in CI"
         );
+        let built_with_postgres = cfg!(pb_postgres);
+        assert!(
+            built_with_postgres,
+            "the tests were built without PB_TEST_POSTGRES_URL: their PostgreSQL twins are ignored"
+        );
     }
 }

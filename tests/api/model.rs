@@ -28,11 +28,11 @@ fn random_operation_sequences_match_the_model_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(pb_postgres),
+    ignore = "needs PostgreSQL: build and run with PB_TEST_POSTGRES_URL set"
+)]
 fn random_operation_sequences_match_the_model_on_postgres() {
-    if !postgres_available() {
-        eprintln!("PB_TEST_POSTGRES_URL is not set: PostgreSQL run skipped");
-        return;
-    }
     check_against_the_model(Backend::Postgres);
 }
 

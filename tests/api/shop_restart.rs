@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
+use pointsbank::clock::{Clock, SystemClock};
 use pointsbank::config::Settings;
-use pointsbank::db::{self, connection, DbTarget};
+use pointsbank::db::{connection, DbTarget};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -255,7 +256,7 @@ on_both_backends!(
             let created = created.ok(201);
             let id = created["id"].as_i64().unwrap();
             let wallet = wallet_of(created, "POINTS");
-            let bound_at = db::now_micros();
+            let bound_at = SystemClock.now_micros();
             diesel::sql_query(format!(
                 "INSERT INTO wechat_bindings (openid, member_id, bound_at) VALUES ('o-crash-{id}', {id}, {bound_at})"
             ))
@@ -364,7 +365,7 @@ on_both_backends!(
             .join(",");
         let changed = diesel::sql_query(format!(
             "UPDATE orders SET expires_at = {} WHERE id IN ({ids}) AND status = 'pending'",
-            db::now_micros() - 1_000_000
+            SystemClock.now_micros() - 1_000_000
         ))
         .execute(&mut *pool.get().unwrap())
         .unwrap();

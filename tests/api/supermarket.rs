@@ -246,16 +246,7 @@ on_both_backends!(
         .await;
         let second = second.ok(201).clone();
         // Time passes: the pickup deadline is over.
-        {
-            use diesel::prelude::*;
-            let mut conn = app.pool.get().unwrap();
-            diesel::sql_query(format!(
-                "UPDATE orders SET expires_at = 0 WHERE id = {}",
-                second["id"]
-            ))
-            .execute(&mut *conn)
-            .unwrap();
-        }
+        app.step_past(second["expires_at"].as_str().unwrap());
         pickup(&app, &shop, second["pickup_code"].as_str().unwrap())
             .await
             .problem(409, "order_not_pending");
