@@ -27,7 +27,7 @@ impl ClaimOrigin {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = claims)]
 pub struct ClaimRow {
     pub id: i64,

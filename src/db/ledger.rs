@@ -12,7 +12,7 @@ use crate::domain::money::{Amount, MAX_WALLET_MINOR};
 use crate::domain::seal::{EntryContent, PostingContent};
 use crate::error::{ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = entries)]
 pub struct EntryRow {
     pub id: i64,
@@ -27,7 +27,7 @@ pub struct EntryRow {
     pub origin: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = postings)]
 pub struct PostingRow {
     pub id: i64,
@@ -41,7 +41,7 @@ pub struct PostingRow {
 }
 
 /// An entry with its postings, as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EntryRecord {
     pub entry: EntryRow,
     pub postings: Vec<PostingRow>,

@@ -1,5 +1,6 @@
 //! Staff awards and deductions under a rule, for one member or a batch.
 
+use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{PartialSchema, ToSchema};
@@ -8,19 +9,13 @@ use super::access::Staff;
 use super::claims::Claim;
 use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::{optional_text, required_text, Entry};
-use super::{in_write_tx, AppState};
-use crate::db;
-use crate::db::audit;
-use crate::db::awards::Payment;
-use crate::db::claims::{truncate, ClaimOrigin, NewClaim};
-use crate::db::idempotency::{self, KeyScope, Outcome};
-use crate::domain::access::Action;
-use crate::domain::ledger::{Origin, MAX_MEMO_CHARS};
+use super::{blocking, AppState};
+use crate::db::idempotency::Outcome;
+use crate::domain::ledger::MAX_MEMO_CHARS;
 use crate::domain::money::Amount;
-use crate::error::{ConflictCode, ServiceError, ServiceResult};
-
-/// One transaction pays a whole grid; more is split by the client.
-pub const MAX_BATCH: usize = 500;
+use crate::error::ServiceResult;
+use crate::service::awards::{self, distinct_members, AwardCommand, Awarded, MAX_BATCH};
+use crate::service::Idempotency;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -97,142 +92,52 @@ pub async fn award_points(
     key: IdempotencyKey,
     body: ApiJson<AwardBody>,
 ) -> ServiceResult<HttpResponse> {
-    let bank_id = path.into_inner();
-    let guard = staff.guard(Action::AwardPoints);
-    let fingerprint = request_fingerprint(&req, &body.0);
-    let request = body.0;
-    let members = distinct_members(&request.member_ids)?;
-    let memo = optional_text("memo", request.memo.as_deref(), MAX_MEMO_CHARS - 100)?;
-    let backfill_reason = match &request.backfill {
-        Some(backfill) => Some(required_text(
-            "backfill.reason",
-            &backfill.reason,
-            MAX_MEMO_CHARS - 100,
-        )?),
-        None => None,
+    let idempotency = Idempotency {
+        key: key.0,
+        fingerprint: request_fingerprint(&req, &body.0),
     };
-    let requested_points = request.points.map(Amount::minor);
-    let rule_id = request.rule_id;
-    let actor = staff.actor().to_string();
+    let request = body.0;
+    let command = AwardCommand {
+        bank_id: path.into_inner(),
+        rule_id: request.rule_id,
+        member_ids: distinct_members(&request.member_ids)?,
+        points: request.points.map(Amount::minor),
+        memo: optional_text("memo", request.memo.as_deref(), MAX_MEMO_CHARS - 100)?,
+        backfill_reason: match &request.backfill {
+            Some(backfill) => Some(required_text(
+                "backfill.reason",
+                &backfill.reason,
+                MAX_MEMO_CHARS - 100,
+            )?),
+            None => None,
+        },
+    };
     let audit = staff.audit(&req);
     let offset = state.settings.utc_offset_seconds();
     let store = state.store.clone();
-    let (outcome, replay) = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let org_path = guard.bank(conn, bank_id)?;
-        idempotency::once(
-            conn,
-            KeyScope::new(bank_id, &actor),
-            key.0.as_deref(),
-            &fingerprint,
-            now,
-            |conn| {
-                let rule = db::rules::get_rule(conn, bank_id, rule_id).map_err(|err| {
-                    err.when_not_found(|| {
-                        ServiceError::validation("rule_id", "no such rule in this bank")
-                    })
-                })?;
-                let points = rule
-                    .range()?
-                    .amount(requested_points)
-                    .map_err(|e| ServiceError::validation("points", e.to_string()))?;
-                let statement_memo = match &memo {
-                    Some(memo) => format!("{}: {memo}", rule.name),
-                    None => rule.name.clone(),
-                };
-                let needs_approval = backfill_reason.is_some() || rule.needs_second_approver;
-                // One member's wallet is locked where it is paid; the global order matters only
-                // when a batch takes several (and costs a round trip there alone).
-                if !needs_approval && members.len() > 1 {
-                    db::accounts::lock_member_wallets(conn, bank_id, &members)?;
-                }
-                let mut outcome = AwardOutcome {
-                    status: if needs_approval {
-                        "pending_approval"
-                    } else {
-                        "posted"
-                    }
-                    .into(),
-                    entries: Vec::new(),
-                    claims: Vec::new(),
-                };
-                for &member_id in &members {
-                    if db::members::bank_of(conn, member_id)? != bank_id {
-                        return Err(ServiceError::NotFound("member in this bank"));
-                    }
-                    if needs_approval {
-                        if !rule.active {
-                            return Err(ServiceError::conflict(
-                                ConflictCode::RuleInactive,
-                                format!("rule {} is no longer in use", rule.code),
-                            ));
-                        }
-                        db::awards::require_active_member(conn, member_id)?;
-                        let (origin, description) = match &backfill_reason {
-                            Some(reason) => (
-                                ClaimOrigin::Backfill,
-                                format!("{statement_memo} (补录: {reason})"),
-                            ),
-                            None => (ClaimOrigin::StaffAward, statement_memo.clone()),
-                        };
-                        let claim = db::claims::submit(
-                            conn,
-                            NewClaim {
-                                bank_id,
-                                member_id,
-                                rule_id: rule.id,
-                                origin,
-                                points,
-                                description: truncate(&description, MAX_MEMO_CHARS),
-                                evidence: &[],
-                                submitted_by: &actor,
-                                on_behalf_of: None,
-                            },
-                            now,
-                        )?;
-                        outcome.claims.push(Claim::from(claim));
-                    } else {
-                        let origin = if points < 0 {
-                            Origin::Deduction
-                        } else {
-                            Origin::StaffAward
-                        };
-                        let record = db::awards::pay_under_rule(
-                            conn,
-                            &rule,
-                            Payment {
-                                bank_id,
-                                member_id,
-                                rule_id: Some(rule.id),
-                                origin,
-                                points,
-                                hours: 0,
-                                memo: &statement_memo,
-                                reference: Some(&format!("rule:{}", rule.code)),
-                                actor: &actor,
-                            },
-                            now,
-                            offset,
-                        )?;
-                        outcome.entries.push(Entry::from(record));
-                    }
-                }
-                audit::created(
-                    conn,
-                    &audit,
-                    "award.batch",
-                    format!("rule:{}", rule.id),
-                    &org_path,
-                    &outcome,
-                )?;
-                Ok(outcome)
-            },
-        )
+    let (awarded, replay) = blocking(move || {
+        awards::award_points(&store, &staff, &audit, &idempotency, &command, offset)
     })
     .await?;
-    let status = if outcome.status == "posted" { 201 } else { 202 };
-    let mut response =
-        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default());
+    let (status, outcome) = match awarded {
+        Awarded::Posted(entries) => (
+            StatusCode::CREATED,
+            AwardOutcome {
+                status: "posted".into(),
+                entries: entries.into_iter().map(Entry::from).collect(),
+                claims: Vec::new(),
+            },
+        ),
+        Awarded::PendingApproval(claims) => (
+            StatusCode::ACCEPTED,
+            AwardOutcome {
+                status: "pending_approval".into(),
+                entries: Vec::new(),
+                claims: claims.into_iter().map(Claim::from).collect(),
+            },
+        ),
+    };
+    let mut response = HttpResponse::build(status);
     if replay == Outcome::Replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
@@ -250,23 +155,4 @@ fn member_ids_schema() -> utoipa::openapi::schema::Array {
             "1–500 distinct members of this bank: everyone gets the same amount, each in their own entry.",
         ))
         .build()
-}
-
-fn distinct_members(ids: &[i64]) -> ServiceResult<Vec<i64>> {
-    if ids.is_empty() || ids.len() > MAX_BATCH {
-        return Err(ServiceError::validation(
-            "member_ids",
-            format!("list 1–{MAX_BATCH} members"),
-        ));
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for (index, id) in ids.iter().enumerate() {
-        if !seen.insert(*id) {
-            return Err(ServiceError::validation(
-                format!("member_ids[{index}]"),
-                "listed twice",
-            ));
-        }
-    }
-    Ok(ids.to_vec())
 }

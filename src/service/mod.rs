@@ -2,7 +2,20 @@
 //! background workers: authorise → idempotency → effect → audit, in one transaction. Nothing
 //! here knows about HTTP.
 
+pub mod access;
+pub mod awards;
 pub mod sealing;
 pub mod store;
+#[cfg(test)]
+pub mod testing;
 
 pub use store::Store;
+
+/// The idempotency of one request: the client's key (if it sent one) and the fingerprint of
+/// what it asked, so that a retry replays the first result and a different request under the
+/// same key is refused.
+#[derive(Debug, Clone, Default)]
+pub struct Idempotency {
+    pub key: Option<String>,
+    pub fingerprint: String,
+}

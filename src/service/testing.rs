@@ -1,0 +1,146 @@
+//! A village on a fresh SQLite file, for the use-cases' own tests: a bank, its staff, rules and
+//! members, written straight through `db/` so that each test exercises only its use-case.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::access::Staff;
+use super::Store;
+use crate::auth::jwt::Claims;
+use crate::clock::ShiftedClock;
+use crate::db::audit::AuditContext;
+use crate::db::orgs::{create_org, NewOrg, OrgKind, OrgRow};
+use crate::db::rules::RuleFields;
+use crate::db::{self, connection, Backend, DbTarget};
+use crate::domain::access::{Grant, Role};
+use crate::domain::money::MINOR_PER_UNIT;
+use crate::domain::rules::{Caps, RuleCategory, RuleRange};
+
+pub struct Village {
+    pub store: Store,
+    pub clock: Arc<ShiftedClock>,
+    pub org: OrgRow,
+    pub bank_id: i64,
+    // Dropped last: the database file lives in it.
+    _dir: tempfile::TempDir,
+}
+
+/// Whole points in minor units.
+pub fn points(units: i64) -> i64 {
+    units * MINOR_PER_UNIT
+}
+
+impl Village {
+    pub fn new() -> Village {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = DbTarget::parse(&format!("sqlite://{}", dir.path().join("t.db").display()));
+        let pool = connection::build_pool(&target, 2, Duration::from_secs(5)).expect("pool");
+        connection::run_migrations(&mut pool.get().expect("connection")).expect("migrations");
+        let clock = ShiftedClock::new();
+        let store = Store::new(pool, Backend::Sqlite, clock.clone());
+        let now = store.now();
+        let (org, bank_id) = store
+            .write(|c| {
+                let org = create_org(
+                    c,
+                    NewOrg {
+                        code: "330106001001",
+                        name: "青山村",
+                        kind: OrgKind::Village,
+                        parent: None,
+                    },
+                    now,
+                )?;
+                let bank = db::banks::create_bank(c, org.id, "青山村积分银行", now)?;
+                Ok((org, bank.id))
+            })
+            .expect("village");
+        Village {
+            store,
+            clock,
+            org,
+            bank_id,
+            _dir: dir,
+        }
+    }
+
+    /// A staff member holding `role` on the village.
+    pub fn staff(&self, id: i64, role: Role) -> Staff {
+        Staff(Claims {
+            sub: format!("staff:{id}"),
+            kind: "staff".into(),
+            scopes: vec![Grant {
+                role: role.as_str().into(),
+                path: self.org.path.clone(),
+            }],
+            binding: None,
+            iss: "test".into(),
+            aud: "test".into(),
+            iat: 0,
+            exp: i64::MAX,
+        })
+    }
+
+    pub fn audit(&self, staff: &Staff) -> AuditContext {
+        AuditContext {
+            actor: staff.actor().into(),
+            at: self.store.now(),
+            client_ip: None,
+            request_id: None,
+        }
+    }
+
+    /// A rule paying `default` points (within `min..=max`), with the given caps.
+    pub fn rule(
+        &self,
+        code: &str,
+        range: (i64, i64, i64),
+        second_approver: bool,
+        caps: Caps,
+    ) -> i64 {
+        let (default, min, max) = range;
+        let fields = RuleFields {
+            code: code.into(),
+            name: format!("规则{code}"),
+            category: RuleCategory::VolunteerService,
+            range: RuleRange::parse(points(default), points(min), points(max)).expect("range"),
+            needs_second_approver: second_approver,
+            caps,
+            active: true,
+        };
+        let now = self.store.now();
+        self.store
+            .write(|c| db::rules::create_rule(c, self.bank_id, &fields, now))
+            .expect("rule")
+            .id
+    }
+
+    pub fn member(&self, name: &str) -> i64 {
+        let now = self.store.now();
+        let new = || db::members::NewMember {
+            org_id: self.org.id,
+            name,
+            phone: None,
+            id_card: None,
+            household: None,
+            tags: "",
+            allow_proxy: true,
+        };
+        self.store
+            .write(|c| db::members::create_member(c, new(), now))
+            .expect("member")
+            .0
+            .id
+    }
+
+    /// A member's balance of `asset` (`POINTS` or `HOURS`), in minor units.
+    pub fn balance(&self, member_id: i64, asset: &str) -> i64 {
+        self.store
+            .read(|c| db::members::wallets_of(c, member_id))
+            .expect("wallets")
+            .into_iter()
+            .find(|account| account.asset == asset)
+            .map(|account| account.balance)
+            .expect("wallet of that asset")
+    }
+}
