@@ -235,7 +235,7 @@ mod tests {
 
     #[test]
     fn a_batch_award_pays_each_member_in_an_entry_of_their_own() {
-        let village = Village::new();
+        let village = Village::fresh();
         let rule = village.rule("V01", (5, 1, 10), false, Caps::default());
         let members: Vec<i64> = ["王秀英", "李建国", "张伟"]
             .map(|name| village.member(name))
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn a_batch_in_which_one_member_is_at_the_cap_pays_nobody() {
-        let village = Village::new();
+        let village = Village::fresh();
         let caps = Caps {
             per_day: Some(points(5)),
             ..Caps::default()
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_daily_cap_opens_again_the_next_day_by_the_service_clock() {
-        let village = Village::new();
+        let village = Village::fresh();
         let caps = Caps {
             per_day: Some(points(5)),
             ..Caps::default()
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn a_rule_with_a_second_approver_queues_one_claim_per_member_and_pays_nobody_yet() {
-        let village = Village::new();
+        let village = Village::fresh();
         let rule = village.rule("G01", (20, 20, 20), true, Caps::default());
         let members = [village.member("王秀英"), village.member("李建国")];
 
@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn a_retry_under_the_same_key_replays_the_first_result_and_pays_once() {
-        let village = Village::new();
+        let village = Village::fresh();
         let rule = village.rule("V01", (5, 1, 10), false, Caps::default());
         let member = village.member("王秀英");
 
@@ -340,7 +340,7 @@ mod tests {
 
     #[test]
     fn only_an_org_admin_of_the_bank_awards_points() {
-        let village = Village::new();
+        let village = Village::fresh();
         let rule = village.rule("V01", (5, 1, 10), false, Caps::default());
         let member = village.member("王秀英");
         let clerk = village.staff(2, Role::Clerk);

@@ -31,7 +31,7 @@ pub fn points(units: i64) -> i64 {
 }
 
 impl Village {
-    pub fn new() -> Village {
+    pub fn fresh() -> Village {
         let dir = tempfile::tempdir().expect("temp dir");
         let target = DbTarget::parse(&format!("sqlite://{}", dir.path().join("t.db").display()));
         let pool = connection::build_pool(&target, 2, Duration::from_secs(5)).expect("pool");
