@@ -27,6 +27,7 @@ mod reads;
 mod restart;
 mod restart_settlement;
 mod rules;
+mod schema;
 mod scopes;
 mod self_service;
 mod sessions;
