@@ -120,7 +120,7 @@ pub async fn award_points(
     })
     .await?;
     let (status, outcome) = match awarded {
-        Awarded::Posted(entries) => (
+        Awarded::Posted { entries } => (
             StatusCode::CREATED,
             AwardOutcome {
                 status: "posted".into(),
@@ -128,7 +128,7 @@ pub async fn award_points(
                 claims: Vec::new(),
             },
         ),
-        Awarded::PendingApproval(claims) => (
+        Awarded::PendingApproval { claims } => (
             StatusCode::ACCEPTED,
             AwardOutcome {
                 status: "pending_approval".into(),

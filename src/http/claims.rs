@@ -10,17 +10,13 @@ use super::closed_sets;
 use super::extract::ApiJson;
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{optional_text, required_text, timestamp, Entry};
-use super::{in_write_tx, with_db, AppState};
+use super::{blocking, with_db, AppState};
 use crate::db;
-use crate::db::audit;
-use crate::db::claims::{ClaimFilter, ClaimOrigin, ClaimRow, Decision, NewClaim};
+use crate::db::claims::{ClaimFilter, ClaimRow};
 use crate::domain::access::Action;
 use crate::domain::money::Amount;
-use crate::error::{ConflictCode, ServiceError, ServiceResult};
-
-const MAX_DESCRIPTION_CHARS: usize = 500;
-const MAX_EVIDENCE_LINKS: usize = 9;
-const MAX_LINK_CHARS: usize = 500;
+use crate::error::{ServiceError, ServiceResult};
+use crate::service::claims::{self, ClaimCommand, DecideClaim, MAX_DESCRIPTION_CHARS};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -118,86 +114,19 @@ pub struct ProxyClaimBody {
     pub evidence: Vec<String>,
 }
 
-/// Checked claim fields, ready for the database.
-struct ClaimInput {
-    rule_id: i64,
-    points: Option<i64>,
-    description: String,
-    evidence: Vec<String>,
-}
-
-fn claim_input(
+/// The claim as the service takes it: the description is checked here, the links there.
+fn claim_command(
     rule_id: i64,
     points: Option<Amount>,
     description: &str,
     evidence: &[String],
-) -> ServiceResult<ClaimInput> {
+) -> ServiceResult<ClaimCommand> {
     let description = required_text("description", description, MAX_DESCRIPTION_CHARS)?;
-    if evidence.len() > MAX_EVIDENCE_LINKS {
-        return Err(ServiceError::validation(
-            "evidence",
-            format!("at most {MAX_EVIDENCE_LINKS} links"),
-        ));
-    }
-    for (index, link) in evidence.iter().enumerate() {
-        let ok = (link.starts_with("https://") || link.starts_with("http://"))
-            && link.chars().count() <= MAX_LINK_CHARS
-            && !link.chars().any(char::is_whitespace);
-        if !ok {
-            return Err(ServiceError::validation(
-                format!("evidence[{index}]"),
-                format!("must be an http(s) link of at most {MAX_LINK_CHARS} characters"),
-            ));
-        }
-    }
-    Ok(ClaimInput {
+    ClaimCommand::checked(
         rule_id,
-        points: points.map(Amount::minor),
+        points.map(Amount::minor),
         description,
-        evidence: evidence.to_vec(),
-    })
-}
-
-/// Files a claim inside the caller's transaction: the rule must be active and the amount in range.
-fn file_claim(
-    conn: &mut db::Db,
-    bank_id: i64,
-    member_id: i64,
-    input: &ClaimInput,
-    submitted_by: &str,
-    on_behalf_of: Option<i64>,
-    now: i64,
-) -> ServiceResult<ClaimRow> {
-    let rule = db::rules::get_rule(conn, bank_id, input.rule_id).map_err(|err| {
-        err.when_not_found(|| {
-            ServiceError::validation("rule_id", "no such rule in the member's bank")
-        })
-    })?;
-    if !rule.active {
-        return Err(ServiceError::conflict(
-            ConflictCode::RuleInactive,
-            format!("rule {} is no longer in use", rule.code),
-        ));
-    }
-    let points = rule
-        .range()?
-        .amount(input.points)
-        .map_err(|e| ServiceError::validation("points", e.to_string()))?;
-    db::awards::require_active_member(conn, member_id)?;
-    db::claims::submit(
-        conn,
-        NewClaim {
-            bank_id,
-            member_id,
-            rule_id: rule.id,
-            origin: ClaimOrigin::Claim,
-            points,
-            description: &input.description,
-            evidence: &input.evidence,
-            submitted_by,
-            on_behalf_of,
-        },
-        now,
+        evidence.to_vec(),
     )
 }
 
@@ -225,26 +154,14 @@ pub async fn submit_my_claim(
     body: ApiJson<ClaimBody>,
 ) -> ServiceResult<HttpResponse> {
     let member_id = member.0;
-    let input = claim_input(
+    let command = claim_command(
         body.0.rule_id,
         body.0.points,
         &body.0.description,
         &body.0.evidence,
     )?;
     let store = state.store.clone();
-    let claim = in_write_tx(&state, move |conn| {
-        let bank_id = db::members::bank_of(conn, member_id)?;
-        file_claim(
-            conn,
-            bank_id,
-            member_id,
-            &input,
-            &format!("member:{member_id}"),
-            None,
-            store.now(),
-        )
-    })
-    .await?;
+    let claim = blocking(move || claims::submit_my_claim(&store, member_id, &command)).await?;
     Ok(HttpResponse::Created().json(Claim::from(claim)))
 }
 
@@ -350,51 +267,20 @@ pub async fn submit_proxy_claim(
     body: ApiJson<ProxyClaimBody>,
 ) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let guard = staff.guard(Action::RunActivities);
     let member_id = body.0.member_id;
-    let input = claim_input(
+    let command = claim_command(
         body.0.rule_id,
         body.0.points,
         &body.0.description,
         &body.0.evidence,
     )?;
-    let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let claim = in_write_tx(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        let (member, member_path) = db::members::get_member(conn, member_id)?;
-        guard.at(&member_path)?;
-        if !member.allow_proxy {
-            return Err(ServiceError::conflict(
-                ConflictCode::ProxyNotAllowed,
-                format!("member {member_id}'s record does not allow others to act for them"),
-            ));
-        }
-        if db::members::bank_of(conn, member_id)? != bank_id {
-            return Err(ServiceError::NotFound("member in this bank"));
-        }
-        let claim = Claim::from(file_claim(
-            conn,
-            bank_id,
-            member_id,
-            &input,
-            &actor,
-            Some(member_id),
-            store.now(),
-        )?);
-        audit::created(
-            conn,
-            &audit,
-            "claim.submit_on_behalf",
-            format!("claim:{}", claim.id),
-            &member_path,
-            &claim,
-        )?;
-        Ok(claim)
+    let claim = blocking(move || {
+        claims::submit_for_member(&store, &staff, &audit, bank_id, member_id, &command)
     })
     .await?;
-    Ok(HttpResponse::Created().json(claim))
+    Ok(HttpResponse::Created().json(Claim::from(claim)))
 }
 
 /// List claims and pending awards
@@ -479,38 +365,22 @@ pub async fn decide_claim(
     body: ApiJson<DecisionBody>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, claim_id) = path.into_inner();
-    let guard = staff.guard(Action::AwardPoints);
     let approve = body.0.approve;
     let note = optional_text("note", body.0.note.as_deref(), MAX_DESCRIPTION_CHARS)?;
-    let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
     let offset = state.settings.utc_offset_seconds();
     let store = state.store.clone();
-    let decided = in_write_tx(&state, move |conn| {
-        let org_path = guard.bank(conn, bank_id)?;
-        let before = Claim::from(db::claims::get_claim(conn, bank_id, claim_id)?);
-        let decision = Decision {
-            approve,
-            decided_by: &actor,
-            note: note.as_deref(),
-        };
-        let (row, entry) =
-            db::claims::decide(conn, bank_id, claim_id, decision, store.now(), offset)?;
-        let decided = DecidedClaim {
-            claim: Claim::from(row),
-            entry: entry.map(Entry::from),
-        };
-        audit::changed(
-            conn,
-            &audit,
-            "claim.decide",
-            format!("claim:{claim_id}"),
-            &org_path,
-            &before,
-            &decided.claim,
-        )?;
-        Ok(decided)
-    })
-    .await?;
+    let command = DecideClaim {
+        bank_id,
+        claim_id,
+        approve,
+        note,
+    };
+    let (claim, entry) =
+        blocking(move || claims::decide_claim(&store, &staff, &audit, &command, offset)).await?;
+    let decided = DecidedClaim {
+        claim: Claim::from(claim),
+        entry: entry.map(Entry::from),
+    };
     Ok(HttpResponse::Ok().json(decided))
 }

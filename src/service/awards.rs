@@ -31,11 +31,14 @@ pub struct AwardCommand {
     pub backfill_reason: Option<String>,
 }
 
-/// What became of an award: entries in the book, or one pending request per member.
+/// What became of an award: entries in the book, or one pending request per member. Stored for
+/// replays and in the audit log as `{"status": "posted", "entries": [...]}` or
+/// `{"status": "pending_approval", "claims": [...]}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum Awarded {
-    Posted(Vec<EntryRecord>),
-    PendingApproval(Vec<ClaimRow>),
+    Posted { entries: Vec<EntryRecord> },
+    PendingApproval { claims: Vec<ClaimRow> },
 }
 
 /// Pays every listed member under the rule, each in their own entry, in one transaction: if any
@@ -130,7 +133,7 @@ fn award_in_tx(
                 now,
             )?);
         }
-        return Ok(Awarded::PendingApproval(claims));
+        return Ok(Awarded::PendingApproval { claims });
     }
     // One member's wallet is locked where it is paid; the global order matters only when a
     // batch takes several (and costs a round trip there alone).
@@ -164,7 +167,7 @@ fn award_in_tx(
             utc_offset_seconds,
         )?);
     }
-    Ok(Awarded::Posted(entries))
+    Ok(Awarded::Posted { entries })
 }
 
 /// Members of another bank are answered like missing ones.
@@ -243,7 +246,7 @@ mod tests {
 
         let (awarded, outcome) = award(&village, rule, &members, None).unwrap();
 
-        let Awarded::Posted(entries) = awarded else {
+        let Awarded::Posted { entries } = awarded else {
             panic!("not posted")
         };
         assert_eq!(outcome, Outcome::Fresh);
@@ -305,7 +308,7 @@ mod tests {
 
         let (awarded, _) = award(&village, rule, &members, None).unwrap();
 
-        let Awarded::PendingApproval(claims) = awarded else {
+        let Awarded::PendingApproval { claims } = awarded else {
             panic!("posted without approval")
         };
         assert_eq!(
@@ -328,7 +331,9 @@ mod tests {
         let (again, outcome) = award(&village, rule, &[member], Some("k-1")).unwrap();
 
         assert_eq!(outcome, Outcome::Replayed);
-        let (Awarded::Posted(first), Awarded::Posted(again)) = (first, again) else {
+        let (Awarded::Posted { entries: first }, Awarded::Posted { entries: again }) =
+            (first, again)
+        else {
             panic!()
         };
         assert_eq!(first[0].entry.id, again[0].entry.id);

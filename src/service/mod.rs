@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod awards;
+pub mod claims;
 pub mod sealing;
 pub mod store;
 #[cfg(test)]
