@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::db;
 use crate::metrics::Metrics;
+use crate::service::activities::settlement;
 use crate::service::{sealing, Store};
 
 pub struct Upkeep {
@@ -104,20 +105,10 @@ fn settle_due(store: &Store, delay_minutes: i64) {
         }
     };
     for activity_id in due {
-        loop {
-            let remaining = store.write(|c| {
-                db::attendance::settle_batch(c, activity_id, "system:auto-settle", store.now())
-            });
-            match remaining {
-                Ok(0) => {
-                    tracing::info!(activity_id, "upkeep: activity settled automatically");
-                    break;
-                }
-                Ok(_) => continue,
-                Err(err) => {
-                    tracing::warn!(activity_id, error = %err, "upkeep: settling failed; will retry");
-                    break;
-                }
+        match settlement::pay_everyone(store, activity_id, "system:auto-settle") {
+            Ok(()) => tracing::info!(activity_id, "upkeep: activity settled automatically"),
+            Err(err) => {
+                tracing::warn!(activity_id, error = %err, "upkeep: settling failed; will retry")
             }
         }
     }

@@ -4,20 +4,21 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::access::{Guard, Staff};
+use super::access::Staff;
 use super::closed_sets;
 use super::extract::ApiJson;
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{optional_text, parse_timestamp, required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
 use crate::db::activities::{ActivityFilter, ActivityRow, NewActivity};
-use crate::db::{self, audit, Db};
+use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::domain::activity::{
     AwardMode, AwardTerms, Geofence, HoursRounding, MissingCheckout, StoredStatus,
 };
 use crate::domain::money::{Amount, MINOR_PER_UNIT};
 use crate::error::{ConflictCode, ServiceError, ServiceResult};
+pub use crate::service::activities::activity_in_scope;
 
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 const MAX_DURATION_HOURS: i64 = 24 * 7;
@@ -361,18 +362,6 @@ impl Activity {
             settled_at: row.settled_at.map(timestamp),
         })
     }
-}
-
-/// The activity if `guard` allows its action on the activity's unit, with the unit's path.
-pub fn activity_in_scope(
-    conn: &mut Db,
-    guard: &Guard,
-    activity_id: i64,
-) -> ServiceResult<(ActivityRow, String)> {
-    let activity = db::activities::get_activity(conn, activity_id)?;
-    let path = db::orgs::get_org(conn, activity.org_id)?.path;
-    guard.at(&path)?;
-    Ok((activity, path))
 }
 
 /// Create an activity

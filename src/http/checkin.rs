@@ -10,18 +10,19 @@ use super::activities::activity_in_scope;
 use super::closed_sets;
 use super::extract::ApiJson;
 use super::types::{parse_timestamp, required_text, timestamp};
-use super::{in_write_tx, with_db, AppState};
+use super::{blocking, in_write_tx, with_db, AppState};
 use crate::db::activities::ActivityRow;
-use crate::db::attendance::{AttendanceRow, Refusal, Scan};
+use crate::db::attendance::AttendanceRow;
 use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::domain::activity::Purpose;
 use crate::domain::card::PresentedCard;
-use crate::domain::checkin::{judge_scan, judge_window, ScanRefusal};
 use crate::domain::checkin_token::{time_step, CheckinSigner, CheckinToken, TokenKind};
 use crate::domain::money::Amount;
 use crate::error::{ServiceError, ServiceResult};
 use crate::qr;
+use crate::service::activities::checkin::{self, MemberScan, Recorded};
+use crate::service::activities::settlement;
 
 fn signer(state: &AppState) -> CheckinSigner {
     CheckinSigner::new(state.settings.card_secret.as_bytes())
@@ -454,113 +455,24 @@ pub async fn check_in(
             ))
         }
     };
-    let scanned = body.0.token;
-    let expected_activity = body.0.activity_id;
-    let token = match signer(&state).verify(&scanned) {
-        Ok(token) if expected_activity.is_none_or(|id| id == token.activity_id) => token,
-        Ok(token) => {
-            let refusal = ScanRefusal::TokenInvalid;
-            return Err(refuse(
-                &state,
-                expected_activity,
-                member_id,
-                Some(token.purpose),
-                &scanned,
-                refusal,
-                location,
-            )
-            .await);
-        }
-        Err(_) => {
-            return Err(refuse(
-                &state,
-                None,
-                member_id,
-                None,
-                &scanned,
-                ScanRefusal::TokenInvalid,
-                location,
-            )
-            .await)
-        }
+    let scan = MemberScan {
+        token: body.0.token,
+        expected_activity: body.0.activity_id,
+        location,
     };
-    let method = match token.kind {
-        TokenKind::Dynamic => "dynamic_qr",
-        TokenKind::Poster => "poster",
-    };
-    let recorded_by = format!("member:{member_id}");
+    let signer = signer(&state);
     let store = state.store.clone();
-    let result = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let activity = db::activities::get_activity(conn, token.activity_id)?;
-        judge_scan(&token, &activity.scan_target()?, now, location)?;
-        let row = db::attendance::record_scan(
-            conn,
-            &Scan {
-                activity: &activity,
-                member_id,
-                purpose: token.purpose,
-                method,
-                at: now,
-                recorded_by: &recorded_by,
-            },
-        )?;
-        Attendance::of(row, &activity, None)
-    })
-    .await;
-    match result {
-        Ok(attendance) => Ok(HttpResponse::Created().json(attendance)),
-        Err(ServiceError::Scan(refusal)) => Err(refuse(
-            &state,
-            Some(token.activity_id),
-            member_id,
-            Some(token.purpose),
-            &scanned,
-            refusal,
-            location,
-        )
-        .await),
-        Err(other) => Err(other),
-    }
+    let recorded =
+        blocking(move || checkin::member_scan(&store, &signer, member_id, &scan)).await?;
+    Ok(HttpResponse::Created().json(attendance_of(recorded)?))
 }
 
-/// Logs a refused scan in its own transaction and returns the refusal to send back. If the log
-/// cannot be written, the refusal still goes back (and the failure is in the server log).
-async fn refuse(
-    state: &web::Data<AppState>,
-    activity_id: Option<i64>,
-    member_id: i64,
-    purpose: Option<Purpose>,
-    token: &str,
-    refusal: ScanRefusal,
-    location: Option<(i64, i64)>,
-) -> ServiceError {
-    let token = token.to_string();
-    let reason = refusal.code();
-    let store = state.store.clone();
-    let logged = in_write_tx(state, move |conn| {
-        let activity = match activity_id {
-            Some(id) => db::activities::get_activity(conn, id).ok(),
-            None => None,
-        };
-        db::attendance::log_refusal(
-            conn,
-            &Refusal {
-                activity: activity.as_ref(),
-                member_id,
-                purpose,
-                token: &token,
-                reason,
-                location,
-            },
-            store.now(),
-        )
-    })
-    .await;
-    if let Err(err) = logged {
-        tracing::error!(error = %err, "could not log a refused scan");
-    }
-    ServiceError::Scan(refusal)
+fn attendance_of(recorded: Recorded) -> ServiceResult<Attendance> {
+    Attendance::of(
+        recorded.attendance,
+        &recorded.activity,
+        recorded.member_name,
+    )
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -607,44 +519,10 @@ pub async fn card_scan(
     let activity_id = path.into_inner();
     let purpose = parse_purpose(body.0.purpose.as_deref())?;
     let card = PresentedCard::read(state.settings.card_secret.as_bytes(), &body.0.card)?;
-    let member_id = card.member_id;
-    let guard = staff.guard(Action::RunActivities);
-    let actor = staff.actor().to_string();
     let store = state.store.clone();
-    let result = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let (activity, _) = activity_in_scope(conn, &guard, activity_id)?;
-        let (member, _) = db::members::get_member(conn, member_id)?;
-        card.check_current(member.card_version)?;
-        judge_window(&activity.scan_target()?, now)?;
-        let row = db::attendance::record_scan(
-            conn,
-            &Scan {
-                activity: &activity,
-                member_id,
-                purpose,
-                method: "card_scan",
-                at: now,
-                recorded_by: &actor,
-            },
-        )?;
-        Attendance::of(row, &activity, Some(member.name))
-    })
-    .await;
-    match result {
-        Ok(attendance) => Ok(HttpResponse::Created().json(attendance)),
-        Err(ServiceError::Scan(refusal)) => Err(refuse(
-            &state,
-            Some(activity_id),
-            member_id,
-            Some(purpose),
-            "card",
-            refusal,
-            None,
-        )
-        .await),
-        Err(other) => Err(other),
-    }
+    let recorded =
+        blocking(move || checkin::card_scan(&store, &staff, activity_id, &card, purpose)).await?;
+    Ok(HttpResponse::Created().json(attendance_of(recorded)?))
 }
 
 /// The attendance list
@@ -786,6 +664,18 @@ pub struct Settlement {
     pub hours: Amount,
 }
 
+impl From<settlement::Totals> for Settlement {
+    fn from(totals: settlement::Totals) -> Settlement {
+        Settlement {
+            activity_id: totals.activity_id,
+            status: totals.status,
+            settled: totals.settled,
+            points: totals.points,
+            hours: totals.hours,
+        }
+    }
+}
+
 /// Settle an activity
 ///
 /// Pays every attendee once: one award entry each (points by the activity's rule, hours by
@@ -812,54 +702,9 @@ pub async fn settle_activity(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
-    let guard = staff.guard(Action::RunActivities);
-    let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
-    let org_path = with_db(&state, {
-        let guard = guard.clone();
-        move |conn| Ok(activity_in_scope(conn, &guard, activity_id)?.1)
-    })
-    .await?;
-    loop {
-        let actor = actor.clone();
-        let store = state.store.clone();
-        let remaining = in_write_tx(&state, move |conn| {
-            db::attendance::settle_batch(conn, activity_id, &actor, store.now())
-        })
-        .await?;
-        if remaining == 0 {
-            break;
-        }
-    }
-    let settlement = in_write_tx(&state, move |conn| {
-        let summary = settlement_of(conn, activity_id)?;
-        audit::created(
-            conn,
-            &audit,
-            "activity.settle",
-            format!("activity:{activity_id}"),
-            &org_path,
-            &summary,
-        )?;
-        Ok(summary)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(settlement))
-}
-
-fn settlement_of(conn: &mut db::Db, activity_id: i64) -> ServiceResult<Settlement> {
-    let activity = db::activities::get_activity(conn, activity_id)?;
-    let rows = db::attendance::list_attendance(conn, activity_id)?;
-    let paid: Vec<&AttendanceRow> = rows
-        .iter()
-        .map(|(row, _)| row)
-        .filter(|row| row.settled_at.is_some())
-        .collect();
-    Ok(Settlement {
-        activity_id,
-        status: activity.status,
-        settled: paid.len() as i64,
-        points: Amount::from_minor(paid.iter().map(|row| row.points.unwrap_or(0)).sum()),
-        hours: Amount::from_minor(paid.iter().map(|row| row.hours.unwrap_or(0)).sum()),
-    })
+    let store = state.store.clone();
+    let totals =
+        blocking(move || settlement::settle_activity(&store, &staff, &audit, activity_id)).await?;
+    Ok(HttpResponse::Ok().json(Settlement::from(totals)))
 }

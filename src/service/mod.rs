@@ -3,6 +3,7 @@
 //! here knows about HTTP.
 
 pub mod access;
+pub mod activities;
 pub mod awards;
 pub mod claims;
 pub mod sealing;

@@ -143,4 +143,57 @@ impl Village {
             .map(|account| account.balance)
             .expect("wallet of that asset")
     }
+
+    /// A published activity of the village that started `started_ago` and ends `ends_in` from
+    /// now, paying `fixed` points to everyone present, with no grace period.
+    pub fn activity(&self, started_ago: Duration, ends_in: Duration, fixed: i64) -> i64 {
+        use crate::domain::activity::{
+            AwardMode, AwardTerms, HoursRounding, MissingCheckout, StoredStatus,
+        };
+        let now = self.store.now();
+        let starts_at = now - started_ago.as_micros() as i64;
+        let ends_at = now + ends_in.as_micros() as i64;
+        let new = db::activities::NewActivity {
+            org_id: self.org.id,
+            rule_id: None,
+            title: "周末防溺水巡河".into(),
+            description: String::new(),
+            category: "防溺水".into(),
+            address: "青山村河堤".into(),
+            geofence: None,
+            starts_at,
+            ends_at,
+            signup_opens_at: None,
+            signup_closes_at: None,
+            capacity: None,
+            signup_required: false,
+            terms: AwardTerms {
+                starts_at,
+                ends_at,
+                mode: AwardMode::Fixed,
+                points: points(fixed),
+                hours_unit_minutes: 30,
+                rounding: HoursRounding::Down,
+                max_hours: 8 * MINOR_PER_UNIT,
+                min_presence_percent: 0,
+                missing_checkout: MissingCheckout::NoHours,
+            },
+            grace_minutes: 0,
+            qr_step_seconds: 20,
+        };
+        self.store
+            .write(|c| {
+                let activity =
+                    db::activities::create_activity(c, self.bank_id, &new, "staff:1", now)?;
+                db::activities::transition(
+                    c,
+                    activity.id,
+                    &[StoredStatus::Draft],
+                    StoredStatus::Published,
+                    now,
+                )?;
+                Ok(activity.id)
+            })
+            .expect("activity")
+    }
 }
