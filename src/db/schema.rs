@@ -145,7 +145,6 @@ diesel::joinable!(accounts -> banks (bank_id));
 diesel::joinable!(postings -> entries (entry_id));
 diesel::joinable!(holds -> accounts (account_id));
 diesel::joinable!(entry_seals -> entries (entry_id));
-diesel::joinable!(refresh_tokens -> staff (staff_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -159,7 +158,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     seals,
     entry_seals,
-    refresh_tokens,
+    refresh_sessions,
     login_failures,
     audit_log,
     members,
@@ -176,13 +175,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     stock_movements,
     orders,
     order_lines,
-    member_refresh_tokens,
 );
 
 diesel::table! {
-    refresh_tokens (id) {
+    refresh_sessions (id) {
         id -> BigInt,
-        staff_id -> BigInt,
+        kind -> Text,
+        staff_id -> Nullable<BigInt>,
+        member_id -> Nullable<BigInt>,
+        binding -> Nullable<BigInt>,
         family -> Text,
         token_hash -> Text,
         created_at -> BigInt,
@@ -481,17 +482,3 @@ diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(order_lines -> goods (goods_id));
 diesel::joinable!(orders -> members (member_id));
 diesel::joinable!(shops -> orgs (org_id));
-
-diesel::table! {
-    member_refresh_tokens (id) {
-        id -> BigInt,
-        member_id -> BigInt,
-        binding -> BigInt,
-        family -> Text,
-        token_hash -> Text,
-        created_at -> BigInt,
-        expires_at -> BigInt,
-        used_at -> Nullable<BigInt>,
-        revoked_at -> Nullable<BigInt>,
-    }
-}

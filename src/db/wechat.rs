@@ -45,7 +45,7 @@ pub fn unbind(conn: &mut Db, member_id: i64, now: i64) -> ServiceResult<i64> {
     let bound_at = bound_at(conn, member_id)?.ok_or(ServiceError::NotFound("WeChat binding"))?;
     diesel::delete(wechat_bindings::table.filter(wechat_bindings::member_id.eq(member_id)))
         .execute(conn)?;
-    super::member_sessions::revoke_member(conn, member_id, now)?;
+    super::refresh_sessions::revoke_all_of_member(conn, member_id, now)?;
     Ok(bound_at)
 }
 

@@ -6,11 +6,13 @@ use utoipa::ToSchema;
 
 use super::access::Staff;
 use super::extract::ApiJson;
-use super::{blocking, in_write_tx, AppState};
+use super::{blocking, AppState};
 use crate::auth::password::{check_password_rules, dummy_hash, hash_password, verify_password};
-use crate::db::sessions::{self, AttemptLimit, Rotation};
+use crate::db::refresh_sessions::{self, Holder, IssuedRefresh, SessionKind};
+use crate::db::sessions::{self, AttemptLimit};
 use crate::db::{self, Db};
 use crate::error::{ServiceError, ServiceResult};
+use crate::service::sessions as service_sessions;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -102,7 +104,8 @@ pub async fn login(
         store.write(|conn| {
             sessions::forgive_attempts(conn, &attempts)?;
             sessions::clear_failures(conn, &subjects[0])?;
-            let refresh = sessions::issue_refresh(conn, staff.id, None, now, refresh_ttl)?;
+            let holder = Holder::Staff { staff_id: staff.id };
+            let refresh = refresh_sessions::issue(conn, holder, None, now, refresh_ttl)?;
             Ok(Some(tokens(conn, &keys, staff.id, refresh)?))
         })
     })
@@ -114,7 +117,7 @@ pub async fn login(
 /// What a signed-in session needs to answer: the access token and the refresh token.
 struct Issued {
     access_token: String,
-    refresh: sessions::IssuedRefresh,
+    refresh: IssuedRefresh,
 }
 
 impl Issued {
@@ -134,7 +137,7 @@ fn tokens(
     conn: &mut Db,
     keys: &crate::auth::jwt::TokenKeys,
     staff_id: i64,
-    refresh: sessions::IssuedRefresh,
+    refresh: IssuedRefresh,
 ) -> ServiceResult<Issued> {
     let scopes = db::staff::scopes(conn, staff_id)?;
     let now = chrono::Utc::now().timestamp();
@@ -175,16 +178,14 @@ pub async fn refresh_session(
     let keys = state.keys.clone();
     let ttl = state.settings.refresh_token_ttl_days * 86_400 * 1_000_000;
     let store = state.store.clone();
-    let issued = in_write_tx(&state, move |conn| {
-        match sessions::rotate(conn, &token, store.now(), ttl)? {
-            Rotation::Rotated { staff_id, next } => Ok(Some(tokens(conn, &keys, staff_id, next)?)),
-            Rotation::Reused => Ok(None),
-            Rotation::Invalid => Err(ServiceError::InvalidRefreshToken),
-        }
+    let issued = blocking(move || {
+        let (holder, next) = service_sessions::refresh(&store, SessionKind::Staff, &token, ttl)?;
+        let Holder::Staff { staff_id } = holder else {
+            return Err(ServiceError::InvalidRefreshToken);
+        };
+        store.read(|conn| tokens(conn, &keys, staff_id, next))
     })
     .await?;
-    // The family revocation of a reuse is committed by now; only then is it an error.
-    let issued = issued.ok_or(ServiceError::RefreshTokenReused)?;
     Ok(HttpResponse::Ok().json(issued.respond(&state)))
 }
 
@@ -207,10 +208,7 @@ pub async fn logout(
 ) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
     let store = state.store.clone();
-    in_write_tx(&state, move |conn| {
-        sessions::sign_out(conn, &token, store.now())
-    })
-    .await?;
+    blocking(move || service_sessions::sign_out(&store, SessionKind::Staff, &token)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -257,7 +255,7 @@ pub async fn change_password(
         let hash = hash_password(&new_password)?;
         store.write(|conn| {
             sessions::set_password(conn, staff_id, &hash)?;
-            sessions::revoke_all(conn, staff_id, store.now())
+            refresh_sessions::revoke_all_of_staff(conn, staff_id, store.now())
         })
     })
     .await?;

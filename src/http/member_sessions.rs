@@ -5,9 +5,10 @@ use actix_web::{post, web, HttpResponse};
 use super::auth::RefreshRequest;
 use super::extract::ApiJson;
 use super::wechat::{refresh_ttl, signed_in, MemberSession};
-use super::{in_write_tx, AppState};
-use crate::db::member_sessions::{self, MemberRotation};
+use super::{blocking, AppState};
+use crate::db::refresh_sessions::{Holder, SessionKind};
 use crate::error::{ServiceError, ServiceResult};
+use crate::service::sessions;
 
 /// Refresh a member's tokens
 ///
@@ -34,20 +35,12 @@ pub async fn refresh_member_session(
     let token = body.0.refresh_token;
     let ttl = refresh_ttl(&state);
     let store = state.store.clone();
-    let rotation = in_write_tx(&state, move |conn| {
-        member_sessions::rotate(conn, &token, store.now(), ttl)
-    })
-    .await?;
-    // A reuse's family revocation is committed by now; only then is it an error.
-    match rotation {
-        MemberRotation::Rotated {
-            member_id,
-            binding,
-            next,
-        } => Ok(HttpResponse::Ok().json(signed_in(&state, member_id, binding, next)?)),
-        MemberRotation::Reused => Err(ServiceError::RefreshTokenReused),
-        MemberRotation::Invalid => Err(ServiceError::InvalidRefreshToken),
-    }
+    let (holder, next) =
+        blocking(move || sessions::refresh(&store, SessionKind::Member, &token, ttl)).await?;
+    let Holder::Member { member_id, binding } = holder else {
+        return Err(ServiceError::InvalidRefreshToken);
+    };
+    Ok(HttpResponse::Ok().json(signed_in(&state, member_id, binding, next)?))
 }
 
 /// Sign a member out
@@ -70,9 +63,6 @@ pub async fn member_logout(
 ) -> ServiceResult<HttpResponse> {
     let token = body.0.refresh_token;
     let store = state.store.clone();
-    in_write_tx(&state, move |conn| {
-        member_sessions::sign_out(conn, &token, store.now())
-    })
-    .await?;
+    blocking(move || sessions::sign_out(&store, SessionKind::Member, &token)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,8 +10,7 @@ use super::types::timestamp;
 use super::{in_write_tx, AppState};
 use crate::db;
 use crate::db::audit::{self, AuditContext};
-use crate::db::member_sessions;
-use crate::db::sessions::IssuedRefresh;
+use crate::db::refresh_sessions::{self, Holder, IssuedRefresh};
 use crate::domain::access::Action;
 use crate::error::{ServiceError, ServiceResult};
 use crate::wechat::{code_to_session, WechatConfig};
@@ -145,7 +144,11 @@ pub async fn wechat_login(
         let now = store.now();
         match db::wechat::binding_of_openid(conn, &session.openid)? {
             Some((member_id, bound_at)) => {
-                let refresh = member_sessions::issue(conn, member_id, bound_at, None, now, ttl)?;
+                let holder = Holder::Member {
+                    member_id,
+                    binding: bound_at,
+                };
+                let refresh = refresh_sessions::issue(conn, holder, None, now, ttl)?;
                 Ok(Ok((member_id, bound_at, refresh)))
             }
             None => Ok(Err(db::wechat::issue_ticket(conn, &session, now)?)),
@@ -206,7 +209,11 @@ pub async fn wechat_bind(
         let now = store.now();
         let (member_id, bound_at) =
             db::wechat::bind(conn, &binding_ticket, phone.trim(), &name, now)?;
-        let refresh = member_sessions::issue(conn, member_id, bound_at, None, now, ttl)?;
+        let holder = Holder::Member {
+            member_id,
+            binding: bound_at,
+        };
+        let refresh = refresh_sessions::issue(conn, holder, None, now, ttl)?;
         Ok((member_id, bound_at, refresh))
     })
     .await?;

@@ -7,6 +7,7 @@ pub mod activities;
 pub mod awards;
 pub mod claims;
 pub mod sealing;
+pub mod sessions;
 pub mod store;
 #[cfg(test)]
 pub mod testing;
