@@ -138,7 +138,7 @@ fn main() -> ExitCode {
 // (a) The raw SQL ceiling
 // ---------------------------------------------------------------------------------------------
 
-/// One check-in as the API's transaction makes it (`http::checkin::check_in`): the activity,
+/// One check-in as the API's transaction makes it (`service::activities::checkin::member_scan`): the activity,
 /// the window check of `judge_scan`, then `record_scan` (the member's bank, the member's status,
 /// the existing-attendance check, the insert). These are the service's own functions, so the
 /// statements are exactly the service's, prepared and cached by diesel as in the service.

@@ -4,13 +4,11 @@
 pub mod access;
 pub mod accounts;
 pub mod activities;
-pub mod appeals;
 pub mod audit;
 pub mod auth;
 pub mod awards;
 pub mod banks;
 pub mod cards;
-pub mod checkin;
 pub mod claims;
 pub mod closed_sets;
 pub mod counter;
@@ -20,7 +18,6 @@ pub mod fallback;
 pub mod goods;
 pub mod holds;
 pub mod me;
-pub mod member_activity;
 pub mod member_sessions;
 pub mod members;
 pub mod ops;
@@ -30,7 +27,6 @@ pub mod paging;
 pub mod problem;
 pub mod rules;
 pub mod shops;
-pub mod signups;
 pub mod staff;
 pub mod staff_me;
 pub mod stock;
@@ -134,25 +130,25 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(activities::get_activity)
         .service(activities::publish_activity)
         .service(activities::cancel_activity)
-        .service(signups::sign_up_member)
-        .service(signups::list_signups)
-        .service(signups::my_activities)
-        .service(member_activity::my_activity)
-        .service(signups::sign_me_up)
-        .service(signups::cancel_my_signup)
-        .service(checkin::activity_qr)
-        .service(checkin::activity_qr_payload)
-        .service(checkin::replace_posters)
-        .service(checkin::activity_poster)
-        .service(checkin::check_in)
-        .service(checkin::card_scan)
-        .service(checkin::list_attendance)
-        .service(checkin::correct_attendance)
-        .service(checkin::settle_activity)
-        .service(appeals::activity_refused_scans)
-        .service(appeals::decide_appeal)
-        .service(appeals::my_refused_scans)
-        .service(appeals::appeal_refused_scan)
+        .service(activities::signups::sign_up_member)
+        .service(activities::signups::list_signups)
+        .service(activities::signups::my_activities)
+        .service(activities::member_activity::my_activity)
+        .service(activities::signups::sign_me_up)
+        .service(activities::signups::cancel_my_signup)
+        .service(activities::qr::activity_qr)
+        .service(activities::qr::activity_qr_payload)
+        .service(activities::qr::replace_posters)
+        .service(activities::qr::activity_poster)
+        .service(activities::checkin::check_in)
+        .service(activities::checkin::card_scan)
+        .service(activities::attendance::list_attendance)
+        .service(activities::attendance::correct_attendance)
+        .service(activities::settlement::settle_activity)
+        .service(activities::appeals::activity_refused_scans)
+        .service(activities::appeals::decide_appeal)
+        .service(activities::appeals::my_refused_scans)
+        .service(activities::appeals::appeal_refused_scan)
         .service(shops::create_shop)
         .service(shops::list_shops)
         .service(shops::get_shop)

@@ -4,16 +4,16 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::access::{MemberAuth, Staff};
-use super::activities::activity_in_scope;
-use super::closed_sets;
-use super::extract::ApiJson;
-use super::types::{optional_text, required_text, timestamp};
-use super::{in_write_tx, with_db, AppState};
 use crate::db::attendance::RefusedScanRow;
 use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::error::ServiceResult;
+use crate::http::access::{MemberAuth, Staff};
+use crate::http::activities::activity_in_scope;
+use crate::http::closed_sets;
+use crate::http::extract::ApiJson;
+use crate::http::types::{optional_text, required_text, timestamp};
+use crate::http::{in_write_tx, with_db, AppState};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({

@@ -5,16 +5,16 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::access::{MemberAuth, Staff};
-use super::activities::{activity_in_scope, Activity};
-use super::extract::ApiJson;
-use super::types::timestamp;
-use super::{in_write_tx, with_db, AppState};
 use crate::db::activities::{ActivityFilter, SignupRow};
 use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::domain::activity::{distance_m, StoredStatus};
 use crate::error::{ConflictCode, ServiceError, ServiceResult};
+use crate::http::access::{MemberAuth, Staff};
+use crate::http::activities::{activity_in_scope, Activity};
+use crate::http::extract::ApiJson;
+use crate::http::types::timestamp;
+use crate::http::{in_write_tx, with_db, AppState};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({

@@ -1,15 +1,17 @@
 //! Volunteer activities (志愿活动): creation, lifecycle, and sign-up with a waiting list.
 
+pub mod appeals;
+pub mod attendance;
+pub mod checkin;
+pub mod member_activity;
+pub mod qr;
+pub mod settlement;
+pub mod signups;
+
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::access::Staff;
-use super::closed_sets;
-use super::extract::ApiJson;
-use super::paging::{next_cursor, page_limit, parse_cursor};
-use super::types::{optional_text, parse_timestamp, required_text, timestamp};
-use super::{in_write_tx, with_db, AppState};
 use crate::db::activities::{ActivityFilter, ActivityRow, NewActivity};
 use crate::db::{self, audit};
 use crate::domain::access::Action;
@@ -18,6 +20,12 @@ use crate::domain::activity::{
 };
 use crate::domain::money::{Amount, MINOR_PER_UNIT};
 use crate::error::{ConflictCode, ServiceError, ServiceResult};
+use crate::http::access::Staff;
+use crate::http::closed_sets;
+use crate::http::extract::ApiJson;
+use crate::http::paging::{next_cursor, page_limit, parse_cursor};
+use crate::http::types::{optional_text, parse_timestamp, required_text, timestamp};
+use crate::http::{in_write_tx, with_db, AppState};
 pub use crate::service::activities::activity_in_scope;
 
 const MICROS_PER_HOUR: i64 = 3_600_000_000;

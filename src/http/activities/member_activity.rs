@@ -2,13 +2,13 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::access::MemberAuth;
-use super::activities::Activity;
-use super::signups::MemberActivity;
-use super::{with_db, AppState};
 use crate::db;
 use crate::domain::activity::StoredStatus;
 use crate::error::{ServiceError, ServiceResult};
+use crate::http::access::MemberAuth;
+use crate::http::activities::signups::MemberActivity;
+use crate::http::activities::Activity;
+use crate::http::{with_db, AppState};
 
 /// One activity (member)
 ///
