@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod activity_plan;
 pub mod card;
 pub mod card_sheet;
 pub mod checkin;

@@ -15,10 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::activities::{ActivityFilter, ActivityRow, NewActivity};
 use crate::db::{self, audit};
 use crate::domain::access::Action;
-use crate::domain::activity::{
-    AwardMode, AwardTerms, Geofence, HoursRounding, MissingCheckout, StoredStatus,
-};
-use crate::domain::money::{Amount, MINOR_PER_UNIT};
+use crate::domain::activity::StoredStatus;
+use crate::domain::activity_plan::{plan, ActivityRequest, AwardRequest};
+use crate::domain::money::Amount;
 use crate::error::{ConflictCode, ServiceError, ServiceResult};
 use crate::http::access::Staff;
 use crate::http::closed_sets;
@@ -27,9 +26,6 @@ use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::{optional_text, parse_timestamp, required_text, timestamp};
 use crate::http::{in_write_tx, with_db, AppState};
 pub use crate::service::activities::activity_in_scope;
-
-const MICROS_PER_HOUR: i64 = 3_600_000_000;
-const MAX_DURATION_HOURS: i64 = 24 * 7;
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -125,136 +121,35 @@ fn optional_time(field: &str, text: Option<&str>) -> ServiceResult<Option<i64>> 
     text.map(|t| parse_timestamp(field, t)).transpose()
 }
 
-fn in_range(field: &str, value: i64, min: i64, max: i64) -> ServiceResult<i64> {
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(ServiceError::validation(
-            field,
-            format!("must be between {min} and {max}"),
-        ))
-    }
-}
-
-fn parse_enum<T>(
-    field: &str,
-    text: Option<&str>,
-    default: T,
-    parse: fn(&str) -> Option<T>,
-    allowed: &str,
-) -> ServiceResult<T> {
-    match text {
-        None => Ok(default),
-        Some(text) => {
-            parse(text).ok_or_else(|| ServiceError::validation(field, format!("must be {allowed}")))
-        }
-    }
-}
-
 impl ActivityBody {
+    /// Reads the request's texts and times; `domain::activity_plan` checks the rest.
     fn checked(&self, settings: &crate::config::Settings) -> ServiceResult<NewActivity> {
         let title = required_text("title", &self.title, 100)?;
         let description =
             optional_text("description", Some(&self.description), 2000)?.unwrap_or_default();
         let category = required_text("category", &self.category, 40)?;
         let address = required_text("address", &self.address, 200)?;
-        let starts_at = parse_timestamp("starts_at", &self.starts_at)?;
-        let ends_at = parse_timestamp("ends_at", &self.ends_at)?;
-        if ends_at <= starts_at || ends_at - starts_at > MAX_DURATION_HOURS * MICROS_PER_HOUR {
-            return Err(ServiceError::validation(
-                "ends_at",
-                "must be after starts_at, at most 7 days later",
-            ));
-        }
-        let signup_opens_at = optional_time("signup_opens_at", self.signup_opens_at.as_deref())?;
-        let signup_closes_at = optional_time("signup_closes_at", self.signup_closes_at.as_deref())?;
-        if let (Some(opens), Some(closes)) = (signup_opens_at, signup_closes_at) {
-            if closes <= opens {
-                return Err(ServiceError::validation(
-                    "signup_closes_at",
-                    "must be after signup_opens_at",
-                ));
-            }
-        }
-        let capacity = self
-            .capacity
-            .map(|c| in_range("capacity", c, 1, 100_000))
-            .transpose()?;
-        let geofence = self
-            .location
-            .map(|l| -> ServiceResult<Geofence> {
-                let valid = l.latitude.is_finite() && l.longitude.is_finite();
-                if !valid || l.latitude.abs() > 90.0 || l.longitude.abs() > 180.0 {
-                    return Err(ServiceError::validation(
-                        "location",
-                        "latitude must be within ±90, longitude within ±180",
-                    ));
-                }
-                Ok(Geofence {
-                    latitude_e6: (l.latitude * 1e6).round() as i64,
-                    longitude_e6: (l.longitude * 1e6).round() as i64,
-                    radius_m: in_range("location.radius_m", l.radius_m, 10, 50_000)?,
-                })
-            })
-            .transpose()?;
         let award = &self.award;
-        let mode = parse_enum(
-            "award.mode",
-            Some(&award.mode),
-            AwardMode::Fixed,
-            AwardMode::parse,
-            "fixed or per_hour",
-        )?;
-        if award.points.is_negative() || award.points.minor() > 10_000 * MINOR_PER_UNIT {
-            return Err(ServiceError::validation(
-                "award.points",
-                "must be between 0 and 10000",
-            ));
-        }
-        let duration_hours = (ends_at - starts_at) * MINOR_PER_UNIT / MICROS_PER_HOUR;
-        let max_hours = match award.max_hours {
-            Some(h) if !h.is_positive() => {
-                return Err(ServiceError::validation(
-                    "award.max_hours",
-                    "must be positive",
-                ))
-            }
-            Some(h) => h.minor(),
-            None => duration_hours,
+        let request = ActivityRequest {
+            starts_at: parse_timestamp("starts_at", &self.starts_at)?,
+            ends_at: parse_timestamp("ends_at", &self.ends_at)?,
+            signup_opens_at: optional_time("signup_opens_at", self.signup_opens_at.as_deref())?,
+            signup_closes_at: optional_time("signup_closes_at", self.signup_closes_at.as_deref())?,
+            capacity: self.capacity,
+            location: self.location.map(|l| (l.latitude, l.longitude, l.radius_m)),
+            award: AwardRequest {
+                mode: award.mode.clone(),
+                points: award.points.minor(),
+                hours_unit_minutes: award.hours_unit_minutes,
+                hours_rounding: award.hours_rounding.clone(),
+                max_hours: award.max_hours.map(Amount::minor),
+                min_presence_percent: award.min_presence_percent,
+                missing_checkout: award.missing_checkout.clone(),
+            },
+            grace_minutes: self.grace_minutes.unwrap_or(settings.scan_grace_minutes),
+            qr_step_seconds: self.qr_step_seconds.unwrap_or(settings.qr_step_seconds),
         };
-        let terms = AwardTerms {
-            starts_at,
-            ends_at,
-            mode,
-            points: award.points.minor(),
-            hours_unit_minutes: in_range(
-                "award.hours_unit_minutes",
-                award.hours_unit_minutes.unwrap_or(30),
-                1,
-                240,
-            )?,
-            rounding: parse_enum(
-                "award.hours_rounding",
-                award.hours_rounding.as_deref(),
-                HoursRounding::Down,
-                HoursRounding::parse,
-                "down, nearest or up",
-            )?,
-            max_hours,
-            min_presence_percent: in_range(
-                "award.min_presence_percent",
-                award.min_presence_percent.unwrap_or(60),
-                0,
-                100,
-            )?,
-            missing_checkout: parse_enum(
-                "award.missing_checkout",
-                award.missing_checkout.as_deref(),
-                MissingCheckout::NoHours,
-                MissingCheckout::parse,
-                "no_hours or until_end",
-            )?,
-        };
+        let plan = plan(&request).map_err(|e| ServiceError::validation(e.field, e.message))?;
         Ok(NewActivity {
             org_id: self.org_id,
             rule_id: self.rule_id,
@@ -262,26 +157,16 @@ impl ActivityBody {
             description,
             category,
             address,
-            geofence,
-            starts_at,
-            ends_at,
-            signup_opens_at,
-            signup_closes_at: signup_closes_at.or(Some(starts_at)),
-            capacity,
+            geofence: plan.geofence,
+            starts_at: plan.starts_at,
+            ends_at: plan.ends_at,
+            signup_opens_at: plan.signup_opens_at,
+            signup_closes_at: plan.signup_closes_at,
+            capacity: plan.capacity,
             signup_required: self.signup_required,
-            terms,
-            grace_minutes: in_range(
-                "grace_minutes",
-                self.grace_minutes.unwrap_or(settings.scan_grace_minutes),
-                0,
-                1440,
-            )?,
-            qr_step_seconds: in_range(
-                "qr_step_seconds",
-                self.qr_step_seconds.unwrap_or(settings.qr_step_seconds),
-                5,
-                300,
-            )?,
+            terms: plan.terms,
+            grace_minutes: plan.grace_minutes,
+            qr_step_seconds: plan.qr_step_seconds,
         })
     }
 }
