@@ -6,6 +6,7 @@ pub mod access;
 pub mod awards;
 pub mod sealing;
 pub mod store;
+pub mod supermarket;
 #[cfg(test)]
 pub mod testing;
 
