@@ -126,14 +126,21 @@ mod tests {
 
     const SECRET: &[u8] = b"card-secret-card-secret-card-secret!";
 
-    fn typed_card(member_id: i64) -> PresentedCard {
-        PresentedCard::read(SECRET, &card_number(member_id)).unwrap()
+    /// A shop with five packs of soap at 20 points, and a member who earned `earned` points.
+    fn counter(earned: i64) -> (Village, i64, i64, i64) {
+        let village = Village::fresh();
+        let shop = village.shop(false, 72);
+        let soap = village.goods(&shop, "洗衣液 2kg", 20, 5);
+        let member = village.member("王秀英");
+        village.earn(member, earned);
+        (village, shop.id, soap, member)
     }
 
+    /// A counter sale of `lines` to the holder of the typed card number.
     fn sale(shop_id: i64, member_id: i64, lines: &[(i64, i64)]) -> CounterOrderCommand {
         CounterOrderCommand {
             shop_id,
-            card: typed_card(member_id),
+            card: PresentedCard::read(SECRET, &card_number(member_id)).unwrap(),
             lines: lines.to_vec(),
             cash_topup: None,
             fulfil_now: true,
@@ -150,27 +157,17 @@ mod tests {
             key: key.map(str::to_string),
             fingerprint: format!("{command:?}"),
         };
-        counter_order(
-            &village.store,
-            staff,
-            &village.audit(staff),
-            &idempotency,
-            command,
-            0,
-        )
+        let audit = village.audit(staff);
+        counter_order(&village.store, staff, &audit, &idempotency, command, 0)
     }
 
     #[test]
     fn a_counter_sale_debits_the_card_holder_and_takes_the_stock() {
-        let village = Village::fresh();
-        let shop = village.shop(false, 72);
-        let soap = village.goods(&shop, "洗衣液 2kg", 20, 5);
-        let member = village.member("王秀英");
-        village.earn(member, 50);
+        let (village, shop, soap, member) = counter(50);
         let clerk = village.staff(2, Role::Clerk);
 
         let (sold, outcome) =
-            sell(&village, &clerk, &sale(shop.id, member, &[(soap, 2)]), None).unwrap();
+            sell(&village, &clerk, &sale(shop, member, &[(soap, 2)]), None).unwrap();
 
         assert_eq!(outcome, Outcome::Fresh);
         assert_eq!(sold.order.status, OrderStatus::Fulfilled.as_str());
@@ -185,18 +182,13 @@ mod tests {
 
     #[test]
     fn a_counter_order_for_later_pickup_holds_the_points_and_sets_the_goods_aside() {
-        let village = Village::fresh();
-        let shop = village.shop(false, 72);
-        let soap = village.goods(&shop, "洗衣液 2kg", 20, 5);
-        let member = village.member("王秀英");
-        village.earn(member, 50);
-        let clerk = village.staff(2, Role::Clerk);
+        let (village, shop, soap, member) = counter(50);
         let command = CounterOrderCommand {
             fulfil_now: false,
-            ..sale(shop.id, member, &[(soap, 2)])
+            ..sale(shop, member, &[(soap, 2)])
         };
 
-        let (order, _) = sell(&village, &clerk, &command, None).unwrap();
+        let (order, _) = sell(&village, &village.staff(2, Role::Clerk), &command, None).unwrap();
 
         assert_eq!(order.order.status, OrderStatus::Pending.as_str());
         assert_eq!(order.order.entry_id, None);
@@ -207,48 +199,24 @@ mod tests {
 
     #[test]
     fn a_sale_larger_than_the_balance_takes_nothing() {
-        let village = Village::fresh();
-        let shop = village.shop(false, 72);
-        let soap = village.goods(&shop, "洗衣液 2kg", 20, 5);
-        let member = village.member("王秀英");
-        village.earn(member, 30);
+        let (village, shop, soap, member) = counter(30);
         let clerk = village.staff(2, Role::Clerk);
 
-        let refused =
-            sell(&village, &clerk, &sale(shop.id, member, &[(soap, 2)]), None).unwrap_err();
+        let refused = sell(&village, &clerk, &sale(shop, member, &[(soap, 2)]), None).unwrap_err();
+        let beyond_the_shelf = sell(&village, &clerk, &sale(shop, member, &[(soap, 6)]), None);
 
         assert_eq!(refused.code(), "insufficient_points");
+        assert_eq!(beyond_the_shelf.unwrap_err().code(), "out_of_stock");
         assert_eq!(village.balance(member, "POINTS"), points(30));
         assert_eq!(village.held(member), 0);
         assert_eq!(village.stock(soap), (5, 0));
     }
 
     #[test]
-    fn a_sale_of_more_than_the_shelf_holds_takes_nothing() {
-        let village = Village::fresh();
-        let shop = village.shop(false, 72);
-        let soap = village.goods(&shop, "洗衣液 2kg", 20, 1);
-        let member = village.member("王秀英");
-        village.earn(member, 100);
-        let clerk = village.staff(2, Role::Clerk);
-
-        let refused =
-            sell(&village, &clerk, &sale(shop.id, member, &[(soap, 2)]), None).unwrap_err();
-
-        assert_eq!(refused.code(), "out_of_stock");
-        assert_eq!(village.balance(member, "POINTS"), points(100));
-        assert_eq!(village.stock(soap), (1, 0));
-    }
-
-    #[test]
     fn a_retry_under_the_same_key_replays_the_sale() {
-        let village = Village::fresh();
-        let shop = village.shop(false, 72);
-        let soap = village.goods(&shop, "洗衣液 2kg", 20, 5);
-        let member = village.member("王秀英");
-        village.earn(member, 50);
+        let (village, shop, soap, member) = counter(50);
         let clerk = village.staff(2, Role::Clerk);
-        let command = sale(shop.id, member, &[(soap, 1)]);
+        let command = sale(shop, member, &[(soap, 1)]);
 
         let (first, _) = sell(&village, &clerk, &command, Some("k-1")).unwrap();
         let (again, outcome) = sell(&village, &clerk, &command, Some("k-1")).unwrap();
@@ -258,7 +226,7 @@ mod tests {
         assert_eq!(again.order.entry_id, first.order.entry_id);
         assert_eq!(village.balance(member, "POINTS"), points(30));
         assert_eq!(village.stock(soap), (4, 0));
-        let other = sale(shop.id, member, &[(soap, 2)]);
+        let other = sale(shop, member, &[(soap, 2)]);
         let reused = sell(&village, &clerk, &other, Some("k-1")).unwrap_err();
         assert_eq!(reused.code(), "idempotency_conflict");
         assert_eq!(village.stock(soap), (4, 0));
@@ -266,12 +234,8 @@ mod tests {
 
     #[test]
     fn a_clerk_of_another_shop_cannot_sell() {
-        let village = Village::fresh();
-        let shop = village.shop(false, 72);
-        let soap = village.goods(&shop, "洗衣液 2kg", 20, 5);
-        let member = village.member("王秀英");
-        village.earn(member, 50);
-        let command = sale(shop.id, member, &[(soap, 1)]);
+        let (village, shop, soap, member) = counter(50);
+        let command = sale(shop, member, &[(soap, 1)]);
 
         let elsewhere = sell(&village, &village.neighbouring_clerk(3), &command, None);
         let auditor = sell(&village, &village.staff(4, Role::Auditor), &command, None);
@@ -283,38 +247,38 @@ mod tests {
     }
 
     #[test]
-    fn cash_pays_part_of_a_sale_only_where_the_shop_takes_it() {
-        let village = Village::fresh();
-        let (cashless, till) = (village.shop(false, 72), village.shop(true, 72));
-        let soap_here = village.goods(&cashless, "洗衣液 2kg", 20, 5);
+    fn cash_pays_part_of_a_sale_only_where_the_shop_takes_it_and_never_more_than_the_total() {
+        let (village, cashless, soap_here, member) = counter(10);
+        let till = village.shop(true, 72);
         let soap_there = village.goods(&till, "洗衣液 2kg", 20, 5);
-        let member = village.member("王秀英");
-        village.earn(member, 10);
         let clerk = village.staff(2, Role::Clerk);
-        let topup = Some(CashTopup::parse(points(15), 1500).unwrap());
+        let paying = |points, fen, command| CounterOrderCommand {
+            cash_topup: Some(CashTopup::parse(points, fen).unwrap()),
+            ..command
+        };
 
         let refused = sell(
             &village,
             &clerk,
-            &CounterOrderCommand {
-                cash_topup: topup,
-                ..sale(cashless.id, member, &[(soap_here, 1)])
-            },
+            &paying(points(15), 1500, sale(cashless, member, &[(soap_here, 1)])),
             None,
-        )
-        .unwrap_err();
+        );
+        let too_much = sell(
+            &village,
+            &clerk,
+            &paying(points(21), 2100, sale(till.id, member, &[(soap_there, 1)])),
+            None,
+        );
         let (sold, _) = sell(
             &village,
             &clerk,
-            &CounterOrderCommand {
-                cash_topup: topup,
-                ..sale(till.id, member, &[(soap_there, 1)])
-            },
+            &paying(points(15), 1500, sale(till.id, member, &[(soap_there, 1)])),
             None,
         )
         .unwrap();
 
-        assert_eq!(refused.field(), Some("cash_topup"));
+        assert_eq!(refused.unwrap_err().field(), Some("cash_topup"));
+        assert_eq!(too_much.unwrap_err().field(), Some("cash_topup.points"));
         assert_eq!(village.stock(soap_here), (5, 0));
         assert_eq!(
             (sold.order.cash_points, sold.order.cash_fen),
@@ -322,10 +286,6 @@ mod tests {
         );
         assert_eq!(village.balance(member, "POINTS"), points(5));
         assert_eq!(village.stock(soap_there), (4, 0));
-    }
-
-    #[test]
-    fn a_cash_topup_is_never_negative_nor_more_than_the_total() {
         assert_eq!(
             CashTopup::parse(-1, 0).unwrap_err().field(),
             Some("cash_topup")
@@ -334,28 +294,11 @@ mod tests {
             CashTopup::parse(0, -1).unwrap_err().field(),
             Some("cash_topup")
         );
-        let village = Village::fresh();
-        let till = village.shop(true, 72);
-        let soap = village.goods(&till, "洗衣液 2kg", 20, 5);
-        let member = village.member("王秀英");
-        let command = CounterOrderCommand {
-            cash_topup: Some(CashTopup::parse(points(21), 2100).unwrap()),
-            ..sale(till.id, member, &[(soap, 1)])
-        };
-
-        let refused = sell(&village, &village.staff(2, Role::Clerk), &command, None);
-
-        assert_eq!(refused.unwrap_err().field(), Some("cash_topup.points"));
-        assert_eq!(village.stock(soap), (5, 0));
     }
 
     #[test]
     fn the_scanned_code_of_a_replaced_card_buys_nothing() {
-        let village = Village::fresh();
-        let shop = village.shop(false, 72);
-        let soap = village.goods(&shop, "洗衣液 2kg", 20, 5);
-        let member = village.member("王秀英");
-        village.earn(member, 50);
+        let (village, shop, soap, member) = counter(50);
         let old_code = sign_card(
             SECRET,
             CardClaim {
@@ -369,12 +312,13 @@ mod tests {
             .unwrap();
         let command = CounterOrderCommand {
             card: PresentedCard::read(SECRET, &old_code).unwrap(),
-            ..sale(shop.id, member, &[(soap, 1)])
+            ..sale(shop, member, &[(soap, 1)])
         };
 
         let refused = sell(&village, &village.staff(2, Role::Clerk), &command, None);
 
         assert_eq!(refused.unwrap_err().code(), "card_revoked");
         assert_eq!(village.balance(member, "POINTS"), points(50));
+        assert_eq!(village.stock(soap), (5, 0));
     }
 }
