@@ -146,7 +146,10 @@ impl Village {
             .map(|account| account.balance)
             .expect("wallet of that asset")
     }
+}
 
+/// The points supermarket: shops, goods and their stock, and members with points to spend.
+impl Village {
     /// Points a member earns (under a rule of their own, so that no cap stands in the way).
     pub fn earn(&self, member_id: i64, units: i64) {
         let code = format!("EARN{member_id}x{}", rand::random::<u32>());
