@@ -53,9 +53,8 @@ use pointsbank::db::{self, Backend, Db};
 use pointsbank::domain::access::Role;
 use pointsbank::domain::ledger::{AccountKind, Asset};
 use pointsbank::domain::money::Amount;
-use pointsbank::domain::shop::{sign_pickup, MovementKind};
+use pointsbank::domain::shop::MovementKind;
 use pointsbank::error::ServiceResult;
-use pointsbank::http::types::timestamp;
 use rand::Rng;
 use serde_json::{json, Value};
 
@@ -207,14 +206,13 @@ fn run_backend(
     let (settings, target) =
         common::bench_settings(backend, &database, options.run.pool, options.run.relaxed);
     let keys = common::token_keys(&settings);
-    let card_secret = settings.card_secret.clone();
     let service = Service::start(settings)?;
     println!("load average before: {}", load_average());
 
     let started = Instant::now();
     let world = {
         let mut conn = service.pool.get()?;
-        let world = setup(&mut conn, options, &keys, card_secret)?;
+        let world = setup(&mut conn, options, &keys)?;
         if backend == Backend::Postgres {
             // Autovacuum is off on the benchmark machine: give the planner statistics.
             conn.batch_execute("VACUUM ANALYZE")?;

@@ -49,11 +49,17 @@ pub(crate) struct OrderState {
 #[derive(QueryableByName)]
 pub(crate) struct LineState {
     #[diesel(sql_type = BigInt)]
+    pub(crate) order_id: i64,
+    #[diesel(sql_type = BigInt)]
     pub(crate) goods_id: i64,
     #[diesel(sql_type = BigInt)]
     pub(crate) quantity: i64,
     #[diesel(sql_type = BigInt)]
     pub(crate) unit_price: i64,
+    #[diesel(sql_type = BigInt)]
+    pub(crate) created_at: i64,
+    #[diesel(sql_type = BigInt)]
+    pub(crate) member_id: i64,
     #[diesel(sql_type = Text)]
     pub(crate) name: String,
 }
@@ -94,22 +100,23 @@ pub(crate) fn select_order(
     Ok((state, lines))
 }
 
-/// The order as the API answers it (`http::orders::Order`), as JSON text quoted for SQL.
+/// The order as the use-case keeps it with the key and in the audit log
+/// (`db::orders::OrderRecord`), as JSON text quoted for SQL.
 pub(crate) fn order_json(world: &World, state: &OrderState, lines: &[LineState]) -> String {
     json!({
-        "id": state.id, "shop_id": world.shop, "member_id": state.member_id,
-        "status": state.status, "total_points": Amount::from_minor(state.total_points),
-        "cash_points": Amount::ZERO, "cash": Amount::ZERO,
-        "lines": lines.iter().map(|l| json!({
-            "goods_id": l.goods_id, "name": l.name, "quantity": l.quantity,
-            "unit_price": Amount::from_minor(l.unit_price),
-        })).collect::<Vec<_>>(),
-        "pickup_code": state.pickup_code,
-        "pickup_token": sign_pickup(world.card_secret.as_bytes(), state.id),
-        "placed_by": state.placed_by, "on_behalf": false,
-        "expires_at": timestamp(state.expires_at),
-        "closed_by": state.closed_by, "closed_at": state.closed_at.map(timestamp),
-        "entry_id": state.entry_id, "created_at": timestamp(state.created_at),
+        "order": {
+            "id": state.id, "bank_id": world.bank, "shop_id": world.shop,
+            "member_id": state.member_id, "status": state.status,
+            "total_points": state.total_points, "cash_points": 0, "cash_fen": 0,
+            "hold_id": state.hold_id, "entry_id": state.entry_id,
+            "pickup_code": state.pickup_code, "placed_by": state.placed_by, "on_behalf": false,
+            "expires_at": state.expires_at, "closed_by": state.closed_by,
+            "closed_at": state.closed_at, "created_at": state.created_at,
+        },
+        "lines": lines.iter().map(|l| json!([{
+            "order_id": l.order_id, "goods_id": l.goods_id, "quantity": l.quantity,
+            "unit_price": l.unit_price, "created_at": l.created_at, "member_id": l.member_id,
+        }, l.name])).collect::<Vec<_>>(),
     })
     .to_string()
     .replace('\'', "''")
@@ -173,7 +180,7 @@ pub(crate) fn update_one(conn: &mut Db, refusal: &str, sql: String) -> anyhow::R
     Ok(())
 }
 
-/// One order of one item as `http::orders::place_my_order` runs it (`db::idempotency::once`,
+/// One order of one item as `service::supermarket::orders::place_my_order` runs it (`db::idempotency::once`,
 /// `db::orders::place`, `db::goods::reserve`, `db::holds::create_hold`), with literals inlined.
 /// Only integers and fixed text go into the SQL. Keep it in step with those functions.
 pub(crate) fn raw_place(
@@ -301,7 +308,7 @@ pub(crate) fn raw_place(
     })
 }
 
-/// One pickup as `http::orders::fulfil_pickup` runs it (`shop_in_scope`, `db::orders::fulfil`,
+/// One pickup as `service::supermarket::pickup::fulfil_pickup` runs it (`shop_in_scope`, `db::orders::fulfil`,
 /// `db::holds::capture_hold`, `db::ledger::post_entry`, `db::goods::record_movement`,
 /// `db::ledger::get_entry`, `db::audit::created`), with literals inlined. The pickup token's
 /// signature is checked before the transaction in the API and not at all here.

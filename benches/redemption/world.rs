@@ -30,7 +30,6 @@ pub(crate) struct World {
     pub(crate) members: Vec<Member>,
     pub(crate) buyers: Vec<Member>,
     pub(crate) clerk_actor: String,
-    pub(crate) card_secret: String,
 }
 
 impl World {
@@ -230,12 +229,7 @@ pub(crate) fn chrono_seconds() -> i64 {
     SystemClock.now_micros() / 1_000_000
 }
 
-pub(crate) fn setup(
-    conn: &mut Db,
-    options: &Options,
-    keys: &TokenKeys,
-    card_secret: String,
-) -> anyhow::Result<World> {
+pub(crate) fn setup(conn: &mut Db, options: &Options, keys: &TokenKeys) -> anyhow::Result<World> {
     let shelf = open_shop(conn, options)?;
     let members = register_members(conn, &shelf, keys, "志愿者", options.members)?;
     let buyers = register_members(conn, &shelf, keys, "村民", options.buyers)?;
@@ -250,6 +244,5 @@ pub(crate) fn setup(
         members,
         buyers,
         clerk_actor: shelf.clerk_actor,
-        card_secret,
     })
 }

@@ -17,7 +17,7 @@ use crate::domain::rules::{period_start, Period};
 use crate::domain::shop::{MovementKind, OrderStatus, RedemptionDays};
 use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
     pub id: i64,
@@ -39,7 +39,7 @@ pub struct OrderRow {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = order_lines)]
 pub struct LineRow {
     pub order_id: i64,
@@ -50,8 +50,8 @@ pub struct LineRow {
     pub member_id: i64,
 }
 
-/// An order with its lines and the goods' names.
-#[derive(Debug, Clone)]
+/// An order with its lines and the goods' names (what an idempotent order replays).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OrderRecord {
     pub order: OrderRow,
     pub lines: Vec<(LineRow, String)>,

@@ -9,21 +9,23 @@ use super::access::Staff;
 use super::entries::created;
 use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::orders::{
-    checked_lines, order_filter, order_page, Order, OrderLineBody, OrderListQuery, OrderPage,
+    line_pairs, order_filter, order_page, Order, OrderLineBody, OrderListQuery, OrderPage,
     ORDER_REFUSALS,
 };
-use super::shops::shop_in_scope;
 use super::types::Entry;
-use super::{in_write_tx, with_db, AppState};
-use crate::db::idempotency::{self, KeyScope};
-use crate::db::orders::{NewOrder, OrderFilter};
-use crate::db::{self, audit};
+use super::{blocking, with_db, AppState};
+use crate::db;
+use crate::db::orders::OrderFilter;
 use crate::domain::access::Action;
 use crate::domain::card::PresentedCard;
 use crate::domain::money::Amount;
 use crate::domain::rules::{day_start, local_date};
-use crate::domain::shop::{verify_pickup, OrderStatus};
+use crate::domain::shop::OrderStatus;
 use crate::error::{ServiceError, ServiceResult};
+use crate::service::supermarket::counter::{self as service_counter, CounterOrderCommand};
+use crate::service::supermarket::pickup::{self, PickupProof};
+use crate::service::supermarket::{checked_lines, shop_in_scope};
+use crate::service::Idempotency;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,78 +92,35 @@ pub async fn counter_order(
     key: IdempotencyKey,
     body: ApiJson<CounterOrderBody>,
 ) -> ServiceResult<HttpResponse> {
-    let shop_id = path.into_inner();
-    let fingerprint = request_fingerprint(&req, &body.0);
-    let body = body.0;
-    let lines = checked_lines(&body.lines)?;
-    let card = PresentedCard::read(state.settings.card_secret.as_bytes(), &body.card)?;
-    let member_id = card.member_id;
-    let (cash_points, cash_fen) = match body.cash_topup {
-        Some(topup) if topup.points.is_negative() || topup.cash.is_negative() => {
-            return Err(ServiceError::validation(
-                "cash_topup",
-                "must not be negative",
-            ))
-        }
-        Some(topup) => (topup.points.minor(), topup.cash.minor()),
-        None => (0, 0),
+    let idempotency = Idempotency {
+        key: key.0,
+        fingerprint: request_fingerprint(&req, &body.0),
     };
-    let fulfil_now = body.fulfil_now;
-    let guard = staff.guard(Action::ServeCounter);
-    let actor = staff.actor().to_string();
+    let request = body.0;
+    let lines = checked_lines(&line_pairs(&request.lines))?;
+    let card = PresentedCard::read(state.settings.card_secret.as_bytes(), &request.card)?;
+    let cash_topup = request
+        .cash_topup
+        .map(|topup| service_counter::CashTopup::parse(topup.points.minor(), topup.cash.minor()))
+        .transpose()?;
+    let command = CounterOrderCommand {
+        shop_id: path.into_inner(),
+        card,
+        lines,
+        cash_topup,
+        fulfil_now: request.fulfil_now,
+    };
     let audit = staff.audit(&req);
     let offset = state.settings.utc_offset_seconds();
-    let secret = state.settings.card_secret.clone();
     let store = state.store.clone();
-    let (order, outcome) = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let (shop, path) = shop_in_scope(conn, &guard, shop_id)?;
-        let (member, _) = db::members::get_member(conn, member_id)?;
-        card.check_current(member.card_version)?;
-        idempotency::once(
-            conn,
-            KeyScope::new(shop.bank_id, &actor),
-            key.0.as_deref(),
-            &fingerprint,
-            now,
-            |conn| {
-                // Checked for a new order only: a retry replays what was taken, even if the shop
-                // has stopped taking cash since.
-                if cash_points > 0 && !shop.allows_cash_topup {
-                    return Err(ServiceError::validation(
-                        "cash_topup",
-                        "this shop does not take cash top-ups",
-                    ));
-                }
-                let new = NewOrder {
-                    shop: &shop,
-                    member_id,
-                    lines: &lines,
-                    placed_by: &actor,
-                    on_behalf: true,
-                    cash_points,
-                    cash_fen,
-                    utc_offset_seconds: offset,
-                };
-                let mut record = db::orders::place(conn, new, now)?;
-                if fulfil_now {
-                    record = db::orders::fulfil(conn, record.order.id, &actor, now)?;
-                }
-                let order = Order::of(record, secret.as_bytes());
-                audit::created(
-                    conn,
-                    &audit,
-                    "order.on_behalf",
-                    format!("order:{}", order.id),
-                    &path,
-                    &order,
-                )?;
-                Ok(order)
-            },
-        )
+    let (record, outcome) = blocking(move || {
+        service_counter::counter_order(&store, &staff, &audit, &idempotency, &command, offset)
     })
     .await?;
-    Ok(created(order, outcome))
+    Ok(created(
+        Order::of(record, state.settings.card_secret.as_bytes()),
+        outcome,
+    ))
 }
 
 /// A shop's orders (counter view)
@@ -249,57 +208,15 @@ pub async fn fulfil_pickup(
     body: ApiJson<PickupBody>,
 ) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
-    let text = body.0.pickup;
-    let by_token = verify_pickup(state.settings.card_secret.as_bytes(), &text);
-    let is_code = text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit());
-    if by_token.is_none() && !is_code {
-        return Err(ServiceError::PickupTokenInvalid);
-    }
-    let guard = staff.guard(Action::ServeCounter);
-    let actor = staff.actor().to_string();
+    let proof = PickupProof::read(state.settings.card_secret.as_bytes(), &body.0.pickup)?;
     let audit = staff.audit(&req);
-    let secret = state.settings.card_secret.clone();
     let store = state.store.clone();
-    let pickup = in_write_tx(&state, move |conn| {
-        let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
-        let order_id = match by_token {
-            Some(order_id) => order_id,
-            None => db::orders::find_by_code(conn, shop_id, &text)?,
-        };
-        // A signed token for an order that does not exist is as invalid as a forged one; a
-        // database failure is not, and must not tell the clerk the member's QR code is bad.
-        let existing = db::orders::get_order(conn, order_id).map_err(|err| match err {
-            ServiceError::NotFound(_) => ServiceError::PickupTokenInvalid,
-            other => other,
-        })?;
-        if existing.order.shop_id != shop_id {
-            return Err(ServiceError::PickupTokenInvalid);
-        }
-        let record = db::orders::fulfil(conn, order_id, &actor, store.now())?;
-        let entry = match record.order.entry_id {
-            Some(entry_id) => Some(Entry::from(db::ledger::get_entry(
-                conn,
-                record.order.bank_id,
-                entry_id,
-            )?)),
-            None => None,
-        };
-        let pickup = Pickup {
-            order: Order::of(record, secret.as_bytes()),
-            entry,
-        };
-        audit::created(
-            conn,
-            &audit,
-            "order.fulfil",
-            format!("order:{order_id}"),
-            &path,
-            &pickup.order,
-        )?;
-        Ok(pickup)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(pickup))
+    let handover =
+        blocking(move || pickup::fulfil_pickup(&store, &staff, &audit, shop_id, &proof)).await?;
+    Ok(HttpResponse::Ok().json(Pickup {
+        order: Order::of(handover.order, state.settings.card_secret.as_bytes()),
+        entry: handover.entry.map(Entry::from),
+    }))
 }
 
 /// Cancel an order at the counter
@@ -326,28 +243,10 @@ pub async fn cancel_order(
     path: web::Path<(i64, i64)>,
 ) -> ServiceResult<HttpResponse> {
     let (shop_id, order_id) = path.into_inner();
-    let guard = staff.guard(Action::ServeCounter);
-    let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let record = in_write_tx(&state, move |conn| {
-        let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
-        if db::orders::get_order(conn, order_id)?.order.shop_id != shop_id {
-            return Err(ServiceError::NotFound("order"));
-        }
-        let record =
-            db::orders::cancel(conn, order_id, OrderStatus::Cancelled, &actor, store.now())?;
-        audit::created(
-            conn,
-            &audit,
-            "order.cancel",
-            format!("order:{order_id}"),
-            &path,
-            &record.order,
-        )?;
-        Ok(record)
-    })
-    .await?;
+    let record =
+        blocking(move || pickup::cancel_order(&store, &staff, &audit, shop_id, order_id)).await?;
     Ok(HttpResponse::Ok().json(Order::of(record, state.settings.card_secret.as_bytes())))
 }
 

@@ -10,16 +10,16 @@ use super::closed_sets;
 use super::entries::created;
 use super::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use super::types::timestamp;
-use super::{in_write_tx, with_db, AppState};
-use crate::db::idempotency::{self, KeyScope};
-use crate::db::orders::{NewOrder, OrderFilter, OrderRecord};
-use crate::db::{self, Db};
+use super::{blocking, with_db, AppState};
+use crate::db;
+use crate::db::orders::{OrderFilter, OrderRecord};
 use crate::domain::money::Amount;
 use crate::domain::shop::{sign_pickup, OrderStatus};
 use crate::error::{ServiceError, ServiceResult};
 use crate::qr;
-
-const MAX_LINES: usize = 20;
+use crate::service::supermarket::checked_lines;
+use crate::service::supermarket::orders::{self as member_orders, my_order, PlaceOrderCommand};
+use crate::service::Idempotency;
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,32 +119,11 @@ impl Order {
     }
 }
 
-pub(super) fn checked_lines(lines: &[OrderLineBody]) -> ServiceResult<Vec<(i64, i64)>> {
-    if lines.is_empty() || lines.len() > MAX_LINES {
-        return Err(ServiceError::validation(
-            "lines",
-            format!("1–{MAX_LINES} lines"),
-        ));
-    }
-    let mut seen = std::collections::BTreeSet::new();
+/// The lines as `(goods id, quantity)`, for `checked_lines`.
+pub(super) fn line_pairs(lines: &[OrderLineBody]) -> Vec<(i64, i64)> {
     lines
         .iter()
-        .enumerate()
-        .map(|(index, line)| {
-            if !(1..=99).contains(&line.quantity) {
-                return Err(ServiceError::validation(
-                    format!("lines[{index}].quantity"),
-                    "must be 1–99",
-                ));
-            }
-            if !seen.insert(line.goods_id) {
-                return Err(ServiceError::validation(
-                    format!("lines[{index}].goods_id"),
-                    "listed twice",
-                ));
-            }
-            Ok((line.goods_id, line.quantity))
-        })
+        .map(|line| (line.goods_id, line.quantity))
         .collect()
 }
 
@@ -178,47 +157,25 @@ pub async fn place_my_order(
     key: IdempotencyKey,
     body: ApiJson<PlaceOrderBody>,
 ) -> ServiceResult<HttpResponse> {
-    let fingerprint = request_fingerprint(&req, &body.0);
-    let lines = checked_lines(&body.0.lines)?;
-    let shop_id = body.0.shop_id;
+    let idempotency = Idempotency {
+        key: key.0,
+        fingerprint: request_fingerprint(&req, &body.0),
+    };
+    let command = PlaceOrderCommand {
+        shop_id: body.0.shop_id,
+        lines: checked_lines(&line_pairs(&body.0.lines))?,
+    };
     let member_id = member.0;
     let offset = state.settings.utc_offset_seconds();
-    let secret = state.settings.card_secret.clone();
-    let caller = format!("member:{member_id}");
     let store = state.store.clone();
-    let (order, outcome) = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let shop = db::shop::get_shop(conn, shop_id)?;
-        if db::members::bank_of(conn, member_id)? != shop.bank_id {
-            return Err(ServiceError::NotFound("shop"));
-        }
-        idempotency::once(
-            conn,
-            KeyScope::new(shop.bank_id, &caller),
-            key.0.as_deref(),
-            &fingerprint,
-            now,
-            |conn| {
-                let placed_by = format!("member:{member_id}");
-                let new = NewOrder {
-                    shop: &shop,
-                    member_id,
-                    lines: &lines,
-                    placed_by: &placed_by,
-                    on_behalf: false,
-                    cash_points: 0,
-                    cash_fen: 0,
-                    utc_offset_seconds: offset,
-                };
-                Ok(Order::of(
-                    db::orders::place(conn, new, now)?,
-                    secret.as_bytes(),
-                ))
-            },
-        )
+    let (record, outcome) = blocking(move || {
+        member_orders::place_my_order(&store, member_id, &idempotency, &command, offset)
     })
     .await?;
-    Ok(created(order, outcome))
+    Ok(created(
+        Order::of(record, state.settings.card_secret.as_bytes()),
+        outcome,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -304,14 +261,6 @@ pub async fn my_orders(
     )))
 }
 
-fn my_order(conn: &mut Db, member_id: i64, order_id: i64) -> ServiceResult<OrderRecord> {
-    let record = db::orders::get_order(conn, order_id)?;
-    if record.order.member_id != member_id {
-        return Err(ServiceError::NotFound("order"));
-    }
-    Ok(record)
-}
-
 /// One of my orders
 ///
 /// The order with its lines, status, pickup code and deadline.
@@ -360,17 +309,8 @@ pub async fn cancel_my_order(
     let order_id = path.into_inner();
     let member_id = member.0;
     let store = state.store.clone();
-    let record = in_write_tx(&state, move |conn| {
-        my_order(conn, member_id, order_id)?;
-        db::orders::cancel(
-            conn,
-            order_id,
-            OrderStatus::Cancelled,
-            &format!("member:{member_id}"),
-            store.now(),
-        )
-    })
-    .await?;
+    let record =
+        blocking(move || member_orders::cancel_my_order(&store, member_id, order_id)).await?;
     Ok(HttpResponse::Ok().json(Order::of(record, state.settings.card_secret.as_bytes())))
 }
 

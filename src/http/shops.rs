@@ -5,16 +5,17 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::access::{Guard, MemberAuth, Staff};
+use super::access::{MemberAuth, Staff};
 use super::extract::ApiJson;
 use super::paging::{next_cursor, page_limit, parse_cursor};
 use super::types::{required_text, timestamp};
 use super::{in_write_tx, with_db, AppState};
 use crate::db::shop::{NewShop, ShopChanges, ShopRow};
-use crate::db::{self, audit, Db};
+use crate::db::{self, audit};
 use crate::domain::access::Action;
 use crate::domain::shop::RedemptionDays;
 use crate::error::{ServiceError, ServiceResult};
+pub use crate::service::supermarket::shop_in_scope;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -157,18 +158,6 @@ impl From<ShopRow> for Shop {
             created_at: timestamp(row.created_at),
         }
     }
-}
-
-/// The shop if `guard` allows its action on the shop's unit, with the unit's path.
-pub fn shop_in_scope(
-    conn: &mut Db,
-    guard: &Guard,
-    shop_id: i64,
-) -> ServiceResult<(ShopRow, String)> {
-    let shop = db::shop::get_shop(conn, shop_id)?;
-    let path = db::orgs::get_org(conn, shop.org_id)?.path;
-    guard.at(&path)?;
-    Ok((shop, path))
 }
 
 /// Open a shop

@@ -9,6 +9,7 @@ pub mod claims;
 pub mod sealing;
 pub mod sessions;
 pub mod store;
+pub mod supermarket;
 #[cfg(test)]
 pub mod testing;
 

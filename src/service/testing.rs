@@ -9,12 +9,15 @@ use super::Store;
 use crate::auth::jwt::Claims;
 use crate::clock::ShiftedClock;
 use crate::db::audit::AuditContext;
+use crate::db::goods::{GoodsFields, Movement};
 use crate::db::orgs::{create_org, NewOrg, OrgKind, OrgRow};
 use crate::db::rules::RuleFields;
+use crate::db::shop::{NewShop, ShopRow};
 use crate::db::{self, connection, Backend, DbTarget};
 use crate::domain::access::{Grant, Role};
 use crate::domain::money::MINOR_PER_UNIT;
 use crate::domain::rules::{Caps, RuleCategory, RuleRange};
+use crate::domain::shop::MovementKind;
 
 pub struct Village {
     pub store: Store,
@@ -195,5 +198,174 @@ impl Village {
                 Ok(activity.id)
             })
             .expect("activity")
+    }
+}
+
+/// The points supermarket: shops, goods and their stock, and members with points to spend.
+impl Village {
+    /// Points a member earns (under a rule of their own, so that no cap stands in the way).
+    pub fn earn(&self, member_id: i64, units: i64) {
+        let code = format!("EARN{member_id}x{}", rand::random::<u32>());
+        let rule_id = self.rule(&code, (units, units, units), false, Caps::default());
+        let now = self.store.now();
+        self.store
+            .write(|c| {
+                let rule = db::rules::get_rule(c, self.bank_id, rule_id)?;
+                let payment = db::awards::Payment {
+                    bank_id: self.bank_id,
+                    member_id,
+                    rule_id: Some(rule_id),
+                    origin: crate::domain::ledger::Origin::StaffAward,
+                    points: points(units),
+                    hours: 0,
+                    memo: "earned",
+                    reference: None,
+                    actor: "staff:1",
+                };
+                db::awards::pay_under_rule(c, &rule, payment, now, 0)
+            })
+            .expect("earn");
+    }
+
+    /// Points of a member's balance held for pending orders, in minor units.
+    pub fn held(&self, member_id: i64) -> i64 {
+        self.store
+            .read(|c| db::members::wallets_of(c, member_id))
+            .expect("wallets")
+            .into_iter()
+            .find(|account| account.asset == "POINTS")
+            .map(|account| account.held)
+            .expect("points wallet")
+    }
+
+    /// A shop of the village, open every day; orders wait `pickup_hours` for pickup.
+    pub fn shop(&self, allows_cash_topup: bool, pickup_hours: i64) -> ShopRow {
+        let now = self.store.now();
+        self.store
+            .write(|c| {
+                db::shop::create_shop(
+                    c,
+                    NewShop {
+                        bank_id: self.bank_id,
+                        org_id: self.org.id,
+                        name: "青山村积分超市",
+                        address: "村委会一楼",
+                        redemption_days: None,
+                        allows_cash_topup,
+                        pickup_hours,
+                    },
+                    now,
+                )
+            })
+            .expect("shop")
+    }
+
+    /// Goods of `shop` at `price` whole points, with `stock` on the shelf.
+    pub fn goods(&self, shop: &ShopRow, name: &str, price: i64, stock: i64) -> i64 {
+        let fields = GoodsFields {
+            name: name.into(),
+            description: String::new(),
+            image_url: None,
+            category: "日用品".into(),
+            price: points(price),
+            monthly_limit: None,
+            available_from: None,
+            available_until: None,
+            low_stock_threshold: 0,
+            active: true,
+        };
+        let now = self.store.now();
+        self.store
+            .write(|c| {
+                let goods = db::goods::create_goods(c, shop, &fields, now)?;
+                db::goods::record_movement(
+                    c,
+                    Movement {
+                        goods: &goods,
+                        kind: MovementKind::StockIn,
+                        quantity: stock,
+                        donor_name: None,
+                        donor_value_fen: None,
+                        note: "",
+                        order_id: None,
+                        actor: "staff:1",
+                    },
+                    now,
+                )?;
+                Ok(goods.id)
+            })
+            .expect("goods")
+    }
+
+    /// A goods' `(stock, reserved)`: on the shelf, and of that set aside for pending orders.
+    pub fn stock(&self, goods_id: i64) -> (i64, i64) {
+        let goods = self
+            .store
+            .read(|c| db::goods::get_goods(c, goods_id))
+            .expect("goods");
+        (goods.stock, goods.reserved)
+    }
+
+    /// A clerk of the neighbouring village (another branch of the tree), who serves its counter.
+    pub fn neighbouring_clerk(&self, id: i64) -> Staff {
+        let now = self.store.now();
+        let neighbour = self
+            .store
+            .write(|c| {
+                create_org(
+                    c,
+                    NewOrg {
+                        code: "330106001002",
+                        name: "绿水村",
+                        kind: OrgKind::Village,
+                        parent: None,
+                    },
+                    now,
+                )
+            })
+            .expect("neighbouring village");
+        Staff(Claims {
+            sub: format!("staff:{id}"),
+            kind: "staff".into(),
+            scopes: vec![Grant {
+                role: Role::Clerk.as_str().into(),
+                path: neighbour.path,
+            }],
+            binding: None,
+            iss: "test".into(),
+            aud: "test".into(),
+            iat: 0,
+            exp: i64::MAX,
+        })
+    }
+
+    /// A member of the next village over, which keeps a bank of its own.
+    pub fn member_of_neighbouring_bank(&self, name: &str) -> i64 {
+        let now = self.store.now();
+        self.store
+            .write(|c| {
+                let neighbour = create_org(
+                    c,
+                    NewOrg {
+                        code: "330106001003",
+                        name: "白云村",
+                        kind: OrgKind::Village,
+                        parent: None,
+                    },
+                    now,
+                )?;
+                db::banks::create_bank(c, neighbour.id, "白云村积分银行", now)?;
+                let new = db::members::NewMember {
+                    org_id: neighbour.id,
+                    name,
+                    phone: None,
+                    id_card: None,
+                    household: None,
+                    tags: "",
+                    allow_proxy: true,
+                };
+                Ok(db::members::create_member(c, new, now)?.0.id)
+            })
+            .expect("member of the neighbouring bank")
     }
 }
