@@ -429,7 +429,7 @@ impl TestApp {
     /// Registers a member with extra fields (e.g. `allow_proxy`).
     pub async fn member_with(&self, village: &Village, mut fields: Value) -> TestMember {
         let org_id = self.org_of(village).await;
-        let phone = format!("139{:08}", rand_digits());
+        let phone = format!("139{:08}", unique_digits());
         fields["org_id"] = json!(org_id);
         if fields.get("phone").is_none() {
             fields["phone"] = json!(phone);
@@ -525,7 +525,7 @@ impl TestApp {
 
     /// Creates a staff member with one grant on `org_id` and returns their access token.
     pub async fn staff_with_role(&self, role: &str, org_id: i64) -> String {
-        let phone = format!("137{:08}", rand_digits());
+        let phone = format!("137{:08}", unique_digits());
         let password = "staff-password-1";
         let created = self
             .post(
@@ -564,7 +564,17 @@ pub fn system_account_in(page: &Value, asset: &str, kind: &str) -> i64 {
         .expect("system account")
 }
 
-/// Eight random digits for unique phone numbers.
+/// Eight digits no other call in this test process returns: phone numbers must be unique per
+/// database, and random ones collided now and then among 500 members (a flaky 409).
+pub fn unique_digits() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = (uuid::Uuid::new_v4().as_u128() % 50_000_000) as u32;
+    let _ = NEXT.compare_exchange(0, start, Ordering::SeqCst, Ordering::SeqCst);
+    NEXT.fetch_add(1, Ordering::SeqCst) % 100_000_000
+}
+
+/// Eight random digits for unique codes.
 pub fn rand_digits() -> u32 {
     (uuid::Uuid::new_v4().as_u128() % 100_000_000) as u32
 }
