@@ -46,11 +46,11 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<db::Pool> {
     Ok(pool)
 }
 
-/// The database on the system clock, for the command-line tools.
-pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+/// The database, migrated, on `clock`: what the service, the workers and the CLI all use.
+pub fn open_store(settings: &Settings, clock: SharedClock) -> anyhow::Result<Store> {
     let pool = open_database(settings)?;
     let backend = DbTarget::parse(&settings.database_url).backend;
-    Ok(Store::new(pool, backend, Arc::new(SystemClock)))
+    Ok(Store::new(pool, backend, clock))
 }
 
 /// A started service: its port, the server future to await, and the upkeep thread.
@@ -68,12 +68,8 @@ pub fn start(settings: Settings) -> anyhow::Result<Running> {
 /// `start` on a given clock: tests pass a `ShiftedClock` to step over time windows.
 pub fn start_with_clock(mut settings: Settings, clock: SharedClock) -> anyhow::Result<Running> {
     settings.resolve_jwt_secret()?;
-    let pool = open_database(&settings)?;
-    let store = Store::new(
-        pool.clone(),
-        DbTarget::parse(&settings.database_url).backend,
-        clock,
-    );
+    let store = open_store(&settings, clock)?;
+    let pool = store.pool().clone();
     let metrics = Arc::new(Metrics::default());
     let mut keys = TokenKeys::new(
         settings.jwt_secret.as_bytes(),

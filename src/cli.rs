@@ -2,12 +2,14 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use crate::app;
 use crate::auth::password::{check_password_rules, hash_password};
+use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::db::{self, Backend, DbTarget};
 use crate::domain::access::Role;
@@ -98,7 +100,7 @@ pub fn create_admin(settings: &Settings, phone: &str, name: &str) -> anyhow::Res
         }
     };
     check_password_rules(&password).map_err(anyhow::Error::msg)?;
-    let store = app::open_store(settings)?;
+    let store = app::open_store(settings, Arc::new(SystemClock))?;
     let hash = hash_password(&password)?;
     let now = store.now();
     let staff = store
@@ -268,7 +270,7 @@ fn demo_tree(
 /// The demo: township, villages, grids, staff of every role, 200 members with cards and wallets,
 /// and in 青山村 a month of awards for 30 volunteers and one reversal.
 pub fn demo(settings: &Settings) -> anyhow::Result<()> {
-    let store = app::open_store(settings)?;
+    let store = app::open_store(settings, Arc::new(SystemClock))?;
     let hash = hash_password(DEMO_ADMIN_PASSWORD)?;
     let now = store.now();
     let result = store.write(|c| -> crate::error::ServiceResult<i64> {

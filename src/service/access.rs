@@ -71,6 +71,14 @@ impl Guard {
         permits(&self.grants, self.action, path)
     }
 
+    /// Allows the action on the organisation unit `org_id` (an activity's, a shop's). Returns the
+    /// unit's path (for the audit log).
+    pub fn org(&self, conn: &mut Db, org_id: i64) -> ServiceResult<String> {
+        let path = db::orgs::get_org(conn, org_id)?.path;
+        self.at(&path)?;
+        Ok(path)
+    }
+
     /// Allows the action on a bank's book: the bank's unit must be inside a matching grant.
     /// Returns the unit's path (for the audit log).
     pub fn bank(&self, conn: &mut Db, bank_id: i64) -> ServiceResult<String> {

@@ -267,10 +267,8 @@ mod tests {
         let member = village.member("王秀英");
 
         let claim = submit_my_claim(&village.store, member, &claim_for(rule)).unwrap();
-        assert_eq!(
-            (claim.status.as_str(), claim.submitted_by.as_str()),
-            ("pending", "member:1")
-        );
+        assert_eq!(claim.status, "pending");
+        assert_eq!(claim.submitted_by, format!("member:{member}"));
         assert_eq!(village.balance(member, "POINTS"), 0);
 
         let admin = village.staff(7, Role::OrgAdmin);

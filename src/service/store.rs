@@ -39,10 +39,6 @@ impl Store {
         &self.pool
     }
 
-    pub fn clock(&self) -> &SharedClock {
-        &self.clock
-    }
-
     /// Now, in microseconds since the epoch, by the injected clock.
     pub fn now(&self) -> i64 {
         self.clock.now_micros()

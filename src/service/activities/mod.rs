@@ -16,7 +16,6 @@ pub fn activity_in_scope(
     activity_id: i64,
 ) -> ServiceResult<(ActivityRow, String)> {
     let activity = db::activities::get_activity(conn, activity_id)?;
-    let path = db::orgs::get_org(conn, activity.org_id)?.path;
-    guard.at(&path)?;
+    let path = guard.org(conn, activity.org_id)?;
     Ok((activity, path))
 }

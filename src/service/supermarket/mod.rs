@@ -25,8 +25,7 @@ pub fn shop_in_scope(
     shop_id: i64,
 ) -> ServiceResult<(ShopRow, String)> {
     let shop = db::shop::get_shop(conn, shop_id)?;
-    let path = db::orgs::get_org(conn, shop.org_id)?.path;
-    guard.at(&path)?;
+    let path = guard.org(conn, shop.org_id)?;
     Ok((shop, path))
 }
 
