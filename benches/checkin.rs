@@ -40,10 +40,10 @@ use anyhow::{anyhow, ensure, Context};
 use diesel::connection::SimpleConnection;
 use pointsbank::auth::password::hash_password;
 use pointsbank::clock::{Clock, SystemClock};
-use pointsbank::db::attendance::Scan;
+use pointsbank::db::activities::attendance::Scan;
 use pointsbank::db::{self, Backend, Db, DbTarget};
-use pointsbank::domain::activity::Purpose;
-use pointsbank::domain::checkin::judge_window;
+use pointsbank::domain::activities::activity::Purpose;
+use pointsbank::domain::activities::checkin::judge_window;
 use pointsbank::error::ServiceError;
 use serde_json::json;
 
@@ -148,7 +148,7 @@ fn raw_scan(conn: &mut Db, activity_id: i64, member_id: i64) -> Result<(), Servi
         let now = SystemClock.now_micros();
         let activity = db::activities::get_activity(conn, activity_id)?;
         judge_window(&activity.scan_target()?, now)?;
-        db::attendance::record_scan(
+        db::activities::attendance::record_scan(
             conn,
             &Scan {
                 activity: &activity,

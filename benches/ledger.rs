@@ -39,8 +39,8 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use pointsbank::auth::password::hash_password;
 use pointsbank::clock::{Clock, SystemClock};
 use pointsbank::db::{self, Backend, Db, DbTarget};
+use pointsbank::domain::ledger::money::{Amount, MAX_WALLET_MINOR};
 use pointsbank::domain::ledger::{AccountKind, Asset};
-use pointsbank::domain::money::{Amount, MAX_WALLET_MINOR};
 use pointsbank::http::types::timestamp;
 use serde_json::json;
 
@@ -123,12 +123,12 @@ fn setup(conn: &mut Db, wallets: usize) -> anyhow::Result<Ledger> {
         let village = common::create_village(c, &hash)?;
         let bank_id = village.bank_id;
         let issuance =
-            db::accounts::system_account(c, bank_id, Asset::Points, AccountKind::Issuance)?;
+            db::ledger::accounts::system_account(c, bank_id, Asset::Points, AccountKind::Issuance)?;
         let mut ids = Vec::with_capacity(wallets);
         for i in 0..wallets {
             let name = format!("志愿者 {i}");
             let owner = format!("member:{i}");
-            let row = db::accounts::open_member_account(
+            let row = db::ledger::accounts::open_member_account(
                 c,
                 bank_id,
                 Asset::Points,
@@ -166,9 +166,9 @@ struct PostingRet {
     balance_after: Option<i64>,
 }
 
-/// One award as the API's transaction issues it (see `http::entries::post_entry`,
+/// One award as the API's transaction issues it (see `http::ledger::entries::post_entry`,
 /// `http::access::Guard::bank`, `db::idempotency::once`, `db::ledger::resolve_lines`,
-/// `db::ledger::post_entry` and `db::audit::created`), with literals inlined. Only integers and fixed text go into the SQL.
+/// `db::ledger::post_entry` and `db::access::audit::created`), with literals inlined. Only integers and fixed text go into the SQL.
 /// Keep it in step with those functions when the award path changes.
 fn raw_award(conn: &mut Db, ledger: &Ledger, n: u64) -> anyhow::Result<()> {
     let bank = ledger.bank;

@@ -13,8 +13,8 @@ use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::db::{self, Backend, DbTarget};
 use crate::domain::access::Role;
+use crate::domain::ledger::money::Amount;
 use crate::domain::ledger::{AccountKind, Asset, EntryKind, Line};
-use crate::domain::money::Amount;
 
 #[derive(Parser)]
 #[command(
@@ -105,8 +105,8 @@ pub fn create_admin(settings: &Settings, phone: &str, name: &str) -> anyhow::Res
     let now = store.now();
     let staff = store
         .write(|c| {
-            let staff = db::staff::create_staff(c, phone, name, &hash, "admin", now)?;
-            db::staff::add_grant(c, staff.id, Role::PlatformAdmin, None, "cli", now)?;
+            let staff = db::access::staff::create_staff(c, phone, name, &hash, "admin", now)?;
+            db::access::staff::add_grant(c, staff.id, Role::PlatformAdmin, None, "cli", now)?;
             Ok::<_, crate::error::ServiceError>(staff)
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -120,7 +120,7 @@ pub fn verify(settings: &Settings, only: Option<i64>) -> anyhow::Result<bool> {
     let mut conn = pool.get()?;
     let banks = match only {
         Some(id) => vec![id],
-        None => db::banks::list_banks(&mut conn)
+        None => db::ledger::banks::list_banks(&mut conn)
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .into_iter()
             .map(|b| b.id)
@@ -128,9 +128,10 @@ pub fn verify(settings: &Settings, only: Option<i64>) -> anyhow::Result<bool> {
     };
     let mut intact = true;
     for bank_id in banks {
-        let verification = db::snapshot_tx(&mut conn, |c| db::verify::verify_bank(c, bank_id))
-            .map_err(|e| anyhow::anyhow!("bank {bank_id}: {e}"))?;
-        let report = crate::http::verify::report(verification);
+        let verification =
+            db::snapshot_tx(&mut conn, |c| db::ledger::verify::verify_bank(c, bank_id))
+                .map_err(|e| anyhow::anyhow!("bank {bank_id}: {e}"))?;
+        let report = crate::http::ledger::verify::report(verification);
         println!("{}", serde_json::to_string_pretty(&report)?);
         intact &= report.ok;
     }
@@ -195,8 +196,8 @@ pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
 pub const DEMO_MEMBERS: usize = 200;
 
 struct DemoVillage {
-    org: db::orgs::OrgRow,
-    grids: Vec<db::orgs::OrgRow>,
+    org: db::access::orgs::OrgRow,
+    grids: Vec<db::access::orgs::OrgRow>,
     bank_id: i64,
 }
 
@@ -207,7 +208,7 @@ fn demo_tree(
     password_hash: &str,
     now: i64,
 ) -> crate::error::ServiceResult<Vec<DemoVillage>> {
-    use db::orgs::{create_org, NewOrg, OrgKind};
+    use db::access::orgs::{create_org, NewOrg, OrgKind};
     let township = create_org(
         c,
         NewOrg {
@@ -245,7 +246,8 @@ fn demo_tree(
                 now,
             )?);
         }
-        let bank_id = db::banks::create_bank(c, org.id, &format!("{name}积分银行"), now)?.id;
+        let bank_id =
+            db::ledger::banks::create_bank(c, org.id, &format!("{name}积分银行"), now)?.id;
         villages.push(DemoVillage {
             org,
             grids,
@@ -253,7 +255,8 @@ fn demo_tree(
         });
     }
     for (phone, name, role, unit) in DEMO_STAFF {
-        let staff = db::staff::create_staff(c, phone, name, password_hash, role.as_str(), now)?;
+        let staff =
+            db::access::staff::create_staff(c, phone, name, password_hash, role.as_str(), now)?;
         let org_id = match *role {
             Role::PlatformAdmin => None,
             _ if *unit == township.code => Some(township.id),
@@ -262,7 +265,7 @@ fn demo_tree(
                 .find(|v| v.org.code == *unit)
                 .map(|v| v.org.id),
         };
-        db::staff::add_grant(c, staff.id, *role, org_id, "demo", now)?;
+        db::access::staff::add_grant(c, staff.id, *role, org_id, "demo", now)?;
     }
     Ok(villages)
 }
@@ -285,7 +288,7 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
         let tags = ["志愿者", "党员,志愿者", "学生", "", "志愿者"];
         let qingshan = &villages[0];
         let patrol_rule = crate::demo::catalogue(c, qingshan.bank_id, qingshan.org.id, now)?;
-        let issuance = db::accounts::system_account(
+        let issuance = db::ledger::accounts::system_account(
             c,
             qingshan.bank_id,
             Asset::Points,

@@ -2,10 +2,10 @@
 //! with stocked and donated goods, so a newcomer sees every part of the service with data.
 
 use crate::db::{self, Db};
-use crate::domain::activity::{
+use crate::domain::activities::activity::{
     AwardMode, AwardTerms, HoursRounding, MissingCheckout, StoredStatus,
 };
-use crate::domain::money::MINOR_PER_UNIT;
+use crate::domain::ledger::money::MINOR_PER_UNIT;
 use crate::domain::rules::{Caps, RuleCategory, RuleRange};
 use crate::domain::shop::MovementKind;
 use crate::error::ServiceResult;
@@ -107,9 +107,9 @@ pub fn catalogue(c: &mut Db, bank_id: i64, org_id: i64, now: i64) -> ServiceResu
         StoredStatus::Published,
         now,
     )?;
-    let shop = db::shop::create_shop(
+    let shop = db::supermarket::shop::create_shop(
         c,
-        db::shop::NewShop {
+        db::supermarket::shop::NewShop {
             bank_id,
             org_id,
             name: "青山村积分超市",
@@ -126,10 +126,10 @@ pub fn catalogue(c: &mut Db, bank_id: i64, org_id: i64, now: i64) -> ServiceResu
         ("大米 5kg", 40, 15, None, Some(1)),
         ("毛巾", 10, 40, Some("爱心人士 王先生"), None),
     ] {
-        let goods = db::goods::create_goods(
+        let goods = db::supermarket::goods::create_goods(
             c,
             &shop,
-            &db::goods::GoodsFields {
+            &db::supermarket::goods::GoodsFields {
                 name: name.into(),
                 description: String::new(),
                 image_url: None,
@@ -148,9 +148,9 @@ pub fn catalogue(c: &mut Db, bank_id: i64, org_id: i64, now: i64) -> ServiceResu
         } else {
             MovementKind::StockIn
         };
-        db::goods::record_movement(
+        db::supermarket::goods::record_movement(
             c,
-            db::goods::Movement {
+            db::supermarket::goods::Movement {
                 goods: &goods,
                 kind,
                 quantity: stock,

@@ -1,10 +1,10 @@
 //! The service's one error type, with a stable code per kind of failure. It knows nothing of
 //! HTTP: `http::problem` renders it as RFC 9457 `application/problem+json`.
 
-use crate::domain::checkin::ScanRefusal;
-use crate::domain::hold::HoldError;
+use crate::domain::activities::checkin::ScanRefusal;
+use crate::domain::ledger::hold::HoldError;
+use crate::domain::ledger::money::AmountError;
 use crate::domain::ledger::{string_enum, LedgerError};
-use crate::domain::money::AmountError;
 use crate::wechat::WechatError;
 
 #[derive(Debug, thiserror::Error)]
@@ -244,11 +244,11 @@ impl ServiceError {
     }
 }
 
-impl From<crate::domain::card::CardError> for ServiceError {
-    fn from(err: crate::domain::card::CardError) -> ServiceError {
+impl From<crate::domain::members::card::CardError> for ServiceError {
+    fn from(err: crate::domain::members::card::CardError) -> ServiceError {
         match err {
-            crate::domain::card::CardError::Invalid => ServiceError::CardInvalid,
-            crate::domain::card::CardError::Revoked => ServiceError::CardRevoked,
+            crate::domain::members::card::CardError::Invalid => ServiceError::CardInvalid,
+            crate::domain::members::card::CardError::Revoked => ServiceError::CardRevoked,
         }
     }
 }

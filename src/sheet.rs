@@ -1,11 +1,11 @@
 //! Drawing the printable A4 sheet of 积分银行卡 as SVG. Where things go is decided in
-//! `domain::card_sheet`; this file only turns that into markup.
+//! `domain::members::card_sheet`; this file only turns that into markup.
 
 use std::fmt::Write;
 
 use qrcode::EcLevel;
 
-use crate::domain::card_sheet::{card_slots, qr_box, Rect, CARDS_PER_PAGE};
+use crate::domain::members::card_sheet::{card_slots, qr_box, Rect, CARDS_PER_PAGE};
 use crate::error::{ServiceError, ServiceResult};
 use crate::qr;
 

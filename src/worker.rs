@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::db;
 use crate::metrics::Metrics;
 use crate::service::activities::settlement;
-use crate::service::{sealing, Store};
+use crate::service::{ledger::sealing, Store};
 
 pub struct Upkeep {
     stop: Arc<AtomicBool>,
@@ -69,10 +69,10 @@ fn run_once(store: &Store, metrics: &Metrics, retention_hours: i64, last_purge: 
         Err(err) => tracing::warn!(error = %err, "upkeep: sealing failed; will retry"),
     }
     // Orders first: expiring an order releases its hold, which outlives the order by a day.
-    if let Err(err) = store.write(|c| db::orders::expire_due(c, now, 200)) {
+    if let Err(err) = store.write(|c| db::supermarket::orders::expire_due(c, now, 200)) {
         tracing::warn!(error = %err, "upkeep: expiring orders failed; will retry");
     }
-    match store.write(|c| db::holds::expire_due(c, now, 500)) {
+    match store.write(|c| db::ledger::holds::expire_due(c, now, 500)) {
         Ok(expired) => {
             metrics
                 .holds_expired
@@ -84,7 +84,7 @@ fn run_once(store: &Store, metrics: &Metrics, retention_hours: i64, last_purge: 
         *last_purge = Instant::now();
         let cutoff = now - retention_hours * 3600 * 1_000_000;
         let day_ago = now - 86_400 * 1_000_000;
-        if let Err(err) = store.write(|c| db::sessions::purge_failures_before(c, day_ago)) {
+        if let Err(err) = store.write(|c| db::access::sessions::purge_failures_before(c, day_ago)) {
             tracing::warn!(error = %err, "upkeep: purging old sign-in failures failed");
         }
         if let Err(err) = store.write(|c| db::idempotency::purge_older_than(c, cutoff)) {
@@ -97,7 +97,8 @@ fn run_once(store: &Store, metrics: &Metrics, retention_hours: i64, last_purge: 
 /// batch per transaction, like the settlement endpoint, so it is safe next to it and after a crash.
 fn settle_due(store: &Store, delay_minutes: i64) {
     let cutoff = store.now() - delay_minutes * 60_000_000;
-    let due = match store.read(|conn| db::attendance::due_for_settlement(conn, cutoff)) {
+    let due = match store.read(|conn| db::activities::settlement::due_for_settlement(conn, cutoff))
+    {
         Ok(due) => due,
         Err(err) => {
             tracing::warn!(error = %err, "upkeep: finding activities to settle failed");

@@ -188,9 +188,15 @@ pub fn create_village(
     admin_hash: &str,
 ) -> pointsbank::error::ServiceResult<Village> {
     let now = SystemClock.now_micros();
-    let staff =
-        db::staff::create_staff(conn, ADMIN_PHONE, "Bench Admin", admin_hash, "admin", now)?;
-    db::staff::add_grant(
+    let staff = db::access::staff::create_staff(
+        conn,
+        ADMIN_PHONE,
+        "Bench Admin",
+        admin_hash,
+        "admin",
+        now,
+    )?;
+    db::access::staff::add_grant(
         conn,
         staff.id,
         pointsbank::domain::access::Role::PlatformAdmin,
@@ -198,17 +204,17 @@ pub fn create_village(
         "bench",
         now,
     )?;
-    let org = db::orgs::create_org(
+    let org = db::access::orgs::create_org(
         conn,
-        db::orgs::NewOrg {
+        db::access::orgs::NewOrg {
             code: "bench",
             name: "青山村",
-            kind: db::orgs::OrgKind::Village,
+            kind: db::access::orgs::OrgKind::Village,
             parent: None,
         },
         now,
     )?;
-    let bank = db::banks::create_bank(conn, org.id, "青山村积分银行", now)?;
+    let bank = db::ledger::banks::create_bank(conn, org.id, "青山村积分银行", now)?;
     Ok(Village {
         staff_id: staff.id,
         org_id: org.id,

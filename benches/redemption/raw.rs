@@ -76,7 +76,7 @@ pub(crate) struct HoldState {
     pub(crate) expires_at: i64,
 }
 
-/// `db::orders::get_order`: the order, then its lines with the goods' names.
+/// `db::supermarket::orders::get_order`: the order, then its lines with the goods' names.
 pub(crate) fn select_order(
     conn: &mut Db,
     order: i64,
@@ -101,7 +101,7 @@ pub(crate) fn select_order(
 }
 
 /// The order as the use-case keeps it with the key and in the audit log
-/// (`db::orders::OrderRecord`), as JSON text quoted for SQL.
+/// (`db::supermarket::orders::OrderRecord`), as JSON text quoted for SQL.
 pub(crate) fn order_json(world: &World, state: &OrderState, lines: &[LineState]) -> String {
     json!({
         "order": {
@@ -122,7 +122,7 @@ pub(crate) fn order_json(world: &World, state: &OrderState, lines: &[LineState])
     .replace('\'', "''")
 }
 
-/// `db::orders::order_memo` for these lines.
+/// `db::supermarket::orders::order_memo` for these lines.
 pub(crate) fn order_memo(lines: &[LineState]) -> String {
     let text = lines
         .iter()
@@ -181,7 +181,7 @@ pub(crate) fn update_one(conn: &mut Db, refusal: &str, sql: String) -> anyhow::R
 }
 
 /// One order of one item as `service::supermarket::orders::place_my_order` runs it (`db::idempotency::once`,
-/// `db::orders::place`, `db::goods::reserve`, `db::holds::create_hold`), with literals inlined.
+/// `db::supermarket::orders::place`, `db::supermarket::goods::reserve`, `db::ledger::holds::create_hold`), with literals inlined.
 /// Only integers and fixed text go into the SQL. Keep it in step with those functions.
 pub(crate) fn raw_place(
     conn: &mut Db,
@@ -308,9 +308,9 @@ pub(crate) fn raw_place(
     })
 }
 
-/// One pickup as `service::supermarket::pickup::fulfil_pickup` runs it (`shop_in_scope`, `db::orders::fulfil`,
-/// `db::holds::capture_hold`, `db::ledger::post_entry`, `db::goods::record_movement`,
-/// `db::ledger::get_entry`, `db::audit::created`), with literals inlined. The pickup token's
+/// One pickup as `service::supermarket::pickup::fulfil_pickup` runs it (`shop_in_scope`, `db::supermarket::orders::fulfil`,
+/// `db::ledger::holds::capture_hold`, `db::ledger::post_entry`, `db::supermarket::goods::record_movement`,
+/// `db::ledger::get_entry`, `db::access::audit::created`), with literals inlined. The pickup token's
 /// signature is checked before the transaction in the API and not at all here.
 pub(crate) fn raw_fulfil(conn: &mut Db, world: &World, order: i64) -> anyhow::Result<()> {
     let (bank, shop, org) = (world.bank, world.shop, world.org_id);

@@ -44,13 +44,13 @@ impl World {
 
 pub(crate) fn stock_in(
     conn: &mut Db,
-    goods: &db::goods::GoodsRow,
+    goods: &db::supermarket::goods::GoodsRow,
     quantity: i64,
     now: i64,
 ) -> ServiceResult<()> {
-    db::goods::record_movement(
+    db::supermarket::goods::record_movement(
         conn,
-        db::goods::Movement {
+        db::supermarket::goods::Movement {
             goods,
             kind: MovementKind::StockIn,
             quantity,
@@ -65,8 +65,8 @@ pub(crate) fn stock_in(
     .map(|_| ())
 }
 
-pub(crate) fn goods_fields(name: &str, price: i64) -> db::goods::GoodsFields {
-    db::goods::GoodsFields {
+pub(crate) fn goods_fields(name: &str, price: i64) -> db::supermarket::goods::GoodsFields {
+    db::supermarket::goods::GoodsFields {
         name: name.to_string(),
         description: String::new(),
         image_url: None,
@@ -87,7 +87,7 @@ pub(crate) struct Shelf {
     pub(crate) goods: Vec<Goods>,
     pub(crate) hot: Goods,
     pub(crate) redemption: i64,
-    pub(crate) issuance: db::accounts::AccountRow,
+    pub(crate) issuance: db::ledger::accounts::AccountRow,
     pub(crate) clerk_actor: String,
 }
 
@@ -97,11 +97,12 @@ pub(crate) fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shel
     db::write_tx(conn, |c| -> ServiceResult<Shelf> {
         let now = SystemClock.now_micros();
         let village = common::create_village(c, &admin_hash)?;
-        let clerk = db::staff::create_staff(c, CLERK_PHONE, "收银员", &clerk_hash, "staff", now)?;
-        db::staff::add_grant(c, clerk.id, Role::Clerk, Some(village.org_id), "bench", now)?;
-        let shop = db::shop::create_shop(
+        let clerk =
+            db::access::staff::create_staff(c, CLERK_PHONE, "收银员", &clerk_hash, "staff", now)?;
+        db::access::staff::add_grant(c, clerk.id, Role::Clerk, Some(village.org_id), "bench", now)?;
+        let shop = db::supermarket::shop::create_shop(
             c,
-            db::shop::NewShop {
+            db::supermarket::shop::NewShop {
                 bank_id: village.bank_id,
                 org_id: village.org_id,
                 name: "青山村积分超市",
@@ -113,7 +114,8 @@ pub(crate) fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shel
             now,
         )?;
         let mut stocked = |name: &str, price: i64, stock: i64| -> ServiceResult<Goods> {
-            let row = db::goods::create_goods(c, &shop, &goods_fields(name, price), now)?;
+            let row =
+                db::supermarket::goods::create_goods(c, &shop, &goods_fields(name, price), now)?;
             stock_in(c, &row, stock, now)?;
             Ok(Goods {
                 id: row.id,
@@ -127,8 +129,10 @@ pub(crate) fn open_shop(conn: &mut Db, options: &Options) -> anyhow::Result<Shel
         let hot = stocked("大米 5kg", HOT_PRICE_MINOR, options.stock)?;
         let bank = village.bank_id;
         let redemption =
-            db::accounts::system_account(c, bank, Asset::Points, AccountKind::Redemption)?.id;
-        let issuance = db::accounts::system_account(c, bank, Asset::Points, AccountKind::Issuance)?;
+            db::ledger::accounts::system_account(c, bank, Asset::Points, AccountKind::Redemption)?
+                .id;
+        let issuance =
+            db::ledger::accounts::system_account(c, bank, Asset::Points, AccountKind::Issuance)?;
         Ok(Shelf {
             village,
             shop: shop.id,

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::schema::idempotency_keys;
-use super::Db;
+use crate::db::schema::idempotency_keys;
+use crate::db::Db;
 use crate::error::{ServiceError, ServiceResult};
 
 /// Whether a result was produced now or replayed from an earlier request with the same key.

@@ -2,9 +2,9 @@
 
 use diesel::prelude::*;
 
-use super::accounts::AccountRow;
-use super::schema::{accounts, banks, members, orgs};
-use super::Db;
+use crate::db::ledger::accounts::AccountRow;
+use crate::db::schema::{accounts, banks, members, orgs};
+use crate::db::Db;
 use crate::domain::ledger::{AccountKind, Asset};
 use crate::error::{ServiceError, ServiceResult};
 
@@ -72,7 +72,7 @@ pub fn create_member(
     new: NewMember<'_>,
     now: i64,
 ) -> ServiceResult<(MemberRow, i64)> {
-    let org = super::orgs::get_org(conn, new.org_id)?;
+    let org = crate::db::access::orgs::get_org(conn, new.org_id)?;
     let (bank_id, _) = bank_for_path(conn, &org.path)?
         .ok_or_else(|| ServiceError::validation("org_id", "no points bank covers this unit yet"))?;
     if let Some(phone) = new.phone {
@@ -223,9 +223,9 @@ pub fn merge(
     actor: &str,
     now: i64,
 ) -> ServiceResult<Vec<i64>> {
-    use super::ledger::{post_entry, NewEntry};
+    use crate::db::ledger::{post_entry, NewEntry};
+    use crate::domain::ledger::money::Amount;
     use crate::domain::ledger::{EntryKind, Line};
-    use crate::domain::money::Amount;
     if source.id == target.id {
         return Err(ServiceError::validation(
             "into_member_id",
@@ -305,7 +305,7 @@ pub fn merge(
             "the member was merged meanwhile",
         ));
     }
-    super::wechat::follow_merge(conn, source.id, target.id)?;
+    crate::db::access::wechat::follow_merge(conn, source.id, target.id)?;
     Ok(entries)
 }
 

@@ -1,30 +1,15 @@
 //! Everything that speaks SQL. Each function takes a connection; write paths run inside
 //! `connection::write_tx`, so one request is one transaction.
 
-pub mod accounts;
+pub mod access;
 pub mod activities;
-pub mod attendance;
-pub mod audit;
-pub mod awards;
-pub mod banks;
-pub mod claims;
 pub mod connection;
-pub mod goods;
-pub mod holds;
 pub mod idempotency;
 pub mod ledger;
 pub mod members;
-pub mod orders;
-pub mod orgs;
-pub mod refresh_sessions;
 pub mod rules;
 pub mod schema;
-pub mod sealer;
-pub mod sessions;
-pub mod shop;
-pub mod staff;
-pub mod verify;
-pub mod wechat;
+pub mod supermarket;
 
 pub use connection::{lock_row, snapshot_tx, write_tx, Backend, Db, DbTarget, Pool};
 

@@ -1,7 +1,7 @@
 //! Points rules (积分细则): what an award or deduction is for, how large it may be, and how much
 //! one member may receive under it per day, month or year.
 
-use super::ledger::string_enum;
+use crate::domain::ledger::string_enum;
 
 string_enum! {
     /// How reports group awards.

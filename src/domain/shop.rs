@@ -1,9 +1,9 @@
 //! The points supermarket's rules that need no database: redemption days, stock movement kinds,
 //! order totals and the pickup QR token.
 
-use super::ledger::string_enum;
-use super::rules::local_date;
-use super::signed_token::{put_varint, take_varint, TokenSigner};
+use crate::domain::access::signed_token::{put_varint, take_varint, TokenSigner};
+use crate::domain::ledger::string_enum;
+use crate::domain::rules::local_date;
 
 string_enum! {
     /// Why stock changed. Redemptions come only from fulfilled orders.

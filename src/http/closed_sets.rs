@@ -13,16 +13,16 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::db::claims::ClaimOrigin as DbClaimOrigin;
-use crate::db::orgs::OrgKind;
+use crate::db::access::orgs::OrgKind;
+use crate::db::rules::claims::ClaimOrigin as DbClaimOrigin;
 use crate::domain::access::Role as DomainRole;
-use crate::domain::activity::{
+use crate::domain::activities::activity::{
     ActivityStatus as DomainActivityStatus, AwardMode as DomainAwardMode,
     HoursRounding as DomainHoursRounding, MissingCheckout as DomainMissingCheckout,
     Purpose as DomainPurpose,
 };
-use crate::domain::checkin_token::TokenKind;
-use crate::domain::hold::HoldStatus as DomainHoldStatus;
+use crate::domain::activities::checkin_token::TokenKind;
+use crate::domain::ledger::hold::HoldStatus as DomainHoldStatus;
 use crate::domain::ledger::{
     AccountKind as DomainAccountKind, Asset as DomainAsset, EntryKind as DomainEntryKind,
     Origin as DomainOrigin,

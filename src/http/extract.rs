@@ -116,7 +116,7 @@ pub fn request_fingerprint<T: serde::Serialize>(req: &HttpRequest, body: &T) -> 
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err, req| {
-        super::fallback::wrong_method_behind_a_parameter(req)
+        crate::http::fallback::wrong_method_behind_a_parameter(req)
             .unwrap_or_else(|| {
                 ServiceError::validation("path", format!("invalid path parameter: {err}"))
             })

@@ -2,38 +2,19 @@
 //! event loop, and maps the result to a response type. No SQL and no business rules here.
 
 pub mod access;
-pub mod accounts;
 pub mod activities;
-pub mod audit;
-pub mod auth;
-pub mod awards;
-pub mod banks;
-pub mod cards;
-pub mod claims;
 pub mod closed_sets;
-pub mod counter;
-pub mod entries;
 pub mod extract;
 pub mod fallback;
-pub mod goods;
-pub mod holds;
-pub mod me;
-pub mod member_sessions;
+pub mod ledger;
 pub mod members;
 pub mod ops;
-pub mod orders;
-pub mod orgs;
 pub mod paging;
 pub mod problem;
 pub mod rules;
-pub mod shops;
-pub mod staff;
-pub mod staff_me;
-pub mod stock;
+pub mod supermarket;
 pub mod transport;
 pub mod types;
-pub mod verify;
-pub mod wechat;
 
 use std::sync::Arc;
 
@@ -67,43 +48,43 @@ impl AppState {
 /// Every API route. Registered through utoipa-actix-web, so a handler without its OpenAPI
 /// entry cannot be routed.
 pub fn api_routes(cfg: &mut ServiceConfig) {
-    cfg.service(auth::login)
-        .service(auth::refresh_session)
-        .service(auth::logout)
-        .service(auth::change_password)
-        .service(wechat::wechat_login)
-        .service(wechat::wechat_bind)
-        .service(member_sessions::refresh_member_session)
-        .service(member_sessions::member_logout)
-        .service(wechat::unbind_my_wechat)
-        .service(me::me)
-        .service(me::my_statement)
-        .service(me::my_card)
-        .service(me::my_export)
-        .service(orgs::create_org)
-        .service(orgs::list_orgs)
-        .service(orgs::get_org)
-        .service(orgs::move_org)
-        .service(staff_me::who_am_i)
-        .service(staff::create_staff)
-        .service(staff::list_staff)
-        .service(staff::grant_role)
-        .service(staff::revoke_role)
-        .service(banks::create_bank)
-        .service(banks::list_banks)
-        .service(banks::get_bank)
-        .service(accounts::open_account)
-        .service(accounts::list_accounts)
-        .service(accounts::get_account)
-        .service(accounts::statement)
-        .service(entries::post_entry)
-        .service(entries::get_entry)
-        .service(entries::reverse_entry)
-        .service(holds::create_hold)
-        .service(holds::get_hold)
-        .service(holds::capture_hold)
-        .service(holds::release_hold)
-        .service(verify::verify_bank)
+    cfg.service(access::auth::login)
+        .service(access::auth::refresh_session)
+        .service(access::auth::logout)
+        .service(access::auth::change_password)
+        .service(access::wechat::wechat_login)
+        .service(access::wechat::wechat_bind)
+        .service(access::member_sessions::refresh_member_session)
+        .service(access::member_sessions::member_logout)
+        .service(access::wechat::unbind_my_wechat)
+        .service(members::me::me)
+        .service(members::me::my_statement)
+        .service(members::me::my_card)
+        .service(members::me::my_export)
+        .service(access::orgs::create_org)
+        .service(access::orgs::list_orgs)
+        .service(access::orgs::get_org)
+        .service(access::orgs::move_org)
+        .service(access::staff_me::who_am_i)
+        .service(access::staff::create_staff)
+        .service(access::staff::list_staff)
+        .service(access::staff::grant_role)
+        .service(access::staff::revoke_role)
+        .service(ledger::banks::create_bank)
+        .service(ledger::banks::list_banks)
+        .service(ledger::banks::get_bank)
+        .service(ledger::accounts::open_account)
+        .service(ledger::accounts::list_accounts)
+        .service(ledger::accounts::get_account)
+        .service(ledger::accounts::statement)
+        .service(ledger::entries::post_entry)
+        .service(ledger::entries::get_entry)
+        .service(ledger::entries::reverse_entry)
+        .service(ledger::holds::create_hold)
+        .service(ledger::holds::get_hold)
+        .service(ledger::holds::capture_hold)
+        .service(ledger::holds::release_hold)
+        .service(ledger::verify::verify_bank)
         .service(members::create_member)
         .service(members::list_members)
         .service(members::lookup)
@@ -112,19 +93,19 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(members::card_payload)
         .service(members::reissue_card)
         .service(members::merge_members)
-        .service(wechat::unbind_member_wechat)
-        .service(cards::member_card_sheet)
-        .service(audit::list_audit)
+        .service(access::wechat::unbind_member_wechat)
+        .service(members::cards::member_card_sheet)
+        .service(access::audit::list_audit)
         .service(rules::create_rule)
         .service(rules::list_rules)
         .service(rules::get_rule)
         .service(rules::update_rule)
-        .service(awards::award_points)
-        .service(claims::submit_my_claim)
-        .service(claims::list_my_claims)
-        .service(claims::submit_proxy_claim)
-        .service(claims::list_claims)
-        .service(claims::decide_claim)
+        .service(rules::awards::award_points)
+        .service(rules::claims::submit_my_claim)
+        .service(rules::claims::list_my_claims)
+        .service(rules::claims::submit_proxy_claim)
+        .service(rules::claims::list_claims)
+        .service(rules::claims::decide_claim)
         .service(activities::create_activity)
         .service(activities::list_activities)
         .service(activities::get_activity)
@@ -149,28 +130,28 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
         .service(activities::appeals::decide_appeal)
         .service(activities::appeals::my_refused_scans)
         .service(activities::appeals::appeal_refused_scan)
-        .service(shops::create_shop)
-        .service(shops::list_shops)
-        .service(shops::get_shop)
-        .service(shops::update_shop)
-        .service(shops::my_shops)
-        .service(goods::create_goods)
-        .service(goods::get_goods)
-        .service(goods::update_goods)
-        .service(goods::list_goods)
-        .service(goods::browse_goods)
-        .service(stock::record_movement)
-        .service(stock::list_movements)
-        .service(orders::place_my_order)
-        .service(orders::my_orders)
-        .service(orders::get_my_order)
-        .service(orders::cancel_my_order)
-        .service(orders::pickup_qr)
-        .service(counter::counter_order)
-        .service(counter::shop_orders)
-        .service(counter::fulfil_pickup)
-        .service(counter::cancel_order)
-        .service(counter::day_report);
+        .service(supermarket::shops::create_shop)
+        .service(supermarket::shops::list_shops)
+        .service(supermarket::shops::get_shop)
+        .service(supermarket::shops::update_shop)
+        .service(supermarket::shops::my_shops)
+        .service(supermarket::goods::create_goods)
+        .service(supermarket::goods::get_goods)
+        .service(supermarket::goods::update_goods)
+        .service(supermarket::goods::list_goods)
+        .service(supermarket::goods::browse_goods)
+        .service(supermarket::stock::record_movement)
+        .service(supermarket::stock::list_movements)
+        .service(supermarket::orders::place_my_order)
+        .service(supermarket::orders::my_orders)
+        .service(supermarket::orders::get_my_order)
+        .service(supermarket::orders::cancel_my_order)
+        .service(supermarket::orders::pickup_qr)
+        .service(supermarket::counter::counter_order)
+        .service(supermarket::counter::shop_orders)
+        .service(supermarket::counter::fulfil_pickup)
+        .service(supermarket::counter::cancel_order)
+        .service(supermarket::counter::day_report);
 }
 
 /// Runs blocking database work on the blocking pool, never on the event loop.

@@ -4,8 +4,8 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{with_db, AppState};
 use crate::error::{ServiceError, ServiceResult};
+use crate::http::{with_db, AppState};
 
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]

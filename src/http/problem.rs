@@ -5,7 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::domain::hold::HoldError;
+use crate::domain::ledger::hold::HoldError;
 use crate::error::ServiceError;
 use crate::wechat::WechatError;
 

@@ -6,21 +6,21 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::closed_sets;
-use crate::db::accounts::{AccountBalance, StatementRow};
-use crate::db::banks::BankRow;
-use crate::db::holds::HoldRow;
+use crate::db::access::orgs::OrgRow;
+use crate::db::ledger::accounts::{AccountBalance, StatementRow};
+use crate::db::ledger::banks::BankRow;
+use crate::db::ledger::holds::HoldRow;
 use crate::db::ledger::EntryRecord;
-use crate::db::orgs::OrgRow;
-use crate::domain::money::Amount;
-use crate::domain::verify::Finding;
+use crate::domain::ledger::money::Amount;
+use crate::domain::ledger::verify::Finding;
 use crate::error::{ServiceError, ServiceResult};
+use crate::http::closed_sets;
 
 impl PartialSchema for Amount {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(SchemaType::new(Type::String))
-            .pattern(Some(crate::domain::money::AMOUNT_PATTERN))
+            .pattern(Some(crate::domain::ledger::money::AMOUNT_PATTERN))
             .description(Some(
                 "An exact amount as a decimal string with at most two decimals, e.g. \"12.50\": \
                  digits without leading zeros or spaces, a point only between digits. Never a \

@@ -4,10 +4,8 @@
 
 pub mod access;
 pub mod activities;
-pub mod awards;
-pub mod claims;
-pub mod sealing;
-pub mod sessions;
+pub mod ledger;
+pub mod rules;
 pub mod store;
 pub mod supermarket;
 #[cfg(test)]

@@ -4,20 +4,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::access::Staff;
-use super::Store;
 use crate::auth::jwt::Claims;
 use crate::clock::ShiftedClock;
-use crate::db::audit::AuditContext;
-use crate::db::goods::{GoodsFields, Movement};
-use crate::db::orgs::{create_org, NewOrg, OrgKind, OrgRow};
+use crate::db::access::audit::AuditContext;
+use crate::db::access::orgs::{create_org, NewOrg, OrgKind, OrgRow};
 use crate::db::rules::RuleFields;
-use crate::db::shop::{NewShop, ShopRow};
+use crate::db::supermarket::goods::{GoodsFields, Movement};
+use crate::db::supermarket::shop::{NewShop, ShopRow};
 use crate::db::{self, connection, Backend, DbTarget};
 use crate::domain::access::{Grant, Role};
-use crate::domain::money::MINOR_PER_UNIT;
+use crate::domain::ledger::money::MINOR_PER_UNIT;
 use crate::domain::rules::{Caps, RuleCategory, RuleRange};
 use crate::domain::shop::MovementKind;
+use crate::service::access::Staff;
+use crate::service::Store;
 
 pub struct Village {
     pub store: Store,
@@ -54,7 +54,7 @@ impl Village {
                     },
                     now,
                 )?;
-                let bank = db::banks::create_bank(c, org.id, "青山村积分银行", now)?;
+                let bank = db::ledger::banks::create_bank(c, org.id, "青山村积分银行", now)?;
                 Ok((org, bank.id))
             })
             .expect("village");
@@ -150,7 +150,7 @@ impl Village {
     /// A published activity of the village that started `started_ago` and ends `ends_in` from
     /// now, paying `fixed` points to everyone present, with no grace period.
     pub fn activity(&self, started_ago: Duration, ends_in: Duration, fixed: i64) -> i64 {
-        use crate::domain::activity::{
+        use crate::domain::activities::activity::{
             AwardMode, AwardTerms, HoursRounding, MissingCheckout, StoredStatus,
         };
         let now = self.store.now();
@@ -211,7 +211,7 @@ impl Village {
         self.store
             .write(|c| {
                 let rule = db::rules::get_rule(c, self.bank_id, rule_id)?;
-                let payment = db::awards::Payment {
+                let payment = db::rules::awards::Payment {
                     bank_id: self.bank_id,
                     member_id,
                     rule_id: Some(rule_id),
@@ -222,7 +222,7 @@ impl Village {
                     reference: None,
                     actor: "staff:1",
                 };
-                db::awards::pay_under_rule(c, &rule, payment, now, 0)
+                db::rules::awards::pay_under_rule(c, &rule, payment, now, 0)
             })
             .expect("earn");
     }
@@ -243,7 +243,7 @@ impl Village {
         let now = self.store.now();
         self.store
             .write(|c| {
-                db::shop::create_shop(
+                db::supermarket::shop::create_shop(
                     c,
                     NewShop {
                         bank_id: self.bank_id,
@@ -277,8 +277,8 @@ impl Village {
         let now = self.store.now();
         self.store
             .write(|c| {
-                let goods = db::goods::create_goods(c, shop, &fields, now)?;
-                db::goods::record_movement(
+                let goods = db::supermarket::goods::create_goods(c, shop, &fields, now)?;
+                db::supermarket::goods::record_movement(
                     c,
                     Movement {
                         goods: &goods,
@@ -301,7 +301,7 @@ impl Village {
     pub fn stock(&self, goods_id: i64) -> (i64, i64) {
         let goods = self
             .store
-            .read(|c| db::goods::get_goods(c, goods_id))
+            .read(|c| db::supermarket::goods::get_goods(c, goods_id))
             .expect("goods");
         (goods.stock, goods.reserved)
     }
@@ -354,7 +354,7 @@ impl Village {
                     },
                     now,
                 )?;
-                db::banks::create_bank(c, neighbour.id, "白云村积分银行", now)?;
+                db::ledger::banks::create_bank(c, neighbour.id, "白云村积分银行", now)?;
                 let new = db::members::NewMember {
                     org_id: neighbour.id,
                     name,

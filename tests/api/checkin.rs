@@ -2,8 +2,10 @@
 //! settled into wallet points and hours. Every refusal code, appeals and settlement safety.
 
 use chrono::{Duration, Utc};
-use pointsbank::domain::activity::Purpose;
-use pointsbank::domain::checkin_token::{time_step, CheckinSigner, CheckinToken, TokenKind};
+use pointsbank::domain::activities::activity::Purpose;
+use pointsbank::domain::activities::checkin_token::{
+    time_step, CheckinSigner, CheckinToken, TokenKind,
+};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -503,7 +505,12 @@ on_both_backends!(
         {
             let mut conn = app.pool.get().unwrap();
             let remaining = pointsbank::db::write_tx(&mut conn, |c| {
-                pointsbank::db::attendance::settle_batch(c, event.id, "staff:1", app.now())
+                pointsbank::db::activities::settlement::settle_batch(
+                    c,
+                    event.id,
+                    "staff:1",
+                    app.now(),
+                )
             })
             .unwrap();
             assert_eq!(remaining, 70);

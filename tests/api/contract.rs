@@ -216,14 +216,14 @@ fn examples_in_the_contract_pass_the_servers_own_checks() {
                     if let serde_json::Value::String(text) = field {
                         let fine = match key.as_str() {
                             "id_card" if !text.contains('*') => {
-                                pointsbank::domain::identity::parse_id_card(text).is_some()
+                                pointsbank::domain::access::identity::parse_id_card(text).is_some()
                             }
                             "phone" if !text.contains('*') => {
-                                pointsbank::domain::privacy::is_mainland_mobile(text)
+                                pointsbank::domain::access::privacy::is_mainland_mobile(text)
                             }
-                            "amount" | "points" | "price" | "default_points" => {
-                                text.parse::<pointsbank::domain::money::Amount>().is_ok()
-                            }
+                            "amount" | "points" | "price" | "default_points" => text
+                                .parse::<pointsbank::domain::ledger::money::Amount>()
+                                .is_ok(),
                             _ => true,
                         };
                         if !fine {

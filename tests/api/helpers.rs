@@ -183,8 +183,9 @@ pub async fn spawn_app_on(
         let hash = hash_password(ADMIN_PASSWORD).expect("hash");
         db::write_tx(&mut conn, |c| {
             let now = clock.now_micros();
-            let admin = db::staff::create_staff(c, ADMIN_PHONE, "Test Admin", &hash, "admin", now)?;
-            db::staff::add_grant(c, admin.id, Role::PlatformAdmin, None, "test", now)
+            let admin =
+                db::access::staff::create_staff(c, ADMIN_PHONE, "Test Admin", &hash, "admin", now)?;
+            db::access::staff::add_grant(c, admin.id, Role::PlatformAdmin, None, "test", now)
         })
         .expect("admin created");
     }
@@ -476,7 +477,7 @@ impl TestApp {
         use diesel::prelude::*;
         use pointsbank::db::schema::wechat_bindings;
         let mut conn = self.pool.get().unwrap();
-        let bound_at = match db::wechat::bound_at(&mut conn, member_id).unwrap() {
+        let bound_at = match db::access::wechat::bound_at(&mut conn, member_id).unwrap() {
             Some(at) => at,
             None => {
                 let now = self.now();

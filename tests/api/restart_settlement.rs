@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use diesel::prelude::*;
-use pointsbank::db::attendance::SETTLE_BATCH;
+use pointsbank::db::activities::settlement::SETTLE_BATCH;
 use pointsbank::db::schema::attendances;
 use pointsbank::db::DbTarget;
 use serde_json::{json, Value};

@@ -494,7 +494,9 @@ on_both_backends!(
         );
         assert_eq!((last.stock, last.reserved), (STOCK - fulfilled as i64, 0));
         assert_eq!(last.redeemed, fulfilled as i64 * PRICE);
-        let logged = pointsbank::db::goods::logged_stock(&mut pool.get().unwrap(), goods).unwrap();
+        let logged =
+            pointsbank::db::supermarket::goods::logged_stock(&mut pool.get().unwrap(), goods)
+                .unwrap();
         assert_eq!(logged, last.stock, "the stock log adds up to the stock");
         let redeem_entries: Count = diesel::sql_query(format!(
             "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM entries WHERE bank_id = {bank} AND kind = 'redeem'"

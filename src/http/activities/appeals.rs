@@ -4,8 +4,8 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::attendance::RefusedScanRow;
-use crate::db::{self, audit};
+use crate::db::activities::refusals::RefusedScanRow;
+use crate::db::{self, access::audit};
 use crate::domain::access::Action;
 use crate::error::ServiceResult;
 use crate::http::access::{MemberAuth, Staff};
@@ -99,7 +99,7 @@ pub async fn activity_refused_scans(
     let guard = staff.guard(Action::ReadLedger);
     let rows = with_db(&state, move |conn| {
         activity_in_scope(conn, &guard, activity_id)?;
-        db::attendance::refused_for_activity(conn, activity_id)
+        db::activities::refusals::refused_for_activity(conn, activity_id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(views(rows)))
@@ -122,7 +122,7 @@ pub async fn my_refused_scans(
     member: MemberAuth,
 ) -> ServiceResult<HttpResponse> {
     let rows = with_db(&state, move |conn| {
-        db::attendance::refused_for_member(conn, member.0)
+        db::activities::refusals::refused_for_member(conn, member.0)
     })
     .await?;
     Ok(HttpResponse::Ok().json(views(rows)))
@@ -166,7 +166,7 @@ pub async fn appeal_refused_scan(
     let window = state.settings.appeal_window_days * 86_400_000_000;
     let store = state.store.clone();
     let row = in_write_tx(&state, move |conn| {
-        db::attendance::appeal(conn, member.0, refusal_id, &reason, window, store.now())
+        db::activities::refusals::appeal(conn, member.0, refusal_id, &reason, window, store.now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(RefusedScan::from(row)))
@@ -217,7 +217,7 @@ pub async fn decide_appeal(
     let store = state.store.clone();
     let decided = in_write_tx(&state, move |conn| {
         let (_, path) = activity_in_scope(conn, &guard, activity_id)?;
-        let row = db::attendance::decide_appeal(
+        let row = db::activities::refusals::decide_appeal(
             conn,
             activity_id,
             refusal_id,

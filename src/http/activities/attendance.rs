@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::checkin::Attendance;
-use crate::db::{self, audit};
+use crate::db::{self, access::audit};
 use crate::domain::access::Action;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::Staff;
@@ -39,7 +39,7 @@ pub async fn list_attendance(
     let guard = staff.guard(Action::ReadLedger);
     let list = with_db(&state, move |conn| {
         let (activity, _) = activity_in_scope(conn, &guard, activity_id)?;
-        db::attendance::list_attendance(conn, activity_id)?
+        db::activities::attendance::list_attendance(conn, activity_id)?
             .into_iter()
             .map(|(row, name)| Attendance::of(row, &activity, Some(name)))
             .collect::<ServiceResult<Vec<_>>>()
@@ -112,7 +112,7 @@ pub async fn correct_attendance(
     let audit = staff.audit(&req);
     let attendance = in_write_tx(&state, move |conn| {
         let (activity, path) = activity_in_scope(conn, &guard, activity_id)?;
-        let (before, after) = db::attendance::correct(
+        let (before, after) = db::activities::attendance::correct(
             conn,
             activity_id,
             member_id,

@@ -4,12 +4,12 @@ use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::activities::attendance::AttendanceRow;
 use crate::db::activities::ActivityRow;
-use crate::db::attendance::AttendanceRow;
-use crate::domain::activity::Purpose;
-use crate::domain::card::PresentedCard;
-use crate::domain::checkin_token::CheckinSigner;
-use crate::domain::money::Amount;
+use crate::domain::activities::activity::Purpose;
+use crate::domain::activities::checkin_token::CheckinSigner;
+use crate::domain::ledger::money::Amount;
+use crate::domain::members::card::PresentedCard;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::{MemberAuth, Staff};
 use crate::http::closed_sets;

@@ -3,7 +3,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use crate::db;
-use crate::domain::activity::StoredStatus;
+use crate::domain::activities::activity::StoredStatus;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::MemberAuth;
 use crate::http::activities::signups::MemberActivity;

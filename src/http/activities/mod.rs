@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::activities::{ActivityFilter, ActivityRow, NewActivity};
-use crate::db::{self, audit};
+use crate::db::{self, access::audit};
 use crate::domain::access::Action;
-use crate::domain::activity::StoredStatus;
-use crate::domain::activity_plan::{plan, ActivityRequest, AwardRequest};
-use crate::domain::money::Amount;
+use crate::domain::activities::activity::StoredStatus;
+use crate::domain::activities::activity_plan::{plan, ActivityRequest, AwardRequest};
+use crate::domain::ledger::money::Amount;
 use crate::error::{ConflictCode, ServiceError, ServiceResult};
 use crate::http::access::Staff;
 use crate::http::closed_sets;
@@ -122,7 +122,7 @@ fn optional_time(field: &str, text: Option<&str>) -> ServiceResult<Option<i64>> 
 }
 
 impl ActivityBody {
-    /// Reads the request's texts and times; `domain::activity_plan` checks the rest.
+    /// Reads the request's texts and times; `domain::activities::activity_plan` checks the rest.
     fn checked(&self, settings: &crate::config::Settings) -> ServiceResult<NewActivity> {
         let title = required_text("title", &self.title, 100)?;
         let description =
@@ -286,7 +286,7 @@ pub async fn create_activity(
     let store = state.store.clone();
     let activity = in_write_tx(&state, move |conn| {
         let now = store.now();
-        let org = db::orgs::get_org(conn, new.org_id)?;
+        let org = db::access::orgs::get_org(conn, new.org_id)?;
         guard.at(&org.path)?;
         let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?.ok_or_else(|| {
             ServiceError::validation("org_id", "no points bank covers this unit yet")

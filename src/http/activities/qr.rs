@@ -7,10 +7,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::checkin::{parse_purpose, signer};
 use crate::db::activities::ActivityRow;
-use crate::db::{self, audit};
+use crate::db::{self, access::audit};
 use crate::domain::access::Action;
-use crate::domain::activity::Purpose;
-use crate::domain::checkin_token::{time_step, CheckinToken, TokenKind};
+use crate::domain::activities::activity::Purpose;
+use crate::domain::activities::checkin_token::{time_step, CheckinToken, TokenKind};
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::Staff;
 use crate::http::activities::activity_in_scope;

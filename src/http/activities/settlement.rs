@@ -4,7 +4,7 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::money::Amount;
+use crate::domain::ledger::money::Amount;
 use crate::error::ServiceResult;
 use crate::http::access::Staff;
 use crate::http::{blocking, AppState};

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::activities::{ActivityFilter, SignupRow};
-use crate::db::{self, audit};
+use crate::db::{self, access::audit};
 use crate::domain::access::Action;
-use crate::domain::activity::{distance_m, StoredStatus};
+use crate::domain::activities::activity::{distance_m, StoredStatus};
 use crate::error::{ConflictCode, ServiceError, ServiceResult};
 use crate::http::access::{MemberAuth, Staff};
 use crate::http::activities::{activity_in_scope, Activity};

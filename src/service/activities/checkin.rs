@@ -5,13 +5,16 @@
 
 use super::activity_in_scope;
 use crate::db::activities::ActivityRow;
-use crate::db::attendance::{AttendanceRow, Refusal, Scan};
+use crate::db::activities::{
+    attendance::{AttendanceRow, Scan},
+    refusals::Refusal,
+};
 use crate::db::{self, Db};
 use crate::domain::access::Action;
-use crate::domain::activity::Purpose;
-use crate::domain::card::PresentedCard;
-use crate::domain::checkin::{judge_scan, judge_window, ScanRefusal};
-use crate::domain::checkin_token::{CheckinSigner, TokenKind};
+use crate::domain::activities::activity::Purpose;
+use crate::domain::activities::checkin::{judge_scan, judge_window, ScanRefusal};
+use crate::domain::activities::checkin_token::{CheckinSigner, TokenKind};
+use crate::domain::members::card::PresentedCard;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::access::Staff;
 use crate::service::Store;
@@ -86,7 +89,7 @@ pub fn member_scan(
             at: now,
             recorded_by: &recorded_by,
         };
-        let attendance = db::attendance::record_scan(conn, &scan)?;
+        let attendance = db::activities::attendance::record_scan(conn, &scan)?;
         Ok(Recorded {
             attendance,
             activity,
@@ -128,7 +131,7 @@ pub fn card_scan(
             at: now,
             recorded_by: staff.actor(),
         };
-        let attendance = db::attendance::record_scan(conn, &scan)?;
+        let attendance = db::activities::attendance::record_scan(conn, &scan)?;
         Ok(Recorded {
             attendance,
             activity,
@@ -173,7 +176,7 @@ fn log_refusal(
             reason: refusal.code(),
             location,
         };
-        db::attendance::log_refusal(conn, &refusal, store.now())
+        db::activities::refusals::log_refusal(conn, &refusal, store.now())
     });
     if let Err(err) = logged {
         tracing::error!(error = %err, "could not log a refused scan");
@@ -187,8 +190,8 @@ mod tests {
 
     use super::*;
     use crate::domain::access::Role;
-    use crate::domain::card::card_number;
-    use crate::domain::checkin_token::{time_step, CheckinToken};
+    use crate::domain::activities::checkin_token::{time_step, CheckinToken};
+    use crate::domain::members::card::card_number;
     use crate::service::testing::Village;
 
     const SECRET: &[u8] = b"a test secret for check-in tokens";
@@ -216,7 +219,7 @@ mod tests {
     fn refused_scans(village: &Village, member: i64) -> Vec<String> {
         village
             .store
-            .read(|c| db::attendance::refused_for_member(c, member))
+            .read(|c| db::activities::refusals::refused_for_member(c, member))
             .unwrap()
             .into_iter()
             .map(|refusal| refusal.reason)

@@ -4,11 +4,11 @@
 use serde::Serialize;
 
 use super::activity_in_scope;
-use crate::db::attendance::AttendanceRow;
-use crate::db::audit::{self, AuditContext};
+use crate::db::access::audit::{self, AuditContext};
+use crate::db::activities::attendance::AttendanceRow;
 use crate::db::{self, Db};
 use crate::domain::access::Action;
-use crate::domain::money::Amount;
+use crate::domain::ledger::money::Amount;
 use crate::error::ServiceResult;
 use crate::service::access::Staff;
 use crate::service::Store;
@@ -52,8 +52,9 @@ pub fn settle_activity(
 /// Pays every unpaid attendee, one batch per write transaction, as `actor`.
 pub fn pay_everyone(store: &Store, activity_id: i64, actor: &str) -> ServiceResult<()> {
     loop {
-        let remaining = store
-            .write(|conn| db::attendance::settle_batch(conn, activity_id, actor, store.now()))?;
+        let remaining = store.write(|conn| {
+            db::activities::settlement::settle_batch(conn, activity_id, actor, store.now())
+        })?;
         if remaining == 0 {
             return Ok(());
         }
@@ -62,7 +63,7 @@ pub fn pay_everyone(store: &Store, activity_id: i64, actor: &str) -> ServiceResu
 
 fn totals_of(conn: &mut Db, activity_id: i64) -> ServiceResult<Totals> {
     let activity = db::activities::get_activity(conn, activity_id)?;
-    let rows = db::attendance::list_attendance(conn, activity_id)?;
+    let rows = db::activities::attendance::list_attendance(conn, activity_id)?;
     let paid: Vec<&AttendanceRow> = rows
         .iter()
         .map(|(row, _)| row)
@@ -83,8 +84,8 @@ mod tests {
 
     use super::*;
     use crate::domain::access::Role;
-    use crate::domain::activity::Purpose;
-    use crate::domain::card::{card_number, PresentedCard};
+    use crate::domain::activities::activity::Purpose;
+    use crate::domain::members::card::{card_number, PresentedCard};
     use crate::service::activities::checkin::card_scan;
     use crate::service::testing::{points, Village};
 
@@ -137,7 +138,7 @@ mod tests {
         assert_eq!(village.balance(member, "POINTS"), points(10));
         let attendance = village
             .store
-            .read(|c| db::attendance::list_attendance(c, activity))
+            .read(|c| db::activities::attendance::list_attendance(c, activity))
             .unwrap();
         let entry_id = attendance[0].0.settled_entry_id.expect("paid");
         let entry = village

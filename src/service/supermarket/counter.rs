@@ -4,11 +4,11 @@
 
 use super::shop_in_scope;
 use crate::db;
-use crate::db::audit::{self, AuditContext};
+use crate::db::access::audit::{self, AuditContext};
 use crate::db::idempotency::{self, KeyScope, Outcome};
-use crate::db::orders::{NewOrder, OrderRecord};
+use crate::db::supermarket::orders::{NewOrder, OrderRecord};
 use crate::domain::access::Action;
-use crate::domain::card::PresentedCard;
+use crate::domain::members::card::PresentedCard;
 use crate::error::{ServiceError, ServiceResult};
 use crate::service::access::Staff;
 use crate::service::{Idempotency, Store};
@@ -98,9 +98,9 @@ pub fn counter_order(
                     cash_fen,
                     utc_offset_seconds,
                 };
-                let mut record = db::orders::place(conn, new, now)?;
+                let mut record = db::supermarket::orders::place(conn, new, now)?;
                 if command.fulfil_now {
-                    record = db::orders::fulfil(conn, record.order.id, actor, now)?;
+                    record = db::supermarket::orders::fulfil(conn, record.order.id, actor, now)?;
                 }
                 audit::created(
                     conn,
@@ -120,7 +120,7 @@ pub fn counter_order(
 mod tests {
     use super::*;
     use crate::domain::access::Role;
-    use crate::domain::card::{card_number, sign_card, CardClaim};
+    use crate::domain::members::card::{card_number, sign_card, CardClaim};
     use crate::domain::shop::OrderStatus;
     use crate::service::testing::{points, Village};
 

@@ -7,7 +7,7 @@ pub mod orders;
 pub mod pickup;
 
 use super::access::Guard;
-use crate::db::shop::ShopRow;
+use crate::db::supermarket::shop::ShopRow;
 use crate::db::{self, Db};
 use crate::error::{ServiceError, ServiceResult};
 
@@ -24,7 +24,7 @@ pub fn shop_in_scope(
     guard: &Guard,
     shop_id: i64,
 ) -> ServiceResult<(ShopRow, String)> {
-    let shop = db::shop::get_shop(conn, shop_id)?;
+    let shop = db::supermarket::shop::get_shop(conn, shop_id)?;
     let path = guard.org(conn, shop.org_id)?;
     Ok((shop, path))
 }

@@ -2,7 +2,7 @@
 //! pickup) and cancelling it before pickup.
 
 use crate::db::idempotency::{self, KeyScope, Outcome};
-use crate::db::orders::{NewOrder, OrderRecord};
+use crate::db::supermarket::orders::{NewOrder, OrderRecord};
 use crate::db::{self, Db};
 use crate::domain::shop::OrderStatus;
 use crate::error::{ServiceError, ServiceResult};
@@ -34,7 +34,7 @@ pub fn place_my_order(
     let caller = member_actor(member_id);
     store.write(|conn| {
         let now = store.now();
-        let shop = db::shop::get_shop(conn, command.shop_id)?;
+        let shop = db::supermarket::shop::get_shop(conn, command.shop_id)?;
         if db::members::bank_of(conn, member_id)? != shop.bank_id {
             return Err(ServiceError::NotFound("shop"));
         }
@@ -55,7 +55,7 @@ pub fn place_my_order(
                     cash_fen: 0,
                     utc_offset_seconds,
                 };
-                db::orders::place(conn, new, now)
+                db::supermarket::orders::place(conn, new, now)
             },
         )
     })
@@ -66,13 +66,13 @@ pub fn cancel_my_order(store: &Store, member_id: i64, order_id: i64) -> ServiceR
     let actor = member_actor(member_id);
     store.write(|conn| {
         my_order(conn, member_id, order_id)?;
-        db::orders::cancel(conn, order_id, OrderStatus::Cancelled, &actor, store.now())
+        db::supermarket::orders::cancel(conn, order_id, OrderStatus::Cancelled, &actor, store.now())
     })
 }
 
 /// One of the member's orders; anyone else's is answered like a missing one.
 pub fn my_order(conn: &mut Db, member_id: i64, order_id: i64) -> ServiceResult<OrderRecord> {
-    let record = db::orders::get_order(conn, order_id)?;
+    let record = db::supermarket::orders::get_order(conn, order_id)?;
     if record.order.member_id != member_id {
         return Err(ServiceError::NotFound("order"));
     }

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::shop_in_scope;
 use crate::db;
-use crate::db::audit::{self, AuditContext};
+use crate::db::access::audit::{self, AuditContext};
 use crate::db::ledger::EntryRecord;
-use crate::db::orders::OrderRecord;
+use crate::db::supermarket::orders::OrderRecord;
 use crate::domain::access::Action;
 use crate::domain::shop::{verify_pickup, OrderStatus};
 use crate::error::{ServiceError, ServiceResult};
@@ -58,16 +58,16 @@ pub fn fulfil_pickup(
         let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
         let order_id = match proof {
             PickupProof::Token(order_id) => *order_id,
-            PickupProof::Code(code) => db::orders::find_by_code(conn, shop_id, code)?,
+            PickupProof::Code(code) => db::supermarket::orders::find_by_code(conn, shop_id, code)?,
         };
         // A signed token for an order that does not exist is as invalid as a forged one; a
         // database failure is not, and must not tell the clerk the member's QR code is bad.
-        let existing = db::orders::get_order(conn, order_id)
+        let existing = db::supermarket::orders::get_order(conn, order_id)
             .map_err(|err| err.when_not_found(|| ServiceError::PickupTokenInvalid))?;
         if existing.order.shop_id != shop_id {
             return Err(ServiceError::PickupTokenInvalid);
         }
-        let order = db::orders::fulfil(conn, order_id, actor, store.now())?;
+        let order = db::supermarket::orders::fulfil(conn, order_id, actor, store.now())?;
         let entry = match order.order.entry_id {
             Some(entry_id) => Some(db::ledger::get_entry(conn, order.order.bank_id, entry_id)?),
             None => None,
@@ -97,11 +97,20 @@ pub fn cancel_order(
     let actor = staff.actor();
     store.write(|conn| {
         let (_, path) = shop_in_scope(conn, &guard, shop_id)?;
-        if db::orders::get_order(conn, order_id)?.order.shop_id != shop_id {
+        if db::supermarket::orders::get_order(conn, order_id)?
+            .order
+            .shop_id
+            != shop_id
+        {
             return Err(ServiceError::NotFound("order"));
         }
-        let record =
-            db::orders::cancel(conn, order_id, OrderStatus::Cancelled, actor, store.now())?;
+        let record = db::supermarket::orders::cancel(
+            conn,
+            order_id,
+            OrderStatus::Cancelled,
+            actor,
+            store.now(),
+        )?;
         audit::created(
             conn,
             audit,
@@ -119,9 +128,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::db::shop::ShopRow;
+    use crate::db::supermarket::shop::ShopRow;
     use crate::domain::access::Role;
-    use crate::domain::card::{card_number, PresentedCard};
+    use crate::domain::members::card::{card_number, PresentedCard};
     use crate::domain::shop::sign_pickup;
     use crate::service::supermarket::counter::{counter_order, CounterOrderCommand};
     use crate::service::testing::{points, Village};

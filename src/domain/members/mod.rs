@@ -1,0 +1,4 @@
+//! Member cards: numbers, check digits and printable card sheets.
+
+pub mod card;
+pub mod card_sheet;

@@ -1,0 +1,199 @@
+//! Self-service for signed-in members (the mini-program): profile, wallets, statement, card.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::db;
+use crate::db::ledger::accounts::StatementFilter;
+use crate::domain::ledger::Asset;
+use crate::error::{ServiceError, ServiceResult};
+use crate::http::access::MemberAuth;
+use crate::http::closed_sets;
+use crate::http::members::{card_token, detail_of, MemberDetail};
+use crate::http::paging::{next_cursor, page_limit, parse_cursor};
+use crate::http::types::{Statement, StatementLine};
+use crate::http::{with_db, AppState};
+use crate::qr;
+
+/// My profile and wallets
+///
+/// The signed-in member: name, card number, home unit, and balances of `POINTS` (with `held` by
+/// pending orders and `available`) and `HOURS` (service hours).
+#[utoipa::path(
+    tag = "me",
+    security(("member" = [])),
+    responses(
+        (status = 200, description = "Me", body = MemberDetail),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+    )
+)]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, member: MemberAuth) -> ServiceResult<HttpResponse> {
+    let detail = with_db(&state, move |conn| {
+        let (row, _) = db::members::get_member(conn, member.0)?;
+        detail_of(conn, row)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyStatementQuery {
+    /// `POINTS` (default) or `HOURS`.
+    #[param(value_type = Option<closed_sets::Asset>)]
+    pub asset: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// My statement
+///
+/// Every movement of my points (or hours), newest first, with what caused it. Corrections appear
+/// as their own `reverse` lines: nothing ever silently disappears.
+#[utoipa::path(
+    tag = "me",
+    params(MyStatementQuery),
+    security(("member" = [])),
+    responses(
+        (status = 200, description = "One page of my statement", body = Statement),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+        (status = 422, description = "`validation_failed`: bad asset, cursor or limit"),
+    )
+)]
+#[get("/me/statement")]
+pub async fn my_statement(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+    query: web::Query<MyStatementQuery>,
+) -> ServiceResult<HttpResponse> {
+    let asset = Asset::parse(query.asset.as_deref().unwrap_or("POINTS"))
+        .ok_or_else(|| ServiceError::validation("asset", "must be POINTS or HOURS"))?;
+    let filter = StatementFilter {
+        before_posting_id: parse_cursor(query.cursor.as_deref())?,
+        limit: page_limit(query.limit)?,
+        ..StatementFilter::default()
+    };
+    let limit = filter.limit;
+    let (account_id, rows) = with_db(&state, move |conn| {
+        let wallet = db::members::wallets_of(conn, member.0)?
+            .into_iter()
+            .find(|w| w.asset == asset.as_str())
+            .ok_or(ServiceError::NotFound("wallet"))?;
+        Ok((
+            wallet.id,
+            db::ledger::accounts::statement(conn, wallet.id, &filter)?,
+        ))
+    })
+    .await?;
+    let next_cursor = next_cursor(&rows, limit, |r| r.posting_id);
+    Ok(HttpResponse::Ok().json(Statement {
+        account_id,
+        items: rows.into_iter().map(StatementLine::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// My card QR code
+///
+/// The QR code of my 积分银行卡 (PNG) to show at the counter or an event.
+#[utoipa::path(
+    tag = "me",
+    security(("member" = [])),
+    responses(
+        (status = 200, description = "PNG image", content_type = "image/png", body = Vec<u8>),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+    )
+)]
+#[get("/me/card")]
+pub async fn my_card(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+) -> ServiceResult<HttpResponse> {
+    let (row, _) = with_db(&state, move |conn| db::members::get_member(conn, member.0)).await?;
+    let token = card_token(&state, &row);
+    let png = web::block(move || qr::render(&token, qr::Format::Png, 512, qrcode::EcLevel::M))
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
+    Ok(HttpResponse::Ok().content_type("image/png").body(png))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MyData {
+    /// When this export was made.
+    pub exported_at: String,
+    pub member: MemberDetail,
+    /// Every posting on my wallets, oldest first, per asset.
+    pub statements: Vec<Statement>,
+    /// Whether a WeChat user is bound to me.
+    pub wechat_bound: bool,
+}
+
+/// Export my data
+///
+/// Everything the points bank keeps about me, as one JSON document (the personal-information
+/// copy PIPL gives every member a right to). The ID number stays masked.
+#[utoipa::path(
+    tag = "me",
+    security(("member" = [])),
+    responses(
+        (status = 200, description = "My data (as a download)", body = MyData),
+        (status = 401, description = "`unauthorized`: missing or invalid member token"),
+        (status = 403, description = "`forbidden`: a staff token, not a member token"),
+    )
+)]
+#[get("/me/export")]
+pub async fn my_export(
+    state: web::Data<AppState>,
+    member: MemberAuth,
+) -> ServiceResult<HttpResponse> {
+    let store = state.store.clone();
+    let data = with_db(&state, move |conn| {
+        db::snapshot_tx(conn, |conn| {
+            let (row, _) = db::members::get_member(conn, member.0)?;
+            let mut statements = Vec::new();
+            for wallet in db::members::wallets_of(conn, member.0)? {
+                let mut lines = Vec::new();
+                let mut before = None;
+                loop {
+                    let filter = StatementFilter {
+                        before_posting_id: before,
+                        limit: 1000,
+                        ..StatementFilter::default()
+                    };
+                    let page = db::ledger::accounts::statement(conn, wallet.id, &filter)?;
+                    let Some(last) = page.last() else { break };
+                    before = Some(last.posting_id);
+                    lines.extend(page.into_iter().map(StatementLine::from));
+                }
+                lines.reverse();
+                statements.push(Statement {
+                    account_id: wallet.id,
+                    items: lines,
+                    next_cursor: None,
+                });
+            }
+            Ok(MyData {
+                exported_at: crate::http::types::timestamp(store.now()),
+                wechat_bound: db::access::wechat::is_bound(conn, member.0)?,
+                member: detail_of(conn, row)?,
+                statements,
+            })
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"my-points-bank-data.json\"",
+        ))
+        .json(data))
+}

@@ -1,0 +1,3 @@
+//! The hash chain over the journal.
+
+pub mod sealing;

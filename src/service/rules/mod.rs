@@ -1,0 +1,4 @@
+//! Points by rule: staff awards and member claims.
+
+pub mod awards;
+pub mod claims;
