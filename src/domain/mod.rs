@@ -1,4 +1,5 @@
-//! The pure core: amounts, ledger rules, holds and the seal chain.
+//! The pure core, by feature: amounts, entries, holds and the seal chain (ledger), roles and
+//! scopes (access), cards (members), rules, activities and check-in, the supermarket.
 //! Nothing here knows about HTTP or SQL; everything here is deterministic.
 
 pub mod access;
@@ -7,3 +8,4 @@ pub mod ledger;
 pub mod members;
 pub mod rules;
 pub mod shop;
+pub mod text;

@@ -93,6 +93,26 @@ impl Village {
         }
     }
 
+    /// The audit log's actions on `target`, oldest first.
+    pub fn audited(&self, target: &str) -> Vec<String> {
+        let query = db::access::audit::AuditQuery {
+            paths: vec!["/".into()],
+            before_id: None,
+            actor: None,
+            action: None,
+            limit: 1000,
+        };
+        let rows = self
+            .store
+            .read(|c| db::access::audit::list(c, &query))
+            .expect("audit");
+        rows.into_iter()
+            .rev()
+            .filter(|row| row.target == target)
+            .map(|row| row.action)
+            .collect()
+    }
+
     /// A rule paying `default` points (within `min..=max`), with the given caps.
     pub fn rule(
         &self,

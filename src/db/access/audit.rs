@@ -33,7 +33,8 @@ pub struct AuditRow {
     pub after_json: Option<String>,
 }
 
-/// One audited change. `before`/`after` are the API views of the target (never secrets).
+/// One audited change. `before`/`after` are the service's records of the target, never secrets
+/// (member records are written with their phone and ID numbers masked).
 pub struct Change<'a, B: Serialize, A: Serialize> {
     pub action: &'a str,
     pub target: String,

@@ -32,7 +32,7 @@ impl OrgKind {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = orgs)]
 pub struct OrgRow {
     pub id: i64,

@@ -10,7 +10,7 @@ use crate::db::{stored, Db};
 use crate::domain::rules::{Caps, RuleCategory, RuleRange};
 use crate::error::{ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = rules)]
 pub struct RuleRow {
     pub id: i64,

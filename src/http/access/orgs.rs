@@ -4,16 +4,14 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::db;
-use crate::db::access::audit;
-use crate::db::access::orgs::{NewOrg, OrgKind};
-use crate::domain::access::Action;
+use crate::db::access::orgs::OrgKind;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::Staff;
 use crate::http::closed_sets;
 use crate::http::extract::ApiJson;
 use crate::http::types::{required_text, Org};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::access::orgs::{self, CreateOrgCommand};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,35 +69,16 @@ pub async fn create_org(
     let code = required_text("code", &body.0.code, 40)?;
     let name = required_text("name", &body.0.name, 100)?;
     let kind = parse_kind(body.0.kind.as_deref())?;
-    let parent_id = body.0.parent_id;
-    let guard = staff.guard(Action::ManageOrgs);
+    let command = CreateOrgCommand {
+        code,
+        name,
+        kind,
+        parent_id: body.0.parent_id,
+    };
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let org = in_write_tx(&state, move |conn| {
-        let parent = parent_id
-            .map(|id| db::access::orgs::get_org(conn, id))
-            .transpose()?;
-        guard.at(parent.as_ref().map_or("/", |p| p.path.as_str()))?;
-        let new = NewOrg {
-            code: &code,
-            name: &name,
-            kind,
-            parent: parent.as_ref(),
-        };
-        let org = db::access::orgs::create_org(conn, new, store.now())?;
-        let view = Org::from(org);
-        audit::created(
-            conn,
-            &audit,
-            "org.create",
-            format!("org:{}", view.id),
-            &view.path,
-            &view,
-        )?;
-        Ok(view)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(org))
+    let org = blocking(move || orgs::create_org(&store, &staff, &audit, &command)).await?;
+    Ok(HttpResponse::Created().json(Org::from(org)))
 }
 
 /// List organisation units
@@ -115,11 +94,8 @@ pub async fn create_org(
 )]
 #[get("/orgs")]
 pub async fn list_orgs(state: web::Data<AppState>, staff: Staff) -> ServiceResult<HttpResponse> {
-    let paths = staff.paths_for(Action::ReadLedger);
-    let orgs = with_db(&state, move |conn| {
-        db::access::orgs::list_under(conn, &paths)
-    })
-    .await?;
+    let store = state.store.clone();
+    let orgs = blocking(move || orgs::list_orgs(&store, &staff)).await?;
     Ok(HttpResponse::Ok().json(orgs.into_iter().map(Org::from).collect::<Vec<_>>()))
 }
 
@@ -159,28 +135,10 @@ pub async fn move_org(
 ) -> ServiceResult<HttpResponse> {
     let org_id = path.into_inner();
     let parent_id = body.0.parent_id;
-    let guard = staff.guard(Action::ManageOrgs);
     let audit = staff.audit(&req);
-    let org = in_write_tx(&state, move |conn| {
-        let org = db::access::orgs::get_org(conn, org_id)?;
-        let parent = db::access::orgs::get_org(conn, parent_id)?;
-        guard.at(&org.path)?;
-        guard.at(&parent.path)?;
-        let moved = Org::from(db::access::orgs::move_org(conn, &org, &parent)?);
-        let before = Org::from(org);
-        audit::changed(
-            conn,
-            &audit,
-            "org.move",
-            format!("org:{org_id}"),
-            &moved.path,
-            &before,
-            &moved,
-        )?;
-        Ok(moved)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(org))
+    let store = state.store.clone();
+    let org = blocking(move || orgs::move_org(&store, &staff, &audit, org_id, parent_id)).await?;
+    Ok(HttpResponse::Ok().json(Org::from(org)))
 }
 
 /// Get an organisation unit
@@ -203,12 +161,7 @@ pub async fn get_org(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let org_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let org = with_db(&state, move |conn| {
-        let org = db::access::orgs::get_org(conn, org_id)?;
-        guard.at(&org.path)?;
-        Ok(org)
-    })
-    .await?;
+    let store = state.store.clone();
+    let org = blocking(move || orgs::get_org(&store, &staff, org_id)).await?;
     Ok(HttpResponse::Ok().json(Org::from(org)))
 }

@@ -4,19 +4,15 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::password::{check_password_rules, hash_password};
-use crate::db;
-use crate::db::access::audit;
-use crate::db::access::staff::{GrantRow, StaffRow};
-use crate::db::Db;
-use crate::domain::access::privacy::{is_mainland_mobile, mask_phone};
-use crate::domain::access::{Action, Role};
-use crate::error::{ConflictCode, ServiceError, ServiceResult};
-use crate::http::access::{Guard, Staff};
+use crate::error::ServiceResult;
+use crate::http::access::Staff;
 use crate::http::closed_sets;
 use crate::http::extract::ApiJson;
-use crate::http::types::{required_text, timestamp};
-use crate::http::{blocking, in_write_tx, with_db, AppState};
+use crate::http::types::timestamp;
+use crate::http::{blocking, AppState};
+use crate::service::access::staff::{
+    self as service_staff, GrantCommand, GrantRecord, NewStaffCommand, StaffRecord,
+};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GrantView {
@@ -32,14 +28,16 @@ pub struct GrantView {
     pub created_at: String,
 }
 
-fn grant_view((grant, path): (GrantRow, String)) -> GrantView {
-    GrantView {
-        id: grant.id,
-        role: grant.role,
-        org_id: grant.org_id,
-        path,
-        granted_by: grant.granted_by,
-        created_at: timestamp(grant.created_at),
+impl From<GrantRecord> for GrantView {
+    fn from(grant: GrantRecord) -> Self {
+        GrantView {
+            id: grant.id,
+            role: grant.role,
+            org_id: grant.org_id,
+            path: grant.path,
+            granted_by: grant.granted_by,
+            created_at: timestamp(grant.created_at),
+        }
     }
 }
 
@@ -58,34 +56,15 @@ pub struct StaffView {
     pub grants: Vec<GrantView>,
 }
 
-/// A staff member as seen by someone who manages `visible` units: grants elsewhere (another
-/// village's roles of the same person) are not theirs to see.
-pub(crate) fn staff_view(
-    row: StaffRow,
-    grants: Vec<(GrantRow, String)>,
-    visible: impl Fn(&str) -> bool,
-) -> StaffView {
-    StaffView {
-        id: row.id,
-        phone: mask_phone(&row.phone),
-        name: row.name,
-        active: row.active,
-        grants: grants
-            .into_iter()
-            .filter(|(_, path)| visible(path))
-            .map(grant_view)
-            .collect(),
-    }
-}
-
-/// A staff member whose roles all lie outside the granter's units is another unit's staff: their
-/// account is not the granter's to extend (nor to learn about by guessing ids). A new account
-/// without any role yet is anyone's to start.
-fn check_manageable(guard: &Guard, grants: &[(GrantRow, String)]) -> ServiceResult<()> {
-    if grants.is_empty() || grants.iter().any(|(_, path)| guard.covers(path)) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
+impl From<StaffRecord> for StaffView {
+    fn from(record: StaffRecord) -> Self {
+        StaffView {
+            id: record.id,
+            phone: record.phone,
+            name: record.name,
+            active: record.active,
+            grants: record.grants.into_iter().map(GrantView::from).collect(),
+        }
     }
 }
 
@@ -124,44 +103,13 @@ pub async fn create_staff(
     staff: Staff,
     body: ApiJson<CreateStaff>,
 ) -> ServiceResult<HttpResponse> {
-    // A new account has no role yet; its record is filed under the creator's first managed unit.
-    let filed_under = staff
-        .paths_for(Action::ManageStaff)
-        .into_iter()
-        .next()
-        .ok_or(ServiceError::Forbidden)?;
-    let audit = staff.audit(&req);
     let request = body.0;
-    if !is_mainland_mobile(&request.phone) {
-        return Err(ServiceError::validation(
-            "phone",
-            "must be an 11-digit mainland-China mobile number",
-        ));
-    }
-    let name = required_text("name", &request.name, 50)?;
-    check_password_rules(&request.password).map_err(|m| ServiceError::validation("password", m))?;
-    let phone = request.phone;
-    let password = request.password;
+    let command = NewStaffCommand::checked(request.phone, request.name, request.password)?;
+    let audit = staff.audit(&req);
     let store = state.store.clone();
-    let created = blocking(move || {
-        let hash = hash_password(&password)?;
-        store.write(|conn| {
-            let row =
-                db::access::staff::create_staff(conn, &phone, &name, &hash, "staff", store.now())?;
-            let view = staff_view(row, vec![], |_| true);
-            audit::created(
-                conn,
-                &audit,
-                "staff.create",
-                format!("staff:{}", view.id),
-                &filed_under,
-                &view,
-            )?;
-            Ok(view)
-        })
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(created))
+    let created =
+        blocking(move || service_staff::create_staff(&store, &staff, &audit, &command)).await?;
+    Ok(HttpResponse::Created().json(StaffView::from(created)))
 }
 
 /// List staff
@@ -178,16 +126,9 @@ pub async fn create_staff(
 )]
 #[get("/staff")]
 pub async fn list_staff(state: web::Data<AppState>, staff: Staff) -> ServiceResult<HttpResponse> {
-    let paths = staff.paths_for(Action::ManageStaff);
-    let guard = staff.guard(Action::ManageStaff);
-    let listed = with_db(&state, move |conn| {
-        db::access::staff::list_under(conn, &paths)
-    })
-    .await?;
-    let views: Vec<StaffView> = listed
-        .into_iter()
-        .map(|(row, grants)| staff_view(row, grants, |path| guard.covers(path)))
-        .collect();
+    let store = state.store.clone();
+    let listed = blocking(move || service_staff::list_staff(&store, &staff)).await?;
+    let views: Vec<StaffView> = listed.into_iter().map(StaffView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -233,73 +174,18 @@ pub async fn grant_role(
     body: ApiJson<GrantRole>,
 ) -> ServiceResult<HttpResponse> {
     let staff_id = path.into_inner();
-    let role = Role::parse(&body.0.role)
-        .ok_or_else(|| ServiceError::validation("role", "unknown role"))?;
-    let org_id = body.0.org_id;
-    if (role == Role::PlatformAdmin) != org_id.is_none() {
-        return Err(ServiceError::validation(
-            "org_id",
-            "required for every role except platform_admin, which must omit it",
-        ));
-    }
-    let guard = staff.guard(Action::ManageStaff);
-    let actor = staff.actor().to_string();
+    let command = GrantCommand::checked(&body.0.role, body.0.org_id)?;
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let view = in_write_tx(&state, move |conn| {
-        let target = db::access::staff::get_staff(conn, staff_id)?;
-        let path = match org_id {
-            Some(org_id) => db::access::orgs::get_org(conn, org_id)?.path,
-            None => "/".to_string(),
-        };
-        guard.at(&path)?;
-        let grants = db::access::staff::active_grants(conn, staff_id)?;
-        check_manageable(&guard, &grants)?;
-        if db::access::staff::find_active_grant(conn, staff_id, role, org_id)?.is_some() {
-            // Granting what is already granted changes nothing: answer with the grants as they are.
-            return Ok((staff_view(target, grants, |p| guard.covers(p)), false));
-        }
-        let before = staff_view(target.clone(), grants, |p| guard.covers(p));
-        db::access::staff::add_grant(conn, staff_id, role, org_id, &actor, store.now())?;
-        let grants = db::access::staff::active_grants(conn, staff_id)?;
-        let after = staff_view(target, grants, |p| guard.covers(p));
-        audit::changed(
-            conn,
-            &audit,
-            "staff.grant",
-            format!("staff:{staff_id}"),
-            &path,
-            &before,
-            &after,
-        )?;
-        Ok((after, true))
-    })
-    .await?;
-    match view {
-        (view, true) => Ok(HttpResponse::Created().json(view)),
-        (view, false) => Ok(HttpResponse::Ok().json(view)),
+    let granted =
+        blocking(move || service_staff::grant_role(&store, &staff, &audit, staff_id, &command))
+            .await?;
+    let view = StaffView::from(granted.staff);
+    if granted.created {
+        Ok(HttpResponse::Created().json(view))
+    } else {
+        Ok(HttpResponse::Ok().json(view))
     }
-}
-
-/// Nobody may end the last active platform_admin grant: the platform would be locked out.
-fn refuse_removing_the_last_admin(
-    conn: &mut Db,
-    staff_id: i64,
-    grants: &[(GrantRow, String)],
-) -> ServiceResult<()> {
-    let admins = db::access::staff::active_platform_admins(conn)?;
-    let keeps_another_admin_grant = grants
-        .iter()
-        .filter(|(grant, _)| grant.role == Role::PlatformAdmin.as_str())
-        .count()
-        > 1;
-    if admins.iter().all(|&admin| admin == staff_id) && !keeps_another_admin_grant {
-        return Err(ServiceError::conflict(
-            ConflictCode::LastAdmin,
-            "this is the last active platform administrator; grant the role to someone else first",
-        ));
-    }
-    Ok(())
 }
 
 /// Revoke a role
@@ -327,32 +213,10 @@ pub async fn revoke_role(
     path: web::Path<(i64, i64)>,
 ) -> ServiceResult<HttpResponse> {
     let (staff_id, grant_id) = path.into_inner();
-    let guard = staff.guard(Action::ManageStaff);
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let view = in_write_tx(&state, move |conn| {
-        let target = db::access::staff::get_staff(conn, staff_id)?;
-        let (grant, path) = db::access::staff::get_grant(conn, staff_id, grant_id)?;
-        guard.at(&path)?;
-        let grants = db::access::staff::active_grants(conn, staff_id)?;
-        if grant.role == Role::PlatformAdmin.as_str() {
-            refuse_removing_the_last_admin(conn, staff_id, &grants)?;
-        }
-        let before = staff_view(target.clone(), grants, |p| guard.covers(p));
-        db::access::staff::revoke_grant(conn, grant_id, store.now())?;
-        let grants = db::access::staff::active_grants(conn, staff_id)?;
-        let after = staff_view(target, grants, |p| guard.covers(p));
-        audit::changed(
-            conn,
-            &audit,
-            "staff.revoke",
-            format!("staff:{staff_id}"),
-            &path,
-            &before,
-            &after,
-        )?;
-        Ok(after)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    let view =
+        blocking(move || service_staff::revoke_role(&store, &staff, &audit, staff_id, grant_id))
+            .await?;
+    Ok(HttpResponse::Ok().json(StaffView::from(view)))
 }

@@ -2,11 +2,11 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use crate::db;
 use crate::error::ServiceResult;
-use crate::http::access::staff::{staff_view, StaffView};
+use crate::http::access::staff::StaffView;
 use crate::http::access::Staff;
-use crate::http::{with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::access::staff as service_staff;
 
 /// Who am I (staff)
 ///
@@ -23,12 +23,7 @@ use crate::http::{with_db, AppState};
 )]
 #[get("/staff/me")]
 pub async fn who_am_i(state: web::Data<AppState>, staff: Staff) -> ServiceResult<HttpResponse> {
-    let staff_id = staff.id();
-    let view = with_db(&state, move |conn| {
-        let row = db::access::staff::get_staff(conn, staff_id)?;
-        let grants = db::access::staff::active_grants(conn, staff_id)?;
-        Ok(staff_view(row, grants, |_| true))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    let store = state.store.clone();
+    let view = blocking(move || service_staff::who_am_i(&store, &staff)).await?;
+    Ok(HttpResponse::Ok().json(StaffView::from(view)))
 }

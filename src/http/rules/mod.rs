@@ -7,10 +7,7 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
-use crate::db::access::audit;
 use crate::db::rules::{RuleFields, RuleRow};
-use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
 use crate::domain::rules::{Caps, RuleCategory, RuleRange};
 use crate::error::{ServiceError, ServiceResult};
@@ -18,7 +15,8 @@ use crate::http::access::Staff;
 use crate::http::closed_sets;
 use crate::http::extract::ApiJson;
 use crate::http::types::{required_text, timestamp};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::rules::catalog;
 
 const MAX_CODE_CHARS: usize = 40;
 const MAX_NAME_CHARS: usize = 100;
@@ -179,25 +177,12 @@ pub async fn create_rule(
     body: ApiJson<RuleBody>,
 ) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let guard = staff.guard(Action::ManageRules);
     let fields = body.0.fields()?;
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let rule = in_write_tx(&state, move |conn| {
-        let org_path = guard.bank(conn, bank_id)?;
-        let rule = Rule::from(db::rules::create_rule(conn, bank_id, &fields, store.now())?);
-        audit::created(
-            conn,
-            &audit,
-            "rule.create",
-            format!("rule:{}", rule.id),
-            &org_path,
-            &rule,
-        )?;
-        Ok(rule)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(rule))
+    let rule =
+        blocking(move || catalog::create_rule(&store, &staff, &audit, bank_id, &fields)).await?;
+    Ok(HttpResponse::Created().json(Rule::from(rule)))
 }
 
 /// Change a points rule
@@ -229,26 +214,13 @@ pub async fn update_rule(
     body: ApiJson<RuleBody>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, rule_id) = path.into_inner();
-    let guard = staff.guard(Action::ManageRules);
     let fields = body.0.fields()?;
     let audit = staff.audit(&req);
-    let rule = in_write_tx(&state, move |conn| {
-        let org_path = guard.bank(conn, bank_id)?;
-        let before = Rule::from(db::rules::get_rule(conn, bank_id, rule_id)?);
-        let after = Rule::from(db::rules::update_rule(conn, bank_id, rule_id, &fields)?);
-        audit::changed(
-            conn,
-            &audit,
-            "rule.update",
-            format!("rule:{rule_id}"),
-            &org_path,
-            &before,
-            &after,
-        )?;
-        Ok(after)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(rule))
+    let store = state.store.clone();
+    let rule =
+        blocking(move || catalog::update_rule(&store, &staff, &audit, bank_id, rule_id, &fields))
+            .await?;
+    Ok(HttpResponse::Ok().json(Rule::from(rule)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -281,13 +253,10 @@ pub async fn list_rules(
     query: web::Query<RuleListQuery>,
 ) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
     let include_inactive = query.include_inactive;
-    let rules = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::rules::list_rules(conn, bank_id, include_inactive)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rules =
+        blocking(move || catalog::list_rules(&store, &staff, bank_id, include_inactive)).await?;
     Ok(HttpResponse::Ok().json(rules.into_iter().map(Rule::from).collect::<Vec<_>>()))
 }
 
@@ -314,11 +283,7 @@ pub async fn get_rule(
     path: web::Path<(i64, i64)>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, rule_id) = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let rule = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::rules::get_rule(conn, bank_id, rule_id)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rule = blocking(move || catalog::get_rule(&store, &staff, bank_id, rule_id)).await?;
     Ok(HttpResponse::Ok().json(Rule::from(rule)))
 }

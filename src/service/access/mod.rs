@@ -1,6 +1,8 @@
 //! The acting principal: a signed-in staff member and the scope checks every use-case makes.
 
+pub mod orgs;
 pub mod sessions;
+pub mod staff;
 
 use crate::auth::jwt::Claims;
 use crate::db::{self, Db};

@@ -1,4 +1,5 @@
 //! Points by rule: staff awards and member claims.
 
 pub mod awards;
+pub mod catalog;
 pub mod claims;
