@@ -51,6 +51,13 @@ impl Clock for ShiftedClock {
     }
 }
 
+/// A timestamp as RFC 3339 in UTC with microseconds, as the API and the audit log show it.
+pub fn rfc3339(micros: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Request and response bodies. Built from rows, never the rows themselves.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
@@ -35,9 +35,7 @@ impl ToSchema for Amount {}
 
 /// Timestamps are RFC 3339 in UTC with microseconds.
 pub fn timestamp(micros: i64) -> String {
-    DateTime::<Utc>::from_timestamp_micros(micros)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Micros, true)
+    crate::clock::rfc3339(micros)
 }
 
 pub fn parse_timestamp(field: &str, text: &str) -> ServiceResult<i64> {

@@ -9,6 +9,7 @@ use crate::http::access::wechat::{refresh_ttl, signed_in, MemberSession};
 use crate::http::extract::ApiJson;
 use crate::http::{blocking, AppState};
 use crate::service::access::sessions;
+use crate::service::access::wechat::MemberSignIn;
 
 /// Refresh a member's tokens
 ///
@@ -40,7 +41,12 @@ pub async fn refresh_member_session(
     let Holder::Member { member_id, binding } = holder else {
         return Err(ServiceError::InvalidRefreshToken);
     };
-    Ok(HttpResponse::Ok().json(signed_in(&state, member_id, binding, next)?))
+    let session = MemberSignIn {
+        member_id,
+        bound_at: binding,
+        refresh: next,
+    };
+    Ok(HttpResponse::Ok().json(signed_in(&state, session)?))
 }
 
 /// Sign a member out

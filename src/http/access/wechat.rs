@@ -4,15 +4,11 @@ use actix_web::{delete, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db;
-use crate::db::access::audit::{self, AuditContext};
-use crate::db::access::refresh_sessions::{self, Holder, IssuedRefresh};
-use crate::domain::access::Action;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::{MemberAuth, Staff};
 use crate::http::extract::ApiJson;
-use crate::http::types::timestamp;
-use crate::http::{in_write_tx, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::access::wechat::{self as service_wechat, MemberSignIn, WechatSignIn};
 use crate::wechat::{code_to_session, WechatConfig};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,12 +76,12 @@ pub enum BindingRequiredStatus {
 
 /// A signed-in member's answer: an access token for the binding made at `bound_at`, and the
 /// refresh token of the session (issued in the same transaction as the sign-in).
-pub fn signed_in(
-    state: &AppState,
-    member_id: i64,
-    bound_at: i64,
-    refresh: IssuedRefresh,
-) -> ServiceResult<MemberSession> {
+pub fn signed_in(state: &AppState, session: MemberSignIn) -> ServiceResult<MemberSession> {
+    let MemberSignIn {
+        member_id,
+        bound_at,
+        refresh,
+    } = session;
     let now = chrono::Utc::now().timestamp();
     let token = state.keys.issue_member(member_id, bound_at, now)?;
     Ok(MemberSession::SignedIn(SignedIn {
@@ -140,27 +136,15 @@ pub async fn wechat_login(
     let session = code_to_session(&config, &code).await?;
     let ttl = refresh_ttl(&state);
     let store = state.store.clone();
-    let outcome = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        match db::access::wechat::binding_of_openid(conn, &session.openid)? {
-            Some((member_id, bound_at)) => {
-                let holder = Holder::Member {
-                    member_id,
-                    binding: bound_at,
-                };
-                let refresh = refresh_sessions::issue(conn, holder, None, now, ttl)?;
-                Ok(Ok((member_id, bound_at, refresh)))
-            }
-            None => Ok(Err(db::access::wechat::issue_ticket(conn, &session, now)?)),
-        }
-    })
-    .await?;
+    let outcome = blocking(move || service_wechat::sign_in(&store, &session, ttl)).await?;
     let reply = match outcome {
-        Ok((member_id, bound_at, refresh)) => signed_in(&state, member_id, bound_at, refresh)?,
-        Err(binding_ticket) => MemberSession::BindingRequired(BindingRequired {
-            status: BindingRequiredStatus::BindingRequired,
-            binding_ticket,
-        }),
+        WechatSignIn::SignedIn(session) => signed_in(&state, session)?,
+        WechatSignIn::BindingRequired { ticket } => {
+            MemberSession::BindingRequired(BindingRequired {
+                status: BindingRequiredStatus::BindingRequired,
+                binding_ticket: ticket,
+            })
+        }
     };
     Ok(HttpResponse::Ok().json(reply))
 }
@@ -202,49 +186,11 @@ pub async fn wechat_bind(
         phone,
         name,
     } = body.0;
-    let name = name.trim().to_string();
     let ttl = refresh_ttl(&state);
     let store = state.store.clone();
-    let (member_id, bound_at, refresh) = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let (member_id, bound_at) =
-            db::access::wechat::bind(conn, &binding_ticket, phone.trim(), &name, now)?;
-        let holder = Holder::Member {
-            member_id,
-            binding: bound_at,
-        };
-        let refresh = refresh_sessions::issue(conn, holder, None, now, ttl)?;
-        Ok((member_id, bound_at, refresh))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(signed_in(&state, member_id, bound_at, refresh)?))
-}
-
-/// Undoes the member's binding in one transaction, audited with before and after.
-async fn unbind(
-    state: &web::Data<AppState>,
-    member_id: i64,
-    audit: AuditContext,
-    guard: Option<crate::http::access::Guard>,
-) -> ServiceResult<()> {
-    let store = state.store.clone();
-    in_write_tx(state, move |conn| {
-        let (_, path) = db::members::get_member(conn, member_id)?;
-        if let Some(guard) = &guard {
-            guard.at(&path)?;
-        }
-        let bound_at = db::access::wechat::unbind(conn, member_id, store.now())?;
-        audit::changed(
-            conn,
-            &audit,
-            "member.wechat_unbind",
-            format!("member:{member_id}"),
-            &path,
-            &serde_json::json!({"wechat_bound": true, "bound_at": timestamp(bound_at)}),
-            &serde_json::json!({"wechat_bound": false}),
-        )
-    })
-    .await
+    let session =
+        blocking(move || service_wechat::bind(&store, &binding_ticket, &phone, &name, ttl)).await?;
+    Ok(HttpResponse::Ok().json(signed_in(&state, session)?))
 }
 
 /// Unlink my WeChat
@@ -268,7 +214,8 @@ pub async fn unbind_my_wechat(
     state: web::Data<AppState>,
     member: MemberAuth,
 ) -> ServiceResult<HttpResponse> {
-    unbind(&state, member.0, member.audit(&req), None).await?;
+    let (store, audit) = (state.store.clone(), member.audit(&req));
+    blocking(move || service_wechat::unbind_mine(&store, member.0, &audit)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -299,7 +246,7 @@ pub async fn unbind_member_wechat(
     staff: Staff,
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
-    let guard = staff.guard(Action::ManageMembers);
-    unbind(&state, path.into_inner(), staff.audit(&req), Some(guard)).await?;
+    let (store, audit, member_id) = (state.store.clone(), staff.audit(&req), path.into_inner());
+    blocking(move || service_wechat::unbind_member(&store, &staff, &audit, member_id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,6 +3,7 @@
 pub mod orgs;
 pub mod sessions;
 pub mod staff;
+pub mod wechat;
 
 use crate::auth::jwt::Claims;
 use crate::db::{self, Db};
