@@ -5,6 +5,7 @@
 pub mod access;
 pub mod activities;
 pub mod ledger;
+pub mod members;
 pub mod rules;
 pub mod store;
 pub mod supermarket;

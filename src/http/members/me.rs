@@ -10,11 +10,12 @@ use crate::domain::ledger::Asset;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::MemberAuth;
 use crate::http::closed_sets;
-use crate::http::members::{card_token, detail_of, MemberDetail};
+use crate::http::members::{card_token, MemberDetail};
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::{Statement, StatementLine};
-use crate::http::{with_db, AppState};
+use crate::http::{blocking, with_db, AppState};
 use crate::qr;
+use crate::service::members as service_members;
 
 /// My profile and wallets
 ///
@@ -31,12 +32,9 @@ use crate::qr;
 )]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, member: MemberAuth) -> ServiceResult<HttpResponse> {
-    let detail = with_db(&state, move |conn| {
-        let (row, _) = db::members::get_member(conn, member.0)?;
-        detail_of(conn, row)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(detail))
+    let store = state.store.clone();
+    let detail = blocking(move || service_members::my_detail(&store, member.0)).await?;
+    Ok(HttpResponse::Ok().json(MemberDetail::from(detail)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -118,8 +116,9 @@ pub async fn my_card(
     state: web::Data<AppState>,
     member: MemberAuth,
 ) -> ServiceResult<HttpResponse> {
-    let (row, _) = with_db(&state, move |conn| db::members::get_member(conn, member.0)).await?;
-    let token = card_token(&state, &row);
+    let store = state.store.clone();
+    let mine = blocking(move || service_members::my_detail(&store, member.0)).await?;
+    let token = card_token(&state, mine.member.id, mine.member.card_version);
     let png = web::block(move || qr::render(&token, qr::Format::Png, 512, qrcode::EcLevel::M))
         .await
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("rendering failed: {e}")))??;
@@ -184,7 +183,7 @@ pub async fn my_export(
             Ok(MyData {
                 exported_at: crate::http::types::timestamp(store.now()),
                 wechat_bound: db::access::wechat::is_bound(conn, member.0)?,
-                member: detail_of(conn, row)?,
+                member: MemberDetail::from(service_members::detail(conn, row)?),
                 statements,
             })
         })
