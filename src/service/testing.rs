@@ -170,13 +170,53 @@ impl Village {
     /// A published activity of the village that started `started_ago` and ends `ends_in` from
     /// now, paying `fixed` points to everyone present, with no grace period.
     pub fn activity(&self, started_ago: Duration, ends_in: Duration, fixed: i64) -> i64 {
-        use crate::domain::activities::activity::{
-            AwardMode, AwardTerms, HoursRounding, MissingCheckout, StoredStatus,
-        };
+        use crate::domain::activities::activity::StoredStatus;
         let now = self.store.now();
-        let starts_at = now - started_ago.as_micros() as i64;
-        let ends_at = now + ends_in.as_micros() as i64;
-        let new = db::activities::NewActivity {
+        let new = self.new_activity(
+            now - started_ago.as_micros() as i64,
+            now + ends_in.as_micros() as i64,
+            fixed,
+        );
+        self.store
+            .write(|c| {
+                let activity =
+                    db::activities::create_activity(c, self.bank_id, &new, "staff:1", now)?;
+                db::activities::transition(
+                    c,
+                    activity.id,
+                    &[StoredStatus::Draft],
+                    StoredStatus::Published,
+                    now,
+                )?;
+                Ok(activity.id)
+            })
+            .expect("activity")
+    }
+
+    /// A draft activity starting `starts_in` and ending `ends_in` from now, paying 5 points.
+    pub fn draft_activity(&self, starts_in: Duration, ends_in: Duration) -> i64 {
+        let now = self.store.now();
+        let new = self.new_activity(
+            now + starts_in.as_micros() as i64,
+            now + ends_in.as_micros() as i64,
+            5,
+        );
+        self.store
+            .write(|c| db::activities::create_activity(c, self.bank_id, &new, "staff:1", now))
+            .expect("draft")
+            .id
+    }
+
+    fn new_activity(
+        &self,
+        starts_at: i64,
+        ends_at: i64,
+        fixed: i64,
+    ) -> db::activities::NewActivity {
+        use crate::domain::activities::activity::{
+            AwardMode, AwardTerms, HoursRounding, MissingCheckout,
+        };
+        db::activities::NewActivity {
             org_id: self.org.id,
             rule_id: None,
             title: "周末防溺水巡河".into(),
@@ -203,21 +243,7 @@ impl Village {
             },
             grace_minutes: 0,
             qr_step_seconds: 20,
-        };
-        self.store
-            .write(|c| {
-                let activity =
-                    db::activities::create_activity(c, self.bank_id, &new, "staff:1", now)?;
-                db::activities::transition(
-                    c,
-                    activity.id,
-                    &[StoredStatus::Draft],
-                    StoredStatus::Published,
-                    now,
-                )?;
-                Ok(activity.id)
-            })
-            .expect("activity")
+        }
     }
 }
 

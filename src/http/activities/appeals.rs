@@ -5,15 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::activities::refusals::RefusedScanRow;
-use crate::db::{self, access::audit};
-use crate::domain::access::Action;
 use crate::error::ServiceResult;
 use crate::http::access::{MemberAuth, Staff};
-use crate::http::activities::activity_in_scope;
 use crate::http::closed_sets;
 use crate::http::extract::ApiJson;
-use crate::http::types::{optional_text, required_text, timestamp};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::types::timestamp;
+use crate::http::{blocking, AppState};
+use crate::service::activities::appeals;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -96,12 +94,8 @@ pub async fn activity_refused_scans(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let rows = with_db(&state, move |conn| {
-        activity_in_scope(conn, &guard, activity_id)?;
-        db::activities::refusals::refused_for_activity(conn, activity_id)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rows = blocking(move || appeals::refused_for_activity(&store, &staff, activity_id)).await?;
     Ok(HttpResponse::Ok().json(views(rows)))
 }
 
@@ -121,10 +115,8 @@ pub async fn my_refused_scans(
     state: web::Data<AppState>,
     member: MemberAuth,
 ) -> ServiceResult<HttpResponse> {
-    let rows = with_db(&state, move |conn| {
-        db::activities::refusals::refused_for_member(conn, member.0)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rows = blocking(move || appeals::my_refused_scans(&store, member.0)).await?;
     Ok(HttpResponse::Ok().json(views(rows)))
 }
 
@@ -162,13 +154,11 @@ pub async fn appeal_refused_scan(
     body: ApiJson<AppealBody>,
 ) -> ServiceResult<HttpResponse> {
     let refusal_id = path.into_inner();
-    let reason = required_text("reason", &body.0.reason, 500)?;
+    let reason = body.0.reason;
     let window = state.settings.appeal_window_days * 86_400_000_000;
     let store = state.store.clone();
-    let row = in_write_tx(&state, move |conn| {
-        db::activities::refusals::appeal(conn, member.0, refusal_id, &reason, window, store.now())
-    })
-    .await?;
+    let row =
+        blocking(move || appeals::appeal(&store, member.0, refusal_id, &reason, window)).await?;
     Ok(HttpResponse::Ok().json(RefusedScan::from(row)))
 }
 
@@ -209,34 +199,13 @@ pub async fn decide_appeal(
     body: ApiJson<AppealDecision>,
 ) -> ServiceResult<HttpResponse> {
     let (activity_id, refusal_id) = path.into_inner();
-    let approve = body.0.approve;
-    let note = optional_text("note", body.0.note.as_deref(), 500)?;
-    let guard = staff.guard(Action::RunActivities);
-    let actor = staff.actor().to_string();
+    let AppealDecision { approve, note } = body.0;
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let decided = in_write_tx(&state, move |conn| {
-        let (_, path) = activity_in_scope(conn, &guard, activity_id)?;
-        let row = db::activities::refusals::decide_appeal(
-            conn,
-            activity_id,
-            refusal_id,
-            approve,
-            &actor,
-            note.as_deref(),
-            store.now(),
-        )?;
-        let view = RefusedScan::from(row);
-        audit::created(
-            conn,
-            &audit,
-            "appeal.decide",
-            format!("refused_scan:{refusal_id}"),
-            &path,
-            &view,
-        )?;
-        Ok(view)
+    let row = blocking(move || {
+        let ids = (activity_id, refusal_id);
+        appeals::decide_appeal(&store, &staff, &audit, ids, approve, note.as_deref())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(decided))
+    Ok(HttpResponse::Ok().json(RefusedScan::from(row)))
 }

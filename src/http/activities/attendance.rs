@@ -5,14 +5,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::checkin::Attendance;
-use crate::db::{self, access::audit};
-use crate::domain::access::Action;
-use crate::error::{ServiceError, ServiceResult};
+use crate::error::ServiceResult;
 use crate::http::access::Staff;
-use crate::http::activities::activity_in_scope;
 use crate::http::extract::ApiJson;
-use crate::http::types::{parse_timestamp, required_text};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::types::parse_timestamp;
+use crate::http::{blocking, AppState};
+use crate::service::activities::attendance::{self, Correction};
 
 /// The attendance list
 ///
@@ -36,15 +34,13 @@ pub async fn list_attendance(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let list = with_db(&state, move |conn| {
-        let (activity, _) = activity_in_scope(conn, &guard, activity_id)?;
-        db::activities::attendance::list_attendance(conn, activity_id)?
-            .into_iter()
-            .map(|(row, name)| Attendance::of(row, &activity, Some(name)))
-            .collect::<ServiceResult<Vec<_>>>()
-    })
-    .await?;
+    let store = state.store.clone();
+    let (activity, rows) =
+        blocking(move || attendance::list_attendance(&store, &staff, activity_id)).await?;
+    let list = rows
+        .into_iter()
+        .map(|(row, name)| Attendance::of(row, &activity, Some(name)))
+        .collect::<ServiceResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -100,42 +96,18 @@ pub async fn correct_attendance(
         .as_deref()
         .map(|t| parse_timestamp("checkout_at", t))
         .transpose()?;
-    if checkin_at.is_none() && checkout_at.is_none() {
-        return Err(ServiceError::validation(
-            "checkout_at",
-            "give checkin_at, checkout_at or both",
-        ));
-    }
-    let reason = required_text("reason", &body.0.reason, 500)?;
-    let guard = staff.guard(Action::RunActivities);
-    let actor = staff.actor().to_string();
+    let correction = Correction::checked(
+        activity_id,
+        member_id,
+        checkin_at,
+        checkout_at,
+        &body.0.reason,
+    )?;
     let audit = staff.audit(&req);
-    let attendance = in_write_tx(&state, move |conn| {
-        let (activity, path) = activity_in_scope(conn, &guard, activity_id)?;
-        let (before, after) = db::activities::attendance::correct(
-            conn,
-            activity_id,
-            member_id,
-            checkin_at,
-            checkout_at,
-            &actor,
-            &reason,
-        )?;
-        let (before, after) = (
-            Attendance::of(before, &activity, None)?,
-            Attendance::of(after, &activity, None)?,
-        );
-        audit::changed(
-            conn,
-            &audit,
-            "attendance.correct",
-            format!("activity:{activity_id}:member:{member_id}"),
-            &path,
-            &before,
-            &after,
-        )?;
-        Ok(after)
-    })
-    .await?;
+    let store = state.store.clone();
+    let (activity, row) =
+        blocking(move || attendance::correct_attendance(&store, &staff, &audit, &correction))
+            .await?;
+    let attendance = Attendance::of(row, &activity, None)?;
     Ok(HttpResponse::Ok().json(attendance))
 }

@@ -13,19 +13,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::activities::{ActivityFilter, ActivityRow, NewActivity};
-use crate::db::{self, access::audit};
-use crate::domain::access::Action;
-use crate::domain::activities::activity::StoredStatus;
 use crate::domain::activities::activity_plan::{plan, ActivityRequest, AwardRequest};
 use crate::domain::ledger::money::Amount;
-use crate::error::{ConflictCode, ServiceError, ServiceResult};
+use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::Staff;
 use crate::http::closed_sets;
 use crate::http::extract::ApiJson;
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::{optional_text, parse_timestamp, required_text, timestamp};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, AppState};
 pub use crate::service::activities::activity_in_scope;
+use crate::service::activities::lifecycle;
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -280,37 +278,10 @@ pub async fn create_activity(
     body: ApiJson<ActivityBody>,
 ) -> ServiceResult<HttpResponse> {
     let new = body.0.checked(&state.settings)?;
-    let guard = staff.guard(Action::RunActivities);
-    let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let activity = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let org = db::access::orgs::get_org(conn, new.org_id)?;
-        guard.at(&org.path)?;
-        let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?.ok_or_else(|| {
-            ServiceError::validation("org_id", "no points bank covers this unit yet")
-        })?;
-        if let Some(rule_id) = new.rule_id {
-            db::rules::get_rule(conn, bank_id, rule_id).map_err(|err| {
-                err.when_not_found(|| {
-                    ServiceError::validation("rule_id", "no such rule in the unit's bank")
-                })
-            })?;
-        }
-        let row = db::activities::create_activity(conn, bank_id, &new, &actor, now)?;
-        let activity = Activity::of(row, now)?;
-        audit::created(
-            conn,
-            &audit,
-            "activity.create",
-            format!("activity:{}", activity.id),
-            &org.path,
-            &activity,
-        )?;
-        Ok(activity)
-    })
-    .await?;
+    let row = blocking(move || lifecycle::create_activity(&store, &staff, &audit, &new)).await?;
+    let activity = Activity::of(row, state.now())?;
     Ok(HttpResponse::Created().json(activity))
 }
 
@@ -336,13 +307,9 @@ pub async fn get_activity(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
     let store = state.store.clone();
-    let activity = with_db(&state, move |conn| {
-        let (row, _) = activity_in_scope(conn, &guard, activity_id)?;
-        Activity::of(row, store.now())
-    })
-    .await?;
+    let row = blocking(move || lifecycle::get_activity(&store, &staff, activity_id)).await?;
+    let activity = Activity::of(row, state.now())?;
     Ok(HttpResponse::Ok().json(activity))
 }
 
@@ -387,7 +354,6 @@ pub async fn list_activities(
     query: web::Query<ActivityListQuery>,
 ) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
     let filter = ActivityFilter {
         bank_id,
         statuses: vec![],
@@ -395,57 +361,17 @@ pub async fn list_activities(
         limit: page_limit(query.limit)?,
         after_id: parse_cursor(query.cursor.as_deref())?,
     };
+    let limit = filter.limit;
     let store = state.store.clone();
-    let page = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        let rows = db::activities::list_activities(conn, &filter)?;
-        let next_cursor = next_cursor(&rows, filter.limit, |row| row.id);
-        let now = store.now();
-        let items = rows
-            .into_iter()
-            .map(|row| Activity::of(row, now))
-            .collect::<ServiceResult<_>>()?;
-        Ok(ActivityPage { items, next_cursor })
-    })
-    .await?;
+    let rows = blocking(move || lifecycle::list_activities(&store, &staff, &filter)).await?;
+    let next_cursor = next_cursor(&rows, limit, |row| row.id);
+    let now = state.now();
+    let items = rows
+        .into_iter()
+        .map(|row| Activity::of(row, now))
+        .collect::<ServiceResult<_>>()?;
+    let page = ActivityPage { items, next_cursor };
     Ok(HttpResponse::Ok().json(page))
-}
-
-async fn change_status(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    staff: &Staff,
-    activity_id: i64,
-    from: &'static [StoredStatus],
-    to: StoredStatus,
-) -> ServiceResult<HttpResponse> {
-    let guard = staff.guard(Action::RunActivities);
-    let audit = staff.audit(req);
-    let store = state.store.clone();
-    let activity = in_write_tx(state, move |conn| {
-        let now = store.now();
-        let (before, path) = activity_in_scope(conn, &guard, activity_id)?;
-        if to == StoredStatus::Cancelled && before.ends_at <= now {
-            return Err(ServiceError::conflict(
-                ConflictCode::InvalidTransition,
-                "an activity that has ended cannot be cancelled",
-            ));
-        }
-        let after = db::activities::transition(conn, activity_id, from, to, now)?;
-        let (before, after) = (Activity::of(before, now)?, Activity::of(after, now)?);
-        audit::changed(
-            conn,
-            &audit,
-            &format!("activity.{}", to.as_str()),
-            format!("activity:{activity_id}"),
-            &path,
-            &before.status,
-            &after.status,
-        )?;
-        Ok(after)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(activity))
 }
 
 /// Publish an activity
@@ -470,15 +396,11 @@ pub async fn publish_activity(
     staff: Staff,
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
-    change_status(
-        &req,
-        &state,
-        &staff,
-        path.into_inner(),
-        &[StoredStatus::Draft],
-        StoredStatus::Published,
-    )
-    .await
+    let (store, audit) = (state.store.clone(), staff.audit(&req));
+    let activity_id = path.into_inner();
+    let row =
+        blocking(move || lifecycle::publish_activity(&store, &staff, &audit, activity_id)).await?;
+    Ok(HttpResponse::Ok().json(Activity::of(row, state.now())?))
 }
 
 /// Cancel an activity
@@ -503,13 +425,9 @@ pub async fn cancel_activity(
     staff: Staff,
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
-    change_status(
-        &req,
-        &state,
-        &staff,
-        path.into_inner(),
-        &[StoredStatus::Draft, StoredStatus::Published],
-        StoredStatus::Cancelled,
-    )
-    .await
+    let (store, audit) = (state.store.clone(), staff.audit(&req));
+    let activity_id = path.into_inner();
+    let row =
+        blocking(move || lifecycle::cancel_activity(&store, &staff, &audit, activity_id)).await?;
+    Ok(HttpResponse::Ok().json(Activity::of(row, state.now())?))
 }

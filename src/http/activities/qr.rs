@@ -7,17 +7,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::checkin::{parse_purpose, signer};
 use crate::db::activities::ActivityRow;
-use crate::db::{self, access::audit};
-use crate::domain::access::Action;
 use crate::domain::activities::activity::Purpose;
 use crate::domain::activities::checkin_token::{time_step, CheckinToken, TokenKind};
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::Staff;
-use crate::http::activities::activity_in_scope;
 use crate::http::closed_sets;
 use crate::http::types::timestamp;
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, AppState};
 use crate::qr;
+use crate::service::activities::lifecycle;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -146,7 +144,7 @@ pub async fn activity_qr(
     let size = query.size.unwrap_or(512);
     let payload = current_qr_payload(
         &state,
-        &staff,
+        staff,
         path.into_inner(),
         query.kind.as_deref(),
         query.purpose.as_deref(),
@@ -185,7 +183,7 @@ pub async fn activity_qr_payload(
 ) -> ServiceResult<HttpResponse> {
     let payload = current_qr_payload(
         &state,
-        &staff,
+        staff,
         path.into_inner(),
         query.kind.as_deref(),
         query.purpose.as_deref(),
@@ -198,7 +196,7 @@ pub async fn activity_qr_payload(
 
 async fn current_qr_payload(
     state: &web::Data<AppState>,
-    staff: &Staff,
+    staff: Staff,
     activity_id: i64,
     kind: Option<&str>,
     purpose: Option<&str>,
@@ -206,11 +204,9 @@ async fn current_qr_payload(
     let kind = closed_sets::lookup(closed_sets::QR_KINDS, kind.unwrap_or("dynamic"))
         .ok_or_else(|| ServiceError::validation("kind", "must be dynamic or poster"))?;
     let purpose = parse_purpose(purpose)?;
-    let guard = staff.guard(Action::RunActivities);
-    let activity = with_db(state, move |conn| {
-        Ok(activity_in_scope(conn, &guard, activity_id)?.0)
-    })
-    .await?;
+    let store = state.store.clone();
+    let activity =
+        blocking(move || lifecycle::activity_to_run(&store, &staff, activity_id)).await?;
     Ok(qr_payload(state, &activity, kind, purpose, state.now()))
 }
 
@@ -236,11 +232,9 @@ pub async fn activity_poster(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
-    let guard = staff.guard(Action::RunActivities);
-    let activity = with_db(&state, move |conn| {
-        Ok(activity_in_scope(conn, &guard, activity_id)?.0)
-    })
-    .await?;
+    let store = state.store.clone();
+    let activity =
+        blocking(move || lifecycle::activity_to_run(&store, &staff, activity_id)).await?;
     let now = state.now();
     let in_code = qr_payload(&state, &activity, TokenKind::Poster, Purpose::CheckIn, now);
     let out_code = qr_payload(&state, &activity, TokenKind::Poster, Purpose::CheckOut, now);
@@ -294,23 +288,10 @@ pub async fn replace_posters(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
-    let guard = staff.guard(Action::RunActivities);
     let audit = staff.audit(&req);
-    let activity = in_write_tx(&state, move |conn| {
-        let (before, path) = activity_in_scope(conn, &guard, activity_id)?;
-        let after = db::activities::replace_posters(conn, activity_id)?;
-        audit::changed(
-            conn,
-            &audit,
-            "activity.replace_posters",
-            format!("activity:{activity_id}"),
-            &path,
-            &before.poster_version,
-            &after.poster_version,
-        )?;
-        Ok(after)
-    })
-    .await?;
+    let store = state.store.clone();
+    let activity =
+        blocking(move || lifecycle::replace_posters(&store, &staff, &audit, activity_id)).await?;
     let payload = qr_payload(
         &state,
         &activity,

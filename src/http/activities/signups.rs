@@ -5,16 +5,14 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::activities::{ActivityFilter, SignupRow};
-use crate::db::{self, access::audit};
-use crate::domain::access::Action;
-use crate::domain::activities::activity::{distance_m, StoredStatus};
-use crate::error::{ConflictCode, ServiceError, ServiceResult};
+use crate::db::activities::SignupRow;
+use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::{MemberAuth, Staff};
-use crate::http::activities::{activity_in_scope, Activity};
+use crate::http::activities::Activity;
 use crate::http::extract::ApiJson;
 use crate::http::types::timestamp;
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::activities::signups::{self, Nearness};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -72,10 +70,7 @@ pub async fn sign_me_up(
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let store = state.store.clone();
-    let signup = in_write_tx(&state, move |conn| {
-        db::activities::sign_up(conn, activity_id, member.0, None, store.now())
-    })
-    .await?;
+    let signup = blocking(move || signups::sign_me_up(&store, member.0, activity_id)).await?;
     Ok(HttpResponse::Ok().json(Signup::of(signup, None)))
 }
 
@@ -100,10 +95,7 @@ pub async fn cancel_my_signup(
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let store = state.store.clone();
-    let signup = in_write_tx(&state, move |conn| {
-        db::activities::cancel_signup(conn, activity_id, member.0, store.now())
-    })
-    .await?;
+    let signup = blocking(move || signups::cancel_my_signup(&store, member.0, activity_id)).await?;
     Ok(HttpResponse::Ok().json(Signup::of(signup, None)))
 }
 
@@ -141,33 +133,12 @@ pub async fn sign_up_member(
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
     let member_id = body.0.member_id;
-    let guard = staff.guard(Action::RunActivities);
-    let actor = staff.actor().to_string();
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let signup = in_write_tx(&state, move |conn| {
-        let (_, path) = activity_in_scope(conn, &guard, activity_id)?;
-        let (member, member_path) = db::members::get_member(conn, member_id)?;
-        guard.at(&member_path)?;
-        if !member.allow_proxy {
-            return Err(ServiceError::conflict(
-                ConflictCode::ProxyNotAllowed,
-                format!("member {member_id}'s record does not allow others to act for them"),
-            ));
-        }
-        let row = db::activities::sign_up(conn, activity_id, member_id, Some(&actor), store.now())?;
-        let signup = Signup::of(row, Some(member.name));
-        audit::created(
-            conn,
-            &audit,
-            "signup.on_behalf",
-            format!("activity:{activity_id}"),
-            &path,
-            &signup,
-        )?;
-        Ok(signup)
-    })
-    .await?;
+    let proxied =
+        blocking(move || signups::sign_up_member(&store, &staff, &audit, activity_id, member_id))
+            .await?;
+    let signup = Signup::of(proxied.signup, Some(proxied.member_name));
     Ok(HttpResponse::Ok().json(signup))
 }
 
@@ -193,12 +164,8 @@ pub async fn list_signups(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let activity_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let signups = with_db(&state, move |conn| {
-        activity_in_scope(conn, &guard, activity_id)?;
-        db::activities::list_signups(conn, activity_id)
-    })
-    .await?;
+    let store = state.store.clone();
+    let signups = blocking(move || signups::list_signups(&store, &staff, activity_id)).await?;
     let body: Vec<Signup> = signups
         .into_iter()
         .map(|(row, name)| Signup::of(row, Some(name)))
@@ -258,52 +225,22 @@ pub async fn my_activities(
             ))
         }
     };
-    let within = query.within_m;
-    let member_id = member.0;
+    let nearness = Nearness {
+        here,
+        within_m: query.within_m,
+    };
     let store = state.store.clone();
-    let mut items = with_db(&state, move |conn| {
-        let now = store.now();
-        let bank_id = db::members::bank_of(conn, member_id)?;
-        let rows = db::activities::list_activities(
-            conn,
-            &ActivityFilter {
-                bank_id,
-                statuses: vec![StoredStatus::Published],
-                ending_after: Some(now),
-                limit: 200,
-                after_id: None,
-            },
-        )?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mine: std::collections::HashMap<i64, String> =
-            db::activities::my_signups(conn, member_id, &ids)?
-                .into_iter()
-                .collect();
-        rows.into_iter()
-            .map(|row| {
-                let distance = match (here, row.geofence()) {
-                    (Some(here), Some(fence)) => Some(
-                        distance_m(here, (fence.latitude_e6, fence.longitude_e6)).round() as i64,
-                    ),
-                    _ => None,
-                };
-                let my_signup = mine.get(&row.id).cloned();
-                Ok(MemberActivity {
-                    activity: Activity::of(row, now)?,
-                    my_signup,
-                    distance_m: distance,
-                })
+    let nearby = blocking(move || signups::my_activities(&store, member.0, nearness)).await?;
+    let now = state.now();
+    let items = nearby
+        .into_iter()
+        .map(|item| {
+            Ok(MemberActivity {
+                activity: Activity::of(item.activity, now)?,
+                my_signup: item.my_signup,
+                distance_m: item.distance_m,
             })
-            .collect::<ServiceResult<Vec<_>>>()
-    })
-    .await?;
-    if let Some(limit) = within {
-        items.retain(|item| item.distance_m.is_none_or(|d| d <= limit));
-    }
-    if here.is_some() {
-        items.sort_by_key(|item| (item.distance_m.unwrap_or(i64::MAX), item.activity.id));
-    } else {
-        items.sort_by(|a, b| a.activity.starts_at.cmp(&b.activity.starts_at));
-    }
+        })
+        .collect::<ServiceResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(items))
 }

@@ -1,8 +1,12 @@
-//! Activities: check-in and check-out (members' QR scans and organisers' card scans) and
-//! settlement (paying every attendee once).
+//! Activities: their lifecycle (draft, publish, cancel), check-in and check-out (members' QR
+//! scans and organisers' card scans) and settlement (paying every attendee once).
 
+pub mod appeals;
+pub mod attendance;
 pub mod checkin;
+pub mod lifecycle;
 pub mod settlement;
+pub mod signups;
 
 use super::access::Guard;
 use crate::db::activities::ActivityRow;
