@@ -41,7 +41,6 @@ use pointsbank::clock::{Clock, SystemClock};
 use pointsbank::db::{self, Backend, Db, DbTarget};
 use pointsbank::domain::ledger::money::{Amount, MAX_WALLET_MINOR};
 use pointsbank::domain::ledger::{AccountKind, Asset};
-use pointsbank::http::types::timestamp;
 use serde_json::json;
 
 use common::{
@@ -166,8 +165,8 @@ struct PostingRet {
     balance_after: Option<i64>,
 }
 
-/// One award as the API's transaction issues it (see `http::ledger::entries::post_entry`,
-/// `http::access::Guard::bank`, `db::idempotency::once`, `db::ledger::resolve_lines`,
+/// One award as the API's transaction issues it (see `service::ledger::entries::post_entry`,
+/// `service::access::Guard::bank`, `db::idempotency::once`, `db::ledger::resolve_lines`,
 /// `db::ledger::post_entry` and `db::access::audit::created`), with literals inlined. Only integers and fixed text go into the SQL.
 /// Keep it in step with those functions when the award path changes.
 fn raw_award(conn: &mut Db, ledger: &Ledger, n: u64) -> anyhow::Result<()> {
@@ -236,16 +235,20 @@ fn raw_award(conn: &mut Db, ledger: &Ledger, n: u64) -> anyhow::Result<()> {
             entry = entry.id
         ))
         .execute(conn)?;
-        // the response (the same JSON the API answers with), audited, then kept with the key
+        // the use-case's record of the entry (db::ledger::EntryRecord), audited, then kept with
+        // the key
         let body = json!({
-            "id": entry.id, "bank_id": bank, "kind": "award", "memo": MEMO, "reference": null,
-            "actor": ledger.actor, "reverses_entry_id": null, "reversed_by_entry_id": null,
-            "created_at": timestamp(now),
+            "entry": {
+                "id": entry.id, "bank_id": bank, "kind": "award", "memo": MEMO, "reference": null,
+                "actor": ledger.actor, "reverses_entry_id": null, "created_at": now,
+                "rule_id": null, "origin": null,
+            },
             "postings": postings.iter().map(|(p, account, amount)| json!({
-                "id": p.id, "account_id": account, "asset": "POINTS",
-                "amount": Amount::from_minor(*amount),
-                "balance_after": p.balance_after.map(Amount::from_minor),
+                "id": p.id, "bank_id": bank, "entry_id": entry.id, "account_id": account,
+                "asset": "POINTS", "amount": amount, "balance_after": p.balance_after,
+                "created_at": now,
             })).collect::<Vec<_>>(),
+            "reversed_by": null,
         })
         .to_string()
         .replace('\'', "''");

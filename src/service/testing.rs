@@ -415,3 +415,83 @@ impl Village {
             .expect("member of the neighbouring bank")
     }
 }
+
+/// What the use-cases wrote to the audit log.
+impl Village {
+    /// The audit records of `action`, newest first.
+    pub fn audit_log(&self, action: &str) -> Vec<crate::db::access::audit::AuditRow> {
+        let query = crate::db::access::audit::AuditQuery {
+            paths: vec!["/".into()],
+            before_id: None,
+            actor: None,
+            action: Some(action.into()),
+            limit: 100,
+        };
+        self.store
+            .read(|c| crate::db::access::audit::list(c, &query))
+            .expect("audit log")
+    }
+}
+
+/// The ledger's own accounts.
+impl Village {
+    /// `(the bank's POINTS issuance account, the member's POINTS wallet)`.
+    pub fn points_accounts(&self, member_id: i64) -> (i64, i64) {
+        use crate::domain::ledger::{AccountKind, Asset};
+        self.store
+            .read(|c| {
+                let issuance = db::ledger::accounts::system_account(
+                    c,
+                    self.bank_id,
+                    Asset::Points,
+                    AccountKind::Issuance,
+                )?;
+                let wallets = db::members::wallets_of(c, member_id)?;
+                let wallet = wallets
+                    .into_iter()
+                    .find(|account| account.asset == Asset::Points.as_str())
+                    .expect("points wallet");
+                Ok((issuance.id, wallet.id))
+            })
+            .expect("points accounts")
+    }
+}
+
+/// Staff above the village.
+impl Village {
+    /// A platform administrator: every unit of the tree, this village and any other.
+    pub fn platform_admin(&self, id: i64) -> Staff {
+        Staff(Claims {
+            sub: format!("staff:{id}"),
+            kind: "staff".into(),
+            scopes: vec![Grant {
+                role: Role::PlatformAdmin.as_str().into(),
+                path: "/".into(),
+            }],
+            binding: None,
+            iss: "test".into(),
+            aud: "test".into(),
+            iat: 0,
+            exp: i64::MAX,
+        })
+    }
+}
+
+/// Units of the tree besides the village.
+impl Village {
+    /// A unit of `kind` below `parent` (or at the top of the tree), with no bank of its own.
+    pub fn unit(&self, code: &str, name: &str, kind: OrgKind, parent: Option<&OrgRow>) -> OrgRow {
+        let now = self.store.now();
+        self.store
+            .write(|c| {
+                let new = NewOrg {
+                    code,
+                    name,
+                    kind,
+                    parent,
+                };
+                create_org(c, new, now)
+            })
+            .expect("unit")
+    }
+}

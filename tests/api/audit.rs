@@ -47,7 +47,9 @@ on_both_backends!(
         assert_eq!(record["target"], format!("entry:{entry_id}"));
         assert_eq!(record["request_id"], request_id);
         assert_eq!(record["client_ip"], "127.0.0.1");
-        assert_eq!(record["after"]["postings"][1]["amount"], "5.00");
+        // The audit log keeps the use-case's record of the entry (minor units), not the view.
+        assert_eq!(record["after"]["entry"]["id"], entry_id);
+        assert_eq!(record["after"]["postings"][1]["amount"], 500);
 
         let only_entries = app.get("/api/v1/audit?action=entry.post&limit=1").await;
         assert_eq!(actions(only_entries.ok(200)), ["entry.post"]);

@@ -7,7 +7,7 @@ use crate::db::{stored, Db};
 use crate::domain::ledger::{AccountFacts, AccountKind, Asset};
 use crate::error::{ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = accounts)]
 pub struct AccountRow {
     pub id: i64,
@@ -33,7 +33,7 @@ impl AccountRow {
 }
 
 /// An account with its balance resolved: cached for wallets, summed for the bank's own accounts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AccountBalance {
     pub row: AccountRow,
     pub balance: i64,

@@ -7,7 +7,7 @@ use crate::db::Db;
 use crate::domain::ledger::{AccountKind, Asset};
 use crate::error::{ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = banks)]
 pub struct BankRow {
     pub id: i64,

@@ -11,7 +11,7 @@ use crate::domain::ledger::money::Amount;
 use crate::domain::ledger::{AccountFacts, AccountKind, Asset, EntryKind, Line};
 use crate::error::{ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = holds)]
 pub struct HoldRow {
     pub id: i64,

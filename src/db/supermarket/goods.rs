@@ -8,7 +8,7 @@ use crate::db::{sum_bigint, Db};
 use crate::domain::shop::MovementKind;
 use crate::error::{ConflictCode, ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = goods)]
 pub struct GoodsRow {
     pub id: i64,
@@ -121,7 +121,7 @@ pub fn list_goods(conn: &mut Db, shop_id: i64, active_only: bool) -> ServiceResu
         .load(conn)?)
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = stock_movements)]
 pub struct MovementRow {
     pub id: i64,

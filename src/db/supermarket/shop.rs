@@ -7,7 +7,7 @@ use crate::db::schema::{orgs, shops};
 use crate::db::Db;
 use crate::error::{ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, serde::Deserialize)]
 #[diesel(table_name = shops)]
 pub struct ShopRow {
     pub id: i64,

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db;
-use crate::db::access::audit;
 use crate::db::ledger::accounts::StatementFilter;
 use crate::domain::access::Action;
 use crate::domain::ledger::{Asset, EntryKind};
@@ -17,7 +16,8 @@ use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::{
     optional_text, parse_timestamp, required_text, Account, Statement, StatementLine,
 };
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, with_db, AppState};
+use crate::service::ledger::banks::{self, OpenAccountCommand};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -57,37 +57,18 @@ pub async fn open_account(
     path: web::Path<i64>,
     body: ApiJson<OpenAccount>,
 ) -> ServiceResult<HttpResponse> {
-    let bank_id = path.into_inner();
-    let guard = staff.guard(Action::OpenAccounts);
     let asset = Asset::parse(&body.0.asset)
         .ok_or_else(|| ServiceError::validation("asset", "must be POINTS or HOURS"))?;
-    let name = required_text("name", &body.0.name, 100)?;
-    let owner_ref = optional_text("owner_ref", body.0.owner_ref.as_deref(), 100)?;
+    let command = OpenAccountCommand {
+        bank_id: path.into_inner(),
+        asset,
+        name: required_text("name", &body.0.name, 100)?,
+        owner_ref: optional_text("owner_ref", body.0.owner_ref.as_deref(), 100)?,
+    };
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let account = in_write_tx(&state, move |conn| {
-        let path = guard.bank(conn, bank_id)?;
-        let row = db::ledger::accounts::open_member_account(
-            conn,
-            bank_id,
-            asset,
-            &name,
-            owner_ref.as_deref(),
-            store.now(),
-        )?;
-        let view = Account::from(db::ledger::accounts::with_balance(conn, row)?);
-        audit::created(
-            conn,
-            &audit,
-            "account.open",
-            format!("account:{}", view.id),
-            &path,
-            &view,
-        )?;
-        Ok(view)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(account))
+    let account = blocking(move || banks::open_account(&store, &staff, &audit, &command)).await?;
+    Ok(HttpResponse::Created().json(Account::from(account)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -5,13 +5,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::db;
-use crate::db::access::audit;
 use crate::domain::access::Action;
 use crate::error::ServiceResult;
 use crate::http::access::Staff;
 use crate::http::extract::ApiJson;
 use crate::http::types::{required_text, Bank};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, with_db, AppState};
+use crate::service::ledger::banks::{self, CreateBankCommand};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -47,32 +47,14 @@ pub async fn create_bank(
     staff: Staff,
     body: ApiJson<CreateBank>,
 ) -> ServiceResult<HttpResponse> {
-    let name = required_text("name", &body.0.name, 100)?;
-    let org_id = body.0.org_id;
-    let guard = staff.guard(Action::ManageOrgs);
+    let command = CreateBankCommand {
+        org_id: body.0.org_id,
+        name: required_text("name", &body.0.name, 100)?,
+    };
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let bank = in_write_tx(&state, move |conn| {
-        let org = db::access::orgs::get_org(conn, org_id)?;
-        guard.at(&org.path)?;
-        let view = Bank::from(db::ledger::banks::create_bank(
-            conn,
-            org_id,
-            &name,
-            store.now(),
-        )?);
-        audit::created(
-            conn,
-            &audit,
-            "bank.create",
-            format!("bank:{}", view.id),
-            &org.path,
-            &view,
-        )?;
-        Ok(view)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(bank))
+    let bank = blocking(move || banks::create_bank(&store, &staff, &audit, &command)).await?;
+    Ok(HttpResponse::Created().json(Bank::from(bank)))
 }
 
 /// List banks

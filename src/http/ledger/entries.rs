@@ -5,20 +5,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db;
-use crate::db::access::audit;
-use crate::db::idempotency::{self, KeyScope, Outcome};
-use crate::db::ledger::NewEntry;
+use crate::db::idempotency::Outcome;
 use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
-use crate::domain::ledger::{
-    EntryKind, MAX_MEMO_CHARS, MAX_POSTINGS_PER_ENTRY, MAX_REFERENCE_CHARS,
-};
-use crate::error::{ServiceError, ServiceResult};
+use crate::domain::ledger::{MAX_MEMO_CHARS, MAX_REFERENCE_CHARS};
+use crate::error::ServiceResult;
 use crate::http::access::Staff;
 use crate::http::closed_sets;
 use crate::http::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use crate::http::types::{optional_text, required_text, Entry};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, with_db, AppState};
+use crate::service::ledger::entries::{self, PostEntryCommand, ReverseEntryCommand};
+use crate::service::Idempotency;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -88,81 +86,36 @@ pub async fn post_entry(
     key: IdempotencyKey,
     body: ApiJson<PostEntry>,
 ) -> ServiceResult<HttpResponse> {
-    let bank_id = path.into_inner();
-    let guard = staff.guard(Action::PostEntries);
-    let fingerprint = request_fingerprint(&req, &body.0);
+    let idempotency = Idempotency {
+        key: key.0,
+        fingerprint: request_fingerprint(&req, &body.0),
+    };
     let request = body.0;
-    let kind = EntryKind::parse(&request.kind)
-        .filter(|k| k.is_directly_postable())
-        .ok_or_else(|| {
-            ServiceError::validation("kind", "must be award, deduct, transfer, expire or adjust")
-        })?;
+    let kind = entries::postable_kind(&request.kind)?;
     let memo = required_text("memo", &request.memo, MAX_MEMO_CHARS)?;
     let reference = optional_text(
         "reference",
         request.reference.as_deref(),
         MAX_REFERENCE_CHARS,
     )?;
-    if request.postings.len() > MAX_POSTINGS_PER_ENTRY {
-        return Err(ServiceError::validation(
-            "postings",
-            format!("at most {MAX_POSTINGS_PER_ENTRY} lines"),
-        ));
-    }
-    let mut requested = Vec::with_capacity(request.postings.len());
-    for (index, line) in request.postings.iter().enumerate() {
-        if line.amount == Amount::ZERO {
-            return Err(ServiceError::validation(
-                format!("postings[{index}].amount"),
-                "must not be zero",
-            ));
-        }
-        requested.push((line.account_id, line.amount));
-    }
-    let actor = staff.actor().to_string();
+    let lines: Vec<(i64, Amount)> = request
+        .postings
+        .iter()
+        .map(|line| (line.account_id, line.amount))
+        .collect();
+    let command = PostEntryCommand {
+        bank_id: path.into_inner(),
+        kind,
+        memo,
+        reference,
+        postings: entries::checked_postings(&lines)?,
+    };
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let (entry, outcome) = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let path = guard.bank(conn, bank_id)?;
-        idempotency::once(
-            conn,
-            KeyScope::new(bank_id, &actor),
-            key.0.as_deref(),
-            &fingerprint,
-            now,
-            |conn| {
-                let lines = db::ledger::resolve_lines(conn, bank_id, &requested)?;
-                let record = db::ledger::post_entry(
-                    conn,
-                    NewEntry {
-                        bank_id,
-                        kind,
-                        memo: &memo,
-                        reference: reference.as_deref(),
-                        actor: &actor,
-                        reverses_entry_id: None,
-                        rule_id: None,
-                        origin: None,
-                        lines,
-                    },
-                    now,
-                )?;
-                let view = Entry::from(record);
-                audit::created(
-                    conn,
-                    &audit,
-                    "entry.post",
-                    format!("entry:{}", view.id),
-                    &path,
-                    &view,
-                )?;
-                Ok(view)
-            },
-        )
-    })
-    .await?;
-    Ok(created(entry, outcome))
+    let (record, outcome) =
+        blocking(move || entries::post_entry(&store, &staff, &audit, &idempotency, &command))
+            .await?;
+    Ok(created(Entry::from(record), outcome))
 }
 
 /// 201 with the entry; a replay says so in `Idempotent-Replayed`.
@@ -246,37 +199,19 @@ pub async fn reverse_entry(
     body: ApiJson<ReverseEntry>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, entry_id) = path.into_inner();
-    let guard = staff.guard(Action::PostEntries);
-    let fingerprint = request_fingerprint(&req, &body.0);
-    let memo = required_text("memo", &body.0.memo, MAX_MEMO_CHARS)?;
-    let actor = staff.actor().to_string();
+    let idempotency = Idempotency {
+        key: key.0,
+        fingerprint: request_fingerprint(&req, &body.0),
+    };
+    let command = ReverseEntryCommand {
+        bank_id,
+        entry_id,
+        memo: required_text("memo", &body.0.memo, MAX_MEMO_CHARS)?,
+    };
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let (entry, outcome) = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let path = guard.bank(conn, bank_id)?;
-        idempotency::once(
-            conn,
-            KeyScope::new(bank_id, &actor),
-            key.0.as_deref(),
-            &fingerprint,
-            now,
-            |conn| {
-                let record =
-                    db::ledger::reverse_entry(conn, bank_id, entry_id, &memo, &actor, now)?;
-                let view = Entry::from(record);
-                audit::created(
-                    conn,
-                    &audit,
-                    "entry.reverse",
-                    format!("entry:{entry_id}"),
-                    &path,
-                    &view,
-                )?;
-                Ok(view)
-            },
-        )
-    })
-    .await?;
-    Ok(created(entry, outcome))
+    let (record, outcome) =
+        blocking(move || entries::reverse_entry(&store, &staff, &audit, &idempotency, &command))
+            .await?;
+    Ok(created(Entry::from(record), outcome))
 }

@@ -5,9 +5,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db;
-use crate::db::access::audit;
-use crate::db::idempotency::{self, KeyScope};
-use crate::db::ledger::holds::NewHold;
 use crate::domain::access::Action;
 use crate::domain::ledger::hold::check_duration;
 use crate::domain::ledger::money::Amount;
@@ -17,7 +14,9 @@ use crate::http::access::Staff;
 use crate::http::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use crate::http::ledger::entries::created;
 use crate::http::types::{optional_text, required_text, Capture, Entry, Hold};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, with_db, AppState};
+use crate::service::ledger::holds::{self, CaptureHoldCommand, CreateHoldCommand};
+use crate::service::Idempotency;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -67,9 +66,10 @@ pub async fn create_hold(
     key: IdempotencyKey,
     body: ApiJson<CreateHold>,
 ) -> ServiceResult<HttpResponse> {
-    let bank_id = path.into_inner();
-    let guard = staff.guard(Action::ManageHolds);
-    let fingerprint = request_fingerprint(&req, &body.0);
+    let idempotency = Idempotency {
+        key: key.0,
+        fingerprint: request_fingerprint(&req, &body.0),
+    };
     let request = body.0;
     if !request.amount.is_positive() {
         return Err(ServiceError::validation(
@@ -83,53 +83,24 @@ pub async fn create_hold(
         request.reference.as_deref(),
         MAX_REFERENCE_CHARS,
     )?;
-    let seconds = check_duration(
-        request
-            .expires_in_seconds
-            .unwrap_or(state.settings.default_hold_seconds),
-    )?;
-    let (account_id, amount) = (request.account_id, request.amount);
-    let actor = staff.actor().to_string();
+    let command = CreateHoldCommand {
+        bank_id: path.into_inner(),
+        account_id: request.account_id,
+        amount: request.amount,
+        memo,
+        reference,
+        expires_in_seconds: check_duration(
+            request
+                .expires_in_seconds
+                .unwrap_or(state.settings.default_hold_seconds),
+        )?,
+    };
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let (hold, outcome) = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let path = guard.bank(conn, bank_id)?;
-        idempotency::once(
-            conn,
-            KeyScope::new(bank_id, &actor),
-            key.0.as_deref(),
-            &fingerprint,
-            now,
-            |conn| {
-                let account = db::ledger::accounts::get_account(conn, bank_id, account_id)?;
-                let hold = db::ledger::holds::create_hold(
-                    conn,
-                    NewHold {
-                        account: &account,
-                        amount,
-                        memo: &memo,
-                        reference: reference.as_deref(),
-                        actor: &actor,
-                        expires_at: now + seconds * 1_000_000,
-                    },
-                    now,
-                )?;
-                let view = Hold::from(hold);
-                audit::created(
-                    conn,
-                    &audit,
-                    "hold.create",
-                    format!("hold:{}", view.id),
-                    &path,
-                    &view,
-                )?;
-                Ok(view)
-            },
-        )
-    })
-    .await?;
-    Ok(created(hold, outcome))
+    let (hold, outcome) =
+        blocking(move || holds::create_hold(&store, &staff, &audit, &idempotency, &command))
+            .await?;
+    Ok(created(Hold::from(hold), outcome))
 }
 
 /// Get a hold
@@ -205,8 +176,10 @@ pub async fn capture_hold(
     body: ApiJson<CaptureHold>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
-    let guard = staff.guard(Action::ManageHolds);
-    let fingerprint = request_fingerprint(&req, &body.0);
+    let idempotency = Idempotency {
+        key: key.0,
+        fingerprint: request_fingerprint(&req, &body.0),
+    };
     let memo = required_text("memo", &body.0.memo, MAX_MEMO_CHARS)?;
     let amount = body.0.amount;
     if amount.is_some_and(|a| !a.is_positive()) {
@@ -215,48 +188,22 @@ pub async fn capture_hold(
             "must be greater than zero",
         ));
     }
-    let actor = staff.actor().to_string();
+    let command = CaptureHoldCommand {
+        bank_id,
+        hold_id,
+        amount,
+        memo,
+    };
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let (capture, outcome) = in_write_tx(&state, move |conn| {
-        let now = store.now();
-        let path = guard.bank(conn, bank_id)?;
-        idempotency::once(
-            conn,
-            KeyScope::new(bank_id, &actor),
-            key.0.as_deref(),
-            &fingerprint,
-            now,
-            |conn| {
-                let (hold, entry) = db::ledger::holds::capture_hold(
-                    conn,
-                    db::ledger::holds::Capture {
-                        bank_id,
-                        hold_id,
-                        amount,
-                        memo: &memo,
-                        actor: &actor,
-                    },
-                    now,
-                )?;
-                let view = Capture {
-                    hold: Hold::from(hold),
-                    entry: Entry::from(entry),
-                };
-                audit::created(
-                    conn,
-                    &audit,
-                    "hold.capture",
-                    format!("hold:{hold_id}"),
-                    &path,
-                    &view,
-                )?;
-                Ok(view)
-            },
-        )
-    })
-    .await?;
-    Ok(created(capture, outcome))
+    let (captured, outcome) =
+        blocking(move || holds::capture_hold(&store, &staff, &audit, &idempotency, &command))
+            .await?;
+    let view = Capture {
+        hold: Hold::from(captured.hold),
+        entry: Entry::from(captured.entry),
+    };
+    Ok(created(view, outcome))
 }
 
 /// Release a hold
@@ -282,27 +229,9 @@ pub async fn release_hold(
     path: web::Path<(i64, i64)>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
-    let guard = staff.guard(Action::ManageHolds);
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let hold = in_write_tx(&state, move |conn| {
-        let path = guard.bank(conn, bank_id)?;
-        let view = Hold::from(db::ledger::holds::release_hold(
-            conn,
-            bank_id,
-            hold_id,
-            store.now(),
-        )?);
-        audit::created(
-            conn,
-            &audit,
-            "hold.release",
-            format!("hold:{hold_id}"),
-            &path,
-            &view,
-        )?;
-        Ok(view)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(hold))
+    let hold =
+        blocking(move || holds::release_hold(&store, &staff, &audit, bank_id, hold_id)).await?;
+    Ok(HttpResponse::Ok().json(Hold::from(hold)))
 }

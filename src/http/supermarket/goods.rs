@@ -5,8 +5,8 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db;
 use crate::db::supermarket::goods::{GoodsFields, GoodsRow};
-use crate::db::{self, access::audit};
 use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
 use crate::error::{ServiceError, ServiceResult};
@@ -14,7 +14,8 @@ use crate::http::access::{MemberAuth, Staff};
 use crate::http::extract::ApiJson;
 use crate::http::supermarket::shops::shop_in_scope;
 use crate::http::types::{optional_text, parse_timestamp, required_text, timestamp};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, with_db, AppState};
+use crate::service::supermarket::catalog;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -169,29 +170,11 @@ pub async fn create_goods(
 ) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let fields = body.0.fields()?;
-    let guard = staff.guard(Action::ServeCounter);
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let goods = in_write_tx(&state, move |conn| {
-        let (shop, path) = shop_in_scope(conn, &guard, shop_id)?;
-        let goods = Goods::from(db::supermarket::goods::create_goods(
-            conn,
-            &shop,
-            &fields,
-            store.now(),
-        )?);
-        audit::created(
-            conn,
-            &audit,
-            "goods.create",
-            format!("goods:{}", goods.id),
-            &path,
-            &goods,
-        )?;
-        Ok(goods)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(goods))
+    let goods =
+        blocking(move || catalog::create_goods(&store, &staff, &audit, shop_id, &fields)).await?;
+    Ok(HttpResponse::Created().json(Goods::from(goods)))
 }
 
 /// Change goods
@@ -221,27 +204,11 @@ pub async fn update_goods(
 ) -> ServiceResult<HttpResponse> {
     let goods_id = path.into_inner();
     let fields = body.0.fields()?;
-    let guard = staff.guard(Action::ServeCounter);
     let audit = staff.audit(&req);
-    let goods = in_write_tx(&state, move |conn| {
-        let before = db::supermarket::goods::get_goods(conn, goods_id)?;
-        let (_, path) = shop_in_scope(conn, &guard, before.shop_id)?;
-        let after = Goods::from(db::supermarket::goods::update_goods(
-            conn, goods_id, &fields,
-        )?);
-        audit::changed(
-            conn,
-            &audit,
-            "goods.update",
-            format!("goods:{goods_id}"),
-            &path,
-            &Goods::from(before),
-            &after,
-        )?;
-        Ok(after)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(goods))
+    let store = state.store.clone();
+    let goods =
+        blocking(move || catalog::update_goods(&store, &staff, &audit, goods_id, &fields)).await?;
+    Ok(HttpResponse::Ok().json(Goods::from(goods)))
 }
 
 /// Get goods

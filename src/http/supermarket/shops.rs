@@ -5,16 +5,17 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::supermarket::shop::{NewShop, ShopChanges, ShopRow};
-use crate::db::{self, access::audit};
+use crate::db;
+use crate::db::supermarket::shop::ShopRow;
 use crate::domain::access::Action;
 use crate::domain::shop::RedemptionDays;
-use crate::error::{ServiceError, ServiceResult};
+use crate::error::ServiceResult;
 use crate::http::access::{MemberAuth, Staff};
 use crate::http::extract::ApiJson;
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::{required_text, timestamp};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, with_db, AppState};
+use crate::service::supermarket::catalog::{self, ShopSettings};
 pub use crate::service::supermarket::shop_in_scope;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -43,42 +44,21 @@ pub struct ShopBody {
     pub pickup_hours: Option<i64>,
 }
 
-/// A shop's settings, checked once, whether it is being opened or changed.
-struct CheckedShop {
-    name: String,
-    address: String,
-    days: RedemptionDays,
-    pickup_hours: i64,
-}
-
+/// The settings of a shop being opened or changed: texts checked here, the rest by the service.
 fn check_shop(
     name: &str,
     address: &str,
     redemption_days: &[i64],
+    allows_cash_topup: bool,
     pickup_hours: Option<i64>,
-) -> ServiceResult<CheckedShop> {
-    let name = required_text("name", name, 100)?;
-    let address = required_text("address", address, 200)?;
-    let days_text = redemption_days
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let days = RedemptionDays::parse(&days_text)
-        .ok_or_else(|| ServiceError::validation("redemption_days", "days of the month, 1–31"))?;
-    let pickup_hours = pickup_hours.unwrap_or(72);
-    if !(1..=720).contains(&pickup_hours) {
-        return Err(ServiceError::validation(
-            "pickup_hours",
-            "must be between 1 and 720",
-        ));
-    }
-    Ok(CheckedShop {
-        name,
-        address,
-        days,
+) -> ServiceResult<ShopSettings> {
+    ShopSettings::checked(
+        required_text("name", name, 100)?,
+        required_text("address", address, 200)?,
+        redemption_days,
+        allows_cash_topup,
         pickup_hours,
-    })
+    )
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -184,47 +164,19 @@ pub async fn create_shop(
     body: ApiJson<ShopBody>,
 ) -> ServiceResult<HttpResponse> {
     let body = body.0;
-    let checked = check_shop(
+    let settings = check_shop(
         &body.name,
         &body.address,
         &body.redemption_days,
+        body.allows_cash_topup,
         body.pickup_hours,
     )?;
-    let guard = staff.guard(Action::ManageShops);
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let shop = in_write_tx(&state, move |conn| {
-        let org = db::access::orgs::get_org(conn, body.org_id)?;
-        guard.at(&org.path)?;
-        let (bank_id, _) = db::members::bank_for_path(conn, &org.path)?.ok_or_else(|| {
-            ServiceError::validation("org_id", "no points bank covers this unit yet")
-        })?;
-        let row = db::supermarket::shop::create_shop(
-            conn,
-            NewShop {
-                bank_id,
-                org_id: org.id,
-                name: &checked.name,
-                address: &checked.address,
-                redemption_days: checked.days.to_text(),
-                allows_cash_topup: body.allows_cash_topup,
-                pickup_hours: checked.pickup_hours,
-            },
-            store.now(),
-        )?;
-        let shop = Shop::from(row);
-        audit::created(
-            conn,
-            &audit,
-            "shop.create",
-            format!("shop:{}", shop.id),
-            &org.path,
-            &shop,
-        )?;
-        Ok(shop)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(shop))
+    let org_id = body.org_id;
+    let shop =
+        blocking(move || catalog::create_shop(&store, &staff, &audit, org_id, &settings)).await?;
+    Ok(HttpResponse::Created().json(Shop::from(shop)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -341,38 +293,20 @@ pub async fn update_shop(
 ) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
     let body = body.0;
-    let checked = check_shop(
+    let settings = check_shop(
         &body.name,
         &body.address,
         &body.redemption_days,
+        body.allows_cash_topup,
         body.pickup_hours,
     )?;
-    let guard = staff.guard(Action::ManageShops);
     let audit = staff.audit(&req);
-    let shop = in_write_tx(&state, move |conn| {
-        let (before, path) = shop_in_scope(conn, &guard, shop_id)?;
-        let changes = ShopChanges {
-            name: &checked.name,
-            address: &checked.address,
-            redemption_days: checked.days.to_text(),
-            allows_cash_topup: body.allows_cash_topup,
-            pickup_hours: checked.pickup_hours,
-            active: body.active,
-        };
-        let after = Shop::from(db::supermarket::shop::update_shop(conn, shop_id, &changes)?);
-        audit::changed(
-            conn,
-            &audit,
-            "shop.update",
-            format!("shop:{shop_id}"),
-            &path,
-            &Shop::from(before),
-            &after,
-        )?;
-        Ok(after)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(shop))
+    let store = state.store.clone();
+    let active = body.active;
+    let shop =
+        blocking(move || catalog::update_shop(&store, &staff, &audit, shop_id, &settings, active))
+            .await?;
+    Ok(HttpResponse::Ok().json(Shop::from(shop)))
 }
 
 /// Shops of my bank

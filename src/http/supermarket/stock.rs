@@ -4,8 +4,8 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::supermarket::goods::{Movement, MovementRow};
-use crate::db::{self, access::audit};
+use crate::db;
+use crate::db::supermarket::goods::MovementRow;
 use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
 use crate::domain::shop::MovementKind;
@@ -15,7 +15,8 @@ use crate::http::closed_sets;
 use crate::http::extract::ApiJson;
 use crate::http::supermarket::shops::shop_in_scope;
 use crate::http::types::{optional_text, timestamp};
-use crate::http::{in_write_tx, with_db, AppState};
+use crate::http::{blocking, with_db, AppState};
+use crate::service::supermarket::stock::{self, MovementCommand};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -131,40 +132,19 @@ pub async fn record_movement(
         ));
     }
     let note = optional_text("note", Some(&body.note), 200)?.unwrap_or_default();
-    let guard = staff.guard(Action::ServeCounter);
-    let actor = staff.actor().to_string();
+    let command = MovementCommand {
+        goods_id,
+        kind,
+        quantity: body.quantity,
+        donor_name,
+        donor_value_fen: body.donor_value.map(Amount::minor),
+        note,
+    };
     let audit = staff.audit(&req);
     let store = state.store.clone();
-    let movement = in_write_tx(&state, move |conn| {
-        let goods = db::supermarket::goods::get_goods(conn, goods_id)?;
-        let (_, path) = shop_in_scope(conn, &guard, goods.shop_id)?;
-        let row = db::supermarket::goods::record_movement(
-            conn,
-            Movement {
-                goods: &goods,
-                kind,
-                quantity: body.quantity,
-                donor_name: donor_name.as_deref(),
-                donor_value_fen: body.donor_value.map(Amount::minor),
-                note: &note,
-                order_id: None,
-                actor: &actor,
-            },
-            store.now(),
-        )?;
-        let movement = StockMovement::from(row);
-        audit::created(
-            conn,
-            &audit,
-            "stock.move",
-            format!("goods:{goods_id}"),
-            &path,
-            &movement,
-        )?;
-        Ok(movement)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(movement))
+    let movement =
+        blocking(move || stock::record_movement(&store, &staff, &audit, &command)).await?;
+    Ok(HttpResponse::Created().json(StockMovement::from(movement)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
