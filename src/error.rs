@@ -39,6 +39,8 @@ pub enum ServiceError {
     },
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
+    #[error("the first request under this Idempotency-Key was carried out by an earlier version of the service, whose answer cannot be replayed; it took effect once: read the resource instead of retrying")]
+    IdempotencyReplayUnavailable,
     #[error("entry {0} has already been reversed")]
     AlreadyReversed(i64),
     #[error("entry {0} is a reversal and cannot itself be reversed")]
@@ -184,6 +186,10 @@ impl ServiceError {
             ServiceError::RefreshTokenReused => ("refresh_token_reused", "Refresh token reused"),
             ServiceError::InsufficientFunds { .. } => ("insufficient_funds", "Insufficient funds"),
             ServiceError::IdempotencyConflict => ("idempotency_conflict", "Idempotency key reused"),
+            ServiceError::IdempotencyReplayUnavailable => (
+                "idempotency_replay_unavailable",
+                "Idempotent replay unavailable",
+            ),
             ServiceError::AlreadyReversed(_) => ("already_reversed", "Already reversed"),
             ServiceError::NotReversible(_) => ("not_reversible", "Not reversible"),
             ServiceError::Hold(HoldError::NotPending(_)) => {

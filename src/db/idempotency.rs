@@ -61,10 +61,11 @@ where
         if stored_hash != request_hash {
             return Err(ServiceError::IdempotencyConflict);
         }
+        // A result stored by an earlier version in another shape (until the retention period
+        // forgets it) cannot be replayed; the effect happened once, so say so instead of failing.
         let value = serde_json::from_str(&body).map_err(|e| {
-            ServiceError::Internal(anyhow::anyhow!(
-                "stored idempotent response unreadable: {e}"
-            ))
+            tracing::warn!(error = %e, "stored idempotent result in an older shape");
+            ServiceError::IdempotencyReplayUnavailable
         })?;
         return Ok((value, Outcome::Replayed));
     }
@@ -100,4 +101,57 @@ pub fn purge_older_than(conn: &mut Db, cutoff: i64) -> ServiceResult<usize> {
         diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(cutoff)))
             .execute(conn)?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::service::testing::Village;
+
+    /// A result as an earlier version stored it.
+    #[derive(Debug, Serialize, Deserialize)]
+    struct OldView {
+        amount: String,
+    }
+
+    /// The same result in today's shape.
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Record {
+        amount_minor: i64,
+    }
+
+    fn under_key<T: Serialize + DeserializeOwned>(
+        village: &Village,
+        make: impl Fn() -> T,
+    ) -> ServiceResult<(T, Outcome)> {
+        let scope = KeyScope::new(village.bank_id, "staff:1");
+        village
+            .store
+            .write(|c| once(c, scope, Some("k-1"), "fingerprint", 0, |_| Ok(make())))
+    }
+
+    #[test]
+    fn a_retry_replays_the_stored_result() {
+        let village = Village::fresh();
+        under_key(&village, || Record { amount_minor: 500 }).expect("first");
+        let (replayed, outcome) =
+            under_key(&village, || Record { amount_minor: 999 }).expect("retry");
+        assert_eq!((replayed.amount_minor, outcome), (500, Outcome::Replayed));
+    }
+
+    #[test]
+    fn a_result_stored_in_an_older_shape_is_not_replayed_and_not_repeated() {
+        let village = Village::fresh();
+        under_key(&village, || OldView {
+            amount: "5.00".into(),
+        })
+        .expect("before the upgrade");
+        let retry = under_key(&village, || Record { amount_minor: 500 });
+        assert_eq!(
+            retry.err().map(|e| e.code()),
+            Some("idempotency_replay_unavailable")
+        );
+    }
 }

@@ -66,7 +66,9 @@ impl ResponseError for ServiceError {
             ServiceError::Hold(HoldError::BadDuration | HoldError::CaptureExceedsHold { .. }) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ServiceError::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::IdempotencyConflict | ServiceError::IdempotencyReplayUnavailable => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ServiceError::MalformedRequest(_) => StatusCode::BAD_REQUEST,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Unauthorized(_)
