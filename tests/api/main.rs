@@ -35,6 +35,7 @@ mod shop_restart;
 mod shops;
 mod supermarket;
 mod tamper;
+mod upgrade;
 mod wechat;
 mod wechat_unbind;
 
