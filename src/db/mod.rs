@@ -7,6 +7,7 @@ pub mod connection;
 pub mod idempotency;
 pub mod ledger;
 pub mod members;
+pub mod notifications;
 pub mod rules;
 pub mod schema;
 pub mod supermarket;

@@ -175,6 +175,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stock_movements,
     orders,
     order_lines,
+    outbox_messages,
 );
 
 diesel::table! {
@@ -482,3 +483,25 @@ diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(order_lines -> goods (goods_id));
 diesel::joinable!(orders -> members (member_id));
 diesel::joinable!(shops -> orgs (org_id));
+
+diesel::table! {
+    outbox_messages (id) {
+        id -> BigInt,
+        channel -> Text,
+        kind -> Text,
+        recipient -> Text,
+        dedup_key -> Text,
+        message_id -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        lease_until -> Nullable<BigInt>,
+        leased_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+    }
+}

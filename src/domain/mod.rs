@@ -6,6 +6,7 @@ pub mod access;
 pub mod activities;
 pub mod ledger;
 pub mod members;
+pub mod notifications;
 pub mod rules;
 pub mod shop;
 pub mod text;

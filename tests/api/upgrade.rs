@@ -1,8 +1,6 @@
 //! Upgrading a database that is in use: the migrations after a release run over real rows, and
 //! what people hold afterwards (staff and member sessions, WeChat bindings) still works.
 
-use std::time::Duration;
-
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -10,11 +8,11 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::*;
 use crate::on_both_backends;
+use crate::store::store_on;
 use pointsbank::clock::{Clock, SystemClock};
 use pointsbank::db::access::refresh_sessions::{Holder, SessionKind};
-use pointsbank::db::{connection, Backend as DbBackend, DbTarget};
+use pointsbank::db::DbTarget;
 use pointsbank::service::access::sessions;
-use pointsbank::service::Store;
 
 const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -92,13 +90,7 @@ on_both_backends!(
         let now = SystemClock.now_micros();
         upgrade_in_use(backend, &database.url, now);
 
-        let target = DbTarget::parse(&database.url);
-        let pool = connection::build_pool(&target, 2, Duration::from_secs(5)).expect("pool");
-        let db_backend = match backend {
-            Backend::Sqlite => DbBackend::Sqlite,
-            Backend::Postgres => DbBackend::Postgres,
-        };
-        let store = Store::new(pool, db_backend, std::sync::Arc::new(SystemClock));
+        let store = store_on(&database, backend);
         let ttl = 24 * HOUR;
 
         let (staff, _) = sessions::refresh(&store, SessionKind::Staff, "rt_before_upgrade", ttl)

@@ -1,0 +1,3 @@
+//! Messages to people: the outbox the senders deliver from.
+
+pub mod outbox;
