@@ -74,11 +74,7 @@ impl From<service_members::MemberDetail> for MemberDetail {
     fn from(detail: service_members::MemberDetail) -> Self {
         MemberDetail {
             member: Member::from(detail.member),
-            wallets: detail
-                .wallets
-                .into_iter()
-                .map(|wallet| Account::from(wallet.account))
-                .collect(),
+            wallets: detail.wallets.into_iter().map(Account::from).collect(),
         }
     }
 }

@@ -187,14 +187,15 @@ pub fn grant_role(
 ) -> ServiceResult<Granted> {
     let guard = staff.guard(Action::ManageStaff);
     store.write(|conn| {
-        db::access::staff::get_staff(conn, staff_id)?;
+        let row = db::access::staff::get_staff(conn, staff_id)?;
         let path = match command.org_id {
             Some(org_id) => db::access::orgs::get_org(conn, org_id)?.path,
             None => "/".to_string(),
         };
         guard.at(&path)?;
-        check_manageable(&guard, &db::access::staff::active_grants(conn, staff_id)?)?;
-        let before = load(conn, staff_id, &guard)?;
+        let grants = db::access::staff::active_grants(conn, staff_id)?;
+        check_manageable(&guard, &grants)?;
+        let before = StaffRecord::of(row, grants, |p| guard.covers(p));
         let (role, org_id) = (command.role, command.org_id);
         if db::access::staff::find_active_grant(conn, staff_id, role, org_id)?.is_some() {
             return Ok(Granted {
@@ -223,14 +224,14 @@ pub fn revoke_role(
 ) -> ServiceResult<StaffRecord> {
     let guard = staff.guard(Action::ManageStaff);
     store.write(|conn| {
-        db::access::staff::get_staff(conn, staff_id)?;
+        let row = db::access::staff::get_staff(conn, staff_id)?;
         let (grant, path) = db::access::staff::get_grant(conn, staff_id, grant_id)?;
         guard.at(&path)?;
+        let grants = db::access::staff::active_grants(conn, staff_id)?;
         if grant.role == Role::PlatformAdmin.as_str() {
-            let grants = db::access::staff::active_grants(conn, staff_id)?;
             refuse_removing_the_last_admin(conn, staff_id, &grants)?;
         }
-        let before = load(conn, staff_id, &guard)?;
+        let before = StaffRecord::of(row, grants, |p| guard.covers(p));
         db::access::staff::revoke_grant(conn, grant_id, store.now())?;
         let after = load(conn, staff_id, &guard)?;
         let target = format!("staff:{staff_id}");

@@ -8,6 +8,7 @@ pub mod roster;
 
 use serde::Serialize;
 
+use crate::db::ledger::accounts::AccountBalance;
 use crate::db::members::MemberRow;
 use crate::db::{self, Db};
 use crate::domain::access::identity::mask_id_card;
@@ -57,38 +58,18 @@ impl From<MemberRow> for MemberRecord {
     }
 }
 
-/// One wallet of the member with its balance and what pending orders hold of it (minor units).
-#[derive(Debug, Clone, Serialize)]
-pub struct Wallet {
-    #[serde(skip)]
-    pub account: db::ledger::accounts::AccountBalance,
-    pub account_id: i64,
-    pub asset: String,
-    pub balance: i64,
-    pub held: i64,
-}
-
 /// A member with their `POINTS` and `HOURS` wallets.
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberDetail {
     pub member: MemberRecord,
-    pub wallets: Vec<Wallet>,
+    pub wallets: Vec<AccountBalance>,
 }
 
 /// The member's record and wallets, read in the caller's transaction.
 pub fn detail(conn: &mut Db, member: MemberRow) -> ServiceResult<MemberDetail> {
     let wallets = db::members::wallets_of(conn, member.id)?
         .into_iter()
-        .map(|row| {
-            let account = db::ledger::accounts::with_balance(conn, row)?;
-            Ok(Wallet {
-                account_id: account.row.id,
-                asset: account.row.asset.clone(),
-                balance: account.balance,
-                held: account.held,
-                account,
-            })
-        })
+        .map(|row| db::ledger::accounts::with_balance(conn, row))
         .collect::<ServiceResult<Vec<_>>>()?;
     Ok(MemberDetail {
         member: MemberRecord::from(member),

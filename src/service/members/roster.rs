@@ -187,7 +187,7 @@ mod tests {
         let assets: Vec<(&str, i64)> = detail
             .wallets
             .iter()
-            .map(|w| (w.asset.as_str(), w.balance))
+            .map(|w| (w.row.asset.as_str(), w.balance))
             .collect();
         assert_eq!(assets, [("POINTS", 0), ("HOURS", 0)]);
         assert_eq!(
