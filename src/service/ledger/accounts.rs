@@ -55,3 +55,64 @@ pub fn statement(
         db::ledger::accounts::statement(conn, account_id, filter)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access::Role;
+    use crate::error::ServiceError;
+    use crate::service::testing::{points, Village};
+
+    fn newest(limit: i64) -> StatementFilter {
+        StatementFilter {
+            limit,
+            ..StatementFilter::default()
+        }
+    }
+
+    #[test]
+    fn an_auditor_reads_the_statement_but_another_villages_clerk_gets_not_found() {
+        let village = Village::fresh();
+        let member = village.member("王秀英");
+        village.earn(member, 5);
+        let (_, wallet) = village.points_accounts(member);
+
+        let auditor = village.staff(3, Role::Auditor);
+        let lines = statement(
+            &village.store,
+            &auditor,
+            village.bank_id,
+            wallet,
+            &newest(10),
+        )
+        .expect("statement");
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].amount, points(5));
+
+        let stranger = village.neighbouring_clerk(9);
+        let hidden = statement(
+            &village.store,
+            &stranger,
+            village.bank_id,
+            wallet,
+            &newest(10),
+        );
+        assert!(
+            matches!(hidden, Err(ServiceError::NotFound(_))),
+            "{hidden:?}"
+        );
+    }
+
+    #[test]
+    fn an_account_of_another_bank_is_not_read_through_this_one() {
+        let village = Village::fresh();
+        let other = village.member_of_neighbouring_bank("李四");
+        let (_, wallet) = village.points_accounts(other);
+        let auditor = village.staff(3, Role::Auditor);
+        let found = get_account(&village.store, &auditor, village.bank_id, wallet);
+        assert!(matches!(found, Err(ServiceError::NotFound(_))), "{found:?}");
+        let listed =
+            list_accounts(&village.store, &auditor, village.bank_id, None, 200).expect("accounts");
+        assert!(listed.iter().all(|a| a.row.id != wallet));
+    }
+}

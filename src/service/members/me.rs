@@ -85,3 +85,51 @@ pub fn my_export(store: &Store, member_id: i64) -> ServiceResult<MyData> {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::testing::{points, Village};
+
+    #[test]
+    fn the_statement_is_newest_first_and_the_export_oldest_first() {
+        let village = Village::fresh();
+        let member = village.member("王秀英");
+        village.earn(member, 5);
+        village.earn(member, 3);
+
+        let page = StatementFilter {
+            limit: 10,
+            ..StatementFilter::default()
+        };
+        let statement = my_statement(&village.store, member, Asset::Points, &page).expect("page");
+        let newest: Vec<i64> = statement.lines.iter().map(|l| l.amount).collect();
+        assert_eq!(newest, [points(3), points(5)]);
+
+        let data = my_export(&village.store, member).expect("export");
+        let points_wallet = data
+            .statements
+            .iter()
+            .find(|s| s.account_id == statement.account_id)
+            .expect("points wallet in the export");
+        let oldest: Vec<i64> = points_wallet.lines.iter().map(|l| l.amount).collect();
+        assert_eq!(oldest, [points(5), points(3)]);
+        assert_eq!(data.member.member.id, member);
+        assert!(!data.wechat_bound);
+    }
+
+    #[test]
+    fn a_member_without_a_wallet_of_the_asset_gets_not_found() {
+        let village = Village::fresh();
+        let stranger = i64::MAX;
+        let page = StatementFilter {
+            limit: 10,
+            ..StatementFilter::default()
+        };
+        let missing = my_statement(&village.store, stranger, Asset::Hours, &page);
+        assert!(
+            matches!(missing, Err(ServiceError::NotFound(_))),
+            "{missing:?}"
+        );
+    }
+}

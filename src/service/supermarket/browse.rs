@@ -67,3 +67,61 @@ pub fn browse_goods(store: &Store, member_id: i64, shop_id: i64) -> ServiceResul
     let now = store.now();
     Ok(goods.into_iter().filter(|g| g.is_offered_at(now)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access::Role;
+    use crate::service::testing::{points, Village};
+
+    #[test]
+    fn a_member_browses_the_shops_of_their_own_bank_only() {
+        let village = Village::fresh();
+        let shop = village.shop(false, 72);
+        village.goods(&shop, "洗衣液", points(30), 5);
+        let member = village.member("王秀英");
+        let stranger = village.member_of_neighbouring_bank("李四");
+
+        let goods = browse_goods(&village.store, member, shop.id).expect("goods");
+        assert_eq!(goods.len(), 1);
+        assert_eq!(my_shops(&village.store, member).expect("shops").len(), 1);
+
+        let hidden = browse_goods(&village.store, stranger, shop.id);
+        assert!(
+            matches!(hidden, Err(ServiceError::NotFound(_))),
+            "{hidden:?}"
+        );
+        assert!(my_shops(&village.store, stranger)
+            .expect("shops")
+            .is_empty());
+    }
+
+    #[test]
+    fn another_villages_clerk_finds_neither_the_shop_nor_its_goods() {
+        let village = Village::fresh();
+        let shop = village.shop(false, 72);
+        let goods_id = village.goods(&shop, "洗衣液", points(30), 5);
+        let clerk = village.staff(2, Role::Clerk);
+        assert_eq!(
+            get_goods(&village.store, &clerk, goods_id)
+                .expect("goods")
+                .shop_id,
+            shop.id
+        );
+
+        let stranger = village.neighbouring_clerk(9);
+        let shop_seen = get_shop(&village.store, &stranger, shop.id);
+        assert!(
+            matches!(shop_seen, Err(ServiceError::NotFound(_))),
+            "{shop_seen:?}"
+        );
+        let goods_seen = list_goods(&village.store, &stranger, shop.id);
+        assert!(
+            matches!(goods_seen, Err(ServiceError::NotFound(_))),
+            "{goods_seen:?}"
+        );
+        assert!(list_shops(&village.store, &stranger, None, 50)
+            .expect("shops")
+            .is_empty());
+    }
+}
