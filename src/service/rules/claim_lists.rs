@@ -37,3 +37,62 @@ pub fn bank_claims(
         db::rules::claims::list_claims(conn, &filter)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access::Role;
+    use crate::domain::rules::Caps;
+    use crate::error::ServiceError;
+    use crate::service::rules::claims::{submit_my_claim, ClaimCommand};
+    use crate::service::testing::Village;
+
+    fn all() -> ClaimFilter {
+        ClaimFilter {
+            bank_id: None,
+            member_id: None,
+            status: None,
+            before_id: None,
+            limit: 50,
+        }
+    }
+
+    #[test]
+    fn the_queue_shows_the_banks_claims_and_a_member_only_their_own() {
+        let village = Village::fresh();
+        let rule_id = village.rule("G01", (5, 5, 5), false, Caps::default());
+        let claimant = village.member("王秀英");
+        let other = village.member("李四");
+        let command = ClaimCommand {
+            rule_id,
+            points: None,
+            description: "帮助孤寡老人打扫院子".into(),
+            evidence: Vec::new(),
+        };
+        let claim = submit_my_claim(&village.store, claimant, &command).expect("claim");
+
+        let auditor = village.staff(3, Role::Auditor);
+        let queue = bank_claims(&village.store, &auditor, village.bank_id, all()).expect("queue");
+        assert_eq!(queue.iter().map(|c| c.id).collect::<Vec<_>>(), [claim.id]);
+        assert_eq!(
+            my_claims(&village.store, claimant, all())
+                .expect("mine")
+                .len(),
+            1
+        );
+        assert!(my_claims(&village.store, other, all())
+            .expect("theirs")
+            .is_empty());
+    }
+
+    #[test]
+    fn another_villages_clerk_does_not_find_the_queue() {
+        let village = Village::fresh();
+        let stranger = village.neighbouring_clerk(9);
+        let hidden = bank_claims(&village.store, &stranger, village.bank_id, all());
+        assert!(
+            matches!(hidden, Err(ServiceError::NotFound(_))),
+            "{hidden:?}"
+        );
+    }
+}
