@@ -1,5 +1,6 @@
-//! HTTP handlers, one file per resource. A handler extracts, calls the database layer off the
-//! event loop, and maps the result to a response type. No SQL and no business rules here.
+//! HTTP handlers, one file per resource. A handler extracts, calls a service function off the
+//! event loop, and maps the result to a response type. No SQL, no scope checks and no business
+//! rules here.
 
 pub mod access;
 pub mod activities;
@@ -162,16 +163,6 @@ where
 {
     let store = state.store.clone();
     blocking(move || store.read(work)).await
-}
-
-/// One write transaction on the blocking pool (see `Store::write`).
-pub async fn in_write_tx<T, F>(state: &web::Data<AppState>, work: F) -> ServiceResult<T>
-where
-    T: Send + 'static,
-    F: Fn(&mut Db) -> ServiceResult<T> + Send + 'static,
-{
-    let store = state.store.clone();
-    blocking(move || store.write(work)).await
 }
 
 /// Runs a blocking use-case on actix's blocking pool.

@@ -4,14 +4,13 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
-use crate::db::access::audit::{AuditQuery, AuditRow};
-use crate::domain::access::Action;
+use crate::db::access::audit::AuditRow;
 use crate::error::ServiceResult;
 use crate::http::access::Staff;
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::timestamp;
-use crate::http::{with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::access::audit::{self, AuditFilter};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -107,14 +106,14 @@ pub async fn list_audit(
     let params = params.into_inner();
     let limit = page_limit(params.limit)?;
     let before_id = parse_cursor(params.cursor.as_deref())?;
-    let query = AuditQuery {
-        paths: staff.paths_for(Action::ReadAudit),
+    let filter = AuditFilter {
         before_id,
         actor: params.actor,
         action: params.action,
         limit,
     };
-    let rows = with_db(&state, move |conn| db::access::audit::list(conn, &query)).await?;
+    let store = state.store.clone();
+    let rows = blocking(move || audit::list_audit(&store, &staff, filter)).await?;
     let next_cursor = next_cursor(&rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(AuditPage {
         items: rows.into_iter().map(AuditRecord::from).collect(),

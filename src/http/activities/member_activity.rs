@@ -2,13 +2,12 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use crate::db;
-use crate::domain::activities::activity::StoredStatus;
-use crate::error::{ServiceError, ServiceResult};
+use crate::error::ServiceResult;
 use crate::http::access::MemberAuth;
 use crate::http::activities::signups::MemberActivity;
 use crate::http::activities::Activity;
-use crate::http::{with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::activities::signups;
 
 /// One activity (member)
 ///
@@ -33,23 +32,11 @@ pub async fn my_activity(
 ) -> ServiceResult<HttpResponse> {
     let (member_id, activity_id) = (member.0, path.into_inner());
     let store = state.store.clone();
-    let item = with_db(&state, move |conn| {
-        let now = store.now();
-        let row = db::activities::get_activity(conn, activity_id)?;
-        let bank_id = db::members::bank_of(conn, member_id)?;
-        if row.bank_id != bank_id || row.stored_status()? == StoredStatus::Draft {
-            return Err(ServiceError::NotFound("activity"));
-        }
-        let my_signup = db::activities::my_signups(conn, member_id, &[activity_id])?
-            .into_iter()
-            .map(|(_, status)| status)
-            .next();
-        Ok(MemberActivity {
-            activity: Activity::of(row, now)?,
-            my_signup,
-            distance_m: None,
-        })
-    })
-    .await?;
+    let found = blocking(move || signups::my_activity(&store, member_id, activity_id)).await?;
+    let item = MemberActivity {
+        activity: Activity::of(found.activity, state.now())?,
+        my_signup: found.my_signup,
+        distance_m: found.distance_m,
+    };
     Ok(HttpResponse::Ok().json(item))
 }

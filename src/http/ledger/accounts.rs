@@ -4,9 +4,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
 use crate::db::ledger::accounts::StatementFilter;
-use crate::domain::access::Action;
 use crate::domain::ledger::{Asset, EntryKind};
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::Staff;
@@ -16,7 +14,8 @@ use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::{
     optional_text, parse_timestamp, required_text, Account, Statement, StatementLine,
 };
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::ledger::accounts;
 use crate::service::ledger::banks::{self, OpenAccountCommand};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -110,17 +109,11 @@ pub async fn list_accounts(
     query: web::Query<ListQuery>,
 ) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;
-    let accounts = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        let rows = db::ledger::accounts::list_accounts(conn, bank_id, after, limit)?;
-        rows.into_iter()
-            .map(|row| db::ledger::accounts::with_balance(conn, row))
-            .collect::<ServiceResult<Vec<_>>>()
-    })
-    .await?;
+    let store = state.store.clone();
+    let accounts =
+        blocking(move || accounts::list_accounts(&store, &staff, bank_id, after, limit)).await?;
     let next_cursor = next_cursor(&accounts, limit, |a| a.row.id);
     Ok(HttpResponse::Ok().json(AccountPage {
         items: accounts.into_iter().map(Account::from).collect(),
@@ -149,13 +142,9 @@ pub async fn get_account(
     path: web::Path<(i64, i64)>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, account_id) = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let account = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        let row = db::ledger::accounts::get_account(conn, bank_id, account_id)?;
-        db::ledger::accounts::with_balance(conn, row)
-    })
-    .await?;
+    let store = state.store.clone();
+    let account =
+        blocking(move || accounts::get_account(&store, &staff, bank_id, account_id)).await?;
     Ok(HttpResponse::Ok().json(Account::from(account)))
 }
 
@@ -201,7 +190,6 @@ pub async fn statement(
     query: web::Query<StatementQuery>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, account_id) = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
     let query = query.into_inner();
     let kind = match query.kind.as_deref() {
         None => None,
@@ -228,12 +216,9 @@ pub async fn statement(
         limit: page_limit(query.limit)?,
     };
     let limit = filter.limit;
-    let rows = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::ledger::accounts::get_account(conn, bank_id, account_id)?;
-        db::ledger::accounts::statement(conn, account_id, &filter)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rows =
+        blocking(move || accounts::statement(&store, &staff, bank_id, account_id, &filter)).await?;
     let next_cursor = next_cursor(&rows, limit, |r| r.posting_id);
     Ok(HttpResponse::Ok().json(Statement {
         account_id,

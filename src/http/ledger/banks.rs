@@ -4,13 +4,11 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::db;
-use crate::domain::access::Action;
 use crate::error::ServiceResult;
 use crate::http::access::Staff;
 use crate::http::extract::ApiJson;
 use crate::http::types::{required_text, Bank};
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
 use crate::service::ledger::banks::{self, CreateBankCommand};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,11 +68,8 @@ pub async fn create_bank(
 )]
 #[get("/banks")]
 pub async fn list_banks(state: web::Data<AppState>, staff: Staff) -> ServiceResult<HttpResponse> {
-    let paths = staff.paths_for(Action::ReadLedger);
-    let banks = with_db(&state, move |conn| {
-        db::ledger::banks::list_banks_under(conn, &paths)
-    })
-    .await?;
+    let store = state.store.clone();
+    let banks = blocking(move || banks::list_banks(&store, &staff)).await?;
     Ok(HttpResponse::Ok().json(banks.into_iter().map(Bank::from).collect::<Vec<_>>()))
 }
 
@@ -100,11 +95,7 @@ pub async fn get_bank(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let bank = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::ledger::banks::get_bank(conn, bank_id)
-    })
-    .await?;
+    let store = state.store.clone();
+    let bank = blocking(move || banks::get_bank(&store, &staff, bank_id)).await?;
     Ok(HttpResponse::Ok().json(Bank::from(bank)))
 }

@@ -4,9 +4,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db;
 use crate::db::idempotency::Outcome;
-use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
 use crate::domain::ledger::{MAX_MEMO_CHARS, MAX_REFERENCE_CHARS};
 use crate::error::ServiceResult;
@@ -14,7 +12,7 @@ use crate::http::access::Staff;
 use crate::http::closed_sets;
 use crate::http::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use crate::http::types::{optional_text, required_text, Entry};
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
 use crate::service::ledger::entries::{self, PostEntryCommand, ReverseEntryCommand};
 use crate::service::Idempotency;
 
@@ -148,12 +146,8 @@ pub async fn get_entry(
     path: web::Path<(i64, i64)>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, entry_id) = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let record = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::ledger::get_entry(conn, bank_id, entry_id)
-    })
-    .await?;
+    let store = state.store.clone();
+    let record = blocking(move || entries::get_entry(&store, &staff, bank_id, entry_id)).await?;
     Ok(HttpResponse::Ok().json(Entry::from(record)))
 }
 

@@ -4,8 +4,6 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db;
-use crate::domain::access::Action;
 use crate::domain::ledger::hold::check_duration;
 use crate::domain::ledger::money::Amount;
 use crate::domain::ledger::{MAX_MEMO_CHARS, MAX_REFERENCE_CHARS};
@@ -14,7 +12,7 @@ use crate::http::access::Staff;
 use crate::http::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use crate::http::ledger::entries::created;
 use crate::http::types::{optional_text, required_text, Capture, Entry, Hold};
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
 use crate::service::ledger::holds::{self, CaptureHoldCommand, CreateHoldCommand};
 use crate::service::Idempotency;
 
@@ -124,12 +122,8 @@ pub async fn get_hold(
     path: web::Path<(i64, i64)>,
 ) -> ServiceResult<HttpResponse> {
     let (bank_id, hold_id) = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let hold = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::ledger::holds::get_hold(conn, bank_id, hold_id)
-    })
-    .await?;
+    let store = state.store.clone();
+    let hold = blocking(move || holds::get_hold(&store, &staff, bank_id, hold_id)).await?;
     Ok(HttpResponse::Ok().json(Hold::from(hold)))
 }
 

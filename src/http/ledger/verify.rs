@@ -3,11 +3,11 @@
 use actix_web::{get, web, HttpResponse};
 
 use crate::db;
-use crate::domain::access::Action;
 use crate::error::ServiceResult;
 use crate::http::access::Staff;
 use crate::http::types::{VerifyFinding, VerifyReport};
-use crate::http::{with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::ledger::verify;
 
 /// Verify a bank
 ///
@@ -32,12 +32,8 @@ pub async fn verify_bank(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let verification = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::snapshot_tx(conn, |conn| db::ledger::verify::verify_bank(conn, bank_id))
-    })
-    .await?;
+    let store = state.store.clone();
+    let verification = blocking(move || verify::verify_bank(&store, &staff, bank_id)).await?;
     Ok(HttpResponse::Ok().json(report(verification)))
 }
 

@@ -4,7 +4,6 @@ use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::db;
 use crate::db::ledger::accounts::StatementFilter;
 use crate::domain::ledger::Asset;
 use crate::error::{ServiceError, ServiceResult};
@@ -12,10 +11,10 @@ use crate::http::access::MemberAuth;
 use crate::http::closed_sets;
 use crate::http::members::{card_token, MemberDetail};
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
-use crate::http::types::{Statement, StatementLine};
-use crate::http::{blocking, with_db, AppState};
+use crate::http::types::{timestamp, Statement, StatementLine};
+use crate::http::{blocking, AppState};
 use crate::qr;
-use crate::service::members as service_members;
+use crate::service::members::{self as service_members, me as member_self};
 
 /// My profile and wallets
 ///
@@ -80,21 +79,17 @@ pub async fn my_statement(
         ..StatementFilter::default()
     };
     let limit = filter.limit;
-    let (account_id, rows) = with_db(&state, move |conn| {
-        let wallet = db::members::wallets_of(conn, member.0)?
-            .into_iter()
-            .find(|w| w.asset == asset.as_str())
-            .ok_or(ServiceError::NotFound("wallet"))?;
-        Ok((
-            wallet.id,
-            db::ledger::accounts::statement(conn, wallet.id, &filter)?,
-        ))
-    })
-    .await?;
-    let next_cursor = next_cursor(&rows, limit, |r| r.posting_id);
+    let store = state.store.clone();
+    let statement =
+        blocking(move || member_self::my_statement(&store, member.0, asset, &filter)).await?;
+    let next_cursor = next_cursor(&statement.lines, limit, |r| r.posting_id);
     Ok(HttpResponse::Ok().json(Statement {
-        account_id,
-        items: rows.into_iter().map(StatementLine::from).collect(),
+        account_id: statement.account_id,
+        items: statement
+            .lines
+            .into_iter()
+            .map(StatementLine::from)
+            .collect(),
         next_cursor,
     }))
 }
@@ -155,40 +150,25 @@ pub async fn my_export(
     member: MemberAuth,
 ) -> ServiceResult<HttpResponse> {
     let store = state.store.clone();
-    let data = with_db(&state, move |conn| {
-        db::snapshot_tx(conn, |conn| {
-            let (row, _) = db::members::get_member(conn, member.0)?;
-            let mut statements = Vec::new();
-            for wallet in db::members::wallets_of(conn, member.0)? {
-                let mut lines = Vec::new();
-                let mut before = None;
-                loop {
-                    let filter = StatementFilter {
-                        before_posting_id: before,
-                        limit: 1000,
-                        ..StatementFilter::default()
-                    };
-                    let page = db::ledger::accounts::statement(conn, wallet.id, &filter)?;
-                    let Some(last) = page.last() else { break };
-                    before = Some(last.posting_id);
-                    lines.extend(page.into_iter().map(StatementLine::from));
-                }
-                lines.reverse();
-                statements.push(Statement {
-                    account_id: wallet.id,
-                    items: lines,
-                    next_cursor: None,
-                });
-            }
-            Ok(MyData {
-                exported_at: crate::http::types::timestamp(store.now()),
-                wechat_bound: db::access::wechat::is_bound(conn, member.0)?,
-                member: MemberDetail::from(service_members::detail(conn, row)?),
-                statements,
+    let data = blocking(move || member_self::my_export(&store, member.0)).await?;
+    let data = MyData {
+        exported_at: timestamp(data.exported_at),
+        member: MemberDetail::from(data.member),
+        statements: data
+            .statements
+            .into_iter()
+            .map(|statement| Statement {
+                account_id: statement.account_id,
+                items: statement
+                    .lines
+                    .into_iter()
+                    .map(StatementLine::from)
+                    .collect(),
+                next_cursor: None,
             })
-        })
-    })
-    .await?;
+            .collect(),
+        wechat_bound: data.wechat_bound,
+    };
     Ok(HttpResponse::Ok()
         .insert_header((
             "Content-Disposition",

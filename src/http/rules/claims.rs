@@ -5,9 +5,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
 use crate::db::rules::claims::{ClaimFilter, ClaimRow};
-use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::{MemberAuth, Staff};
@@ -15,7 +13,8 @@ use crate::http::closed_sets;
 use crate::http::extract::ApiJson;
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::{optional_text, required_text, timestamp, Entry};
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::rules::claim_lists;
 use crate::service::rules::claims::{self, ClaimCommand, DecideClaim, MAX_DESCRIPTION_CHARS};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -232,13 +231,10 @@ pub async fn list_my_claims(
     member: MemberAuth,
     query: web::Query<ClaimListQuery>,
 ) -> ServiceResult<HttpResponse> {
-    let mut filter = claim_filter(&query)?;
-    filter.member_id = Some(member.0);
+    let filter = claim_filter(&query)?;
     let limit = filter.limit;
-    let rows = with_db(&state, move |conn| {
-        db::rules::claims::list_claims(conn, &filter)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rows = blocking(move || claim_lists::my_claims(&store, member.0, filter)).await?;
     Ok(HttpResponse::Ok().json(claim_page(rows, limit)))
 }
 
@@ -310,15 +306,10 @@ pub async fn list_claims(
     query: web::Query<ClaimListQuery>,
 ) -> ServiceResult<HttpResponse> {
     let bank_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let mut filter = claim_filter(&query)?;
-    filter.bank_id = Some(bank_id);
+    let filter = claim_filter(&query)?;
     let limit = filter.limit;
-    let rows = with_db(&state, move |conn| {
-        guard.bank(conn, bank_id)?;
-        db::rules::claims::list_claims(conn, &filter)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rows = blocking(move || claim_lists::bank_claims(&store, &staff, bank_id, filter)).await?;
     Ok(HttpResponse::Ok().json(claim_page(rows, limit)))
 }
 

@@ -5,13 +5,9 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
-use crate::db::supermarket::orders::OrderFilter;
-use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
 use crate::domain::members::card::PresentedCard;
 use crate::domain::rules::{day_start, local_date};
-use crate::domain::shop::OrderStatus;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::Staff;
 use crate::http::extract::{request_fingerprint, ApiJson, IdempotencyKey};
@@ -21,10 +17,10 @@ use crate::http::supermarket::orders::{
     ORDER_REFUSALS,
 };
 use crate::http::types::Entry;
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
 use crate::service::supermarket::counter::{self as service_counter, CounterOrderCommand};
 use crate::service::supermarket::pickup::{self, PickupProof};
-use crate::service::supermarket::{checked_lines, shop_in_scope};
+use crate::service::supermarket::{checked_lines, order_lists};
 use crate::service::Idempotency;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -146,15 +142,11 @@ pub async fn shop_orders(
     query: web::Query<OrderListQuery>,
 ) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
-    let mut filter = order_filter(&query)?;
-    filter.shop_id = Some(shop_id);
+    let filter = order_filter(&query)?;
     let limit = filter.limit;
-    let guard = staff.guard(Action::ReadLedger);
-    let records = with_db(&state, move |conn| {
-        shop_in_scope(conn, &guard, shop_id)?;
-        db::supermarket::orders::list(conn, &filter)
-    })
-    .await?;
+    let store = state.store.clone();
+    let records =
+        blocking(move || order_lists::shop_orders(&store, &staff, shop_id, filter)).await?;
     Ok(HttpResponse::Ok().json(order_page(
         records,
         limit,
@@ -310,22 +302,10 @@ pub async fn day_report(
     };
     let from = day_start(year, month, day, offset);
     let to = from + 86_400_000_000;
-    let guard = staff.guard(Action::ReadLedger);
-    let records = with_db(&state, move |conn| {
-        shop_in_scope(conn, &guard, shop_id)?;
-        db::supermarket::orders::list(
-            conn,
-            &OrderFilter {
-                shop_id: Some(shop_id),
-                member_id: None,
-                status: Some(OrderStatus::Fulfilled),
-                closed_between: Some((from, to)),
-                before_id: None,
-                limit: 10_000,
-            },
-        )
-    })
-    .await?;
+    let store = state.store.clone();
+    let records =
+        blocking(move || order_lists::fulfilled_between(&store, &staff, shop_id, (from, to)))
+            .await?;
     let mut items: std::collections::BTreeMap<i64, DayItem> = std::collections::BTreeMap::new();
     for (line, name) in records.iter().flat_map(|r| r.lines.iter()) {
         items

@@ -5,17 +5,14 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db;
 use crate::db::supermarket::goods::{GoodsFields, GoodsRow};
-use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::{MemberAuth, Staff};
 use crate::http::extract::ApiJson;
-use crate::http::supermarket::shops::shop_in_scope;
 use crate::http::types::{optional_text, parse_timestamp, required_text, timestamp};
-use crate::http::{blocking, with_db, AppState};
-use crate::service::supermarket::catalog;
+use crate::http::{blocking, AppState};
+use crate::service::supermarket::{browse, catalog};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -232,13 +229,8 @@ pub async fn get_goods(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let goods_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let goods = with_db(&state, move |conn| {
-        let goods = db::supermarket::goods::get_goods(conn, goods_id)?;
-        shop_in_scope(conn, &guard, goods.shop_id)?;
-        Ok(goods)
-    })
-    .await?;
+    let store = state.store.clone();
+    let goods = blocking(move || browse::get_goods(&store, &staff, goods_id)).await?;
     Ok(HttpResponse::Ok().json(Goods::from(goods)))
 }
 
@@ -263,12 +255,8 @@ pub async fn list_goods(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let rows = with_db(&state, move |conn| {
-        shop_in_scope(conn, &guard, shop_id)?;
-        db::supermarket::goods::list_goods(conn, shop_id, false)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rows = blocking(move || browse::list_goods(&store, &staff, shop_id)).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(Goods::from).collect::<Vec<_>>()))
 }
 
@@ -292,19 +280,8 @@ pub async fn browse_goods(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
-    let rows = with_db(&state, move |conn| {
-        let shop = db::supermarket::shop::get_shop(conn, shop_id)?;
-        if db::members::bank_of(conn, member.0)? != shop.bank_id {
-            return Err(ServiceError::NotFound("shop"));
-        }
-        db::supermarket::goods::list_goods(conn, shop_id, true)
-    })
-    .await?;
-    let now = state.now();
-    let goods: Vec<Goods> = rows
-        .into_iter()
-        .filter(|g| g.is_offered_at(now))
-        .map(Goods::from)
-        .collect();
+    let store = state.store.clone();
+    let rows = blocking(move || browse::browse_goods(&store, member.0, shop_id)).await?;
+    let goods: Vec<Goods> = rows.into_iter().map(Goods::from).collect();
     Ok(HttpResponse::Ok().json(goods))
 }

@@ -5,7 +5,6 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
 use crate::db::supermarket::orders::{OrderFilter, OrderRecord};
 use crate::domain::ledger::money::Amount;
 use crate::domain::shop::{sign_pickup, OrderStatus};
@@ -15,10 +14,10 @@ use crate::http::closed_sets;
 use crate::http::extract::{request_fingerprint, ApiJson, IdempotencyKey};
 use crate::http::ledger::entries::created;
 use crate::http::types::timestamp;
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
 use crate::qr;
 use crate::service::supermarket::checked_lines;
-use crate::service::supermarket::orders::{self as member_orders, my_order, PlaceOrderCommand};
+use crate::service::supermarket::orders::{self as member_orders, PlaceOrderCommand};
 use crate::service::Idempotency;
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -250,13 +249,10 @@ pub async fn my_orders(
     member: MemberAuth,
     query: web::Query<OrderListQuery>,
 ) -> ServiceResult<HttpResponse> {
-    let mut filter = order_filter(&query)?;
-    filter.member_id = Some(member.0);
+    let filter = order_filter(&query)?;
     let limit = filter.limit;
-    let records = with_db(&state, move |conn| {
-        db::supermarket::orders::list(conn, &filter)
-    })
-    .await?;
+    let store = state.store.clone();
+    let records = blocking(move || member_orders::my_orders(&store, member.0, filter)).await?;
     Ok(HttpResponse::Ok().json(order_page(
         records,
         limit,
@@ -285,7 +281,8 @@ pub async fn get_my_order(
 ) -> ServiceResult<HttpResponse> {
     let order_id = path.into_inner();
     let member_id = member.0;
-    let record = with_db(&state, move |conn| my_order(conn, member_id, order_id)).await?;
+    let store = state.store.clone();
+    let record = blocking(move || member_orders::get_my_order(&store, member_id, order_id)).await?;
     Ok(HttpResponse::Ok().json(Order::of(record, state.settings.card_secret.as_bytes())))
 }
 
@@ -356,10 +353,9 @@ pub async fn pickup_qr(
         query.format.as_deref().unwrap_or("png"),
     )
     .ok_or_else(|| ServiceError::validation("format", "must be png or svg"))?;
-    with_db(&state, move |conn| {
-        my_order(conn, member_id, order_id).map(|_| ())
-    })
-    .await?;
+    let store = state.store.clone();
+    // Only the member's own order has a pickup code to show.
+    blocking(move || member_orders::get_my_order(&store, member_id, order_id)).await?;
     let token = sign_pickup(state.settings.card_secret.as_bytes(), order_id);
     let bytes = qr::render(
         &token,

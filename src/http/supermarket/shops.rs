@@ -5,18 +5,16 @@ use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
 use crate::db::supermarket::shop::ShopRow;
-use crate::domain::access::Action;
 use crate::domain::shop::RedemptionDays;
 use crate::error::ServiceResult;
 use crate::http::access::{MemberAuth, Staff};
 use crate::http::extract::ApiJson;
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::http::types::{required_text, timestamp};
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
+use crate::service::supermarket::browse;
 use crate::service::supermarket::catalog::{self, ShopSettings};
-pub use crate::service::supermarket::shop_in_scope;
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -227,11 +225,8 @@ pub async fn list_shops(
 ) -> ServiceResult<HttpResponse> {
     let limit = page_limit(query.limit)?;
     let after = parse_cursor(query.cursor.as_deref())?;
-    let paths = staff.paths_for(Action::ReadLedger);
-    let rows = with_db(&state, move |conn| {
-        db::supermarket::shop::list_under(conn, &paths, after, limit)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rows = blocking(move || browse::list_shops(&store, &staff, after, limit)).await?;
     let next_cursor = next_cursor(&rows, limit, |shop| shop.id);
     Ok(HttpResponse::Ok().json(ShopPage {
         items: rows.into_iter().map(Shop::from).collect(),
@@ -260,8 +255,8 @@ pub async fn get_shop(
     path: web::Path<i64>,
 ) -> ServiceResult<HttpResponse> {
     let shop_id = path.into_inner();
-    let guard = staff.guard(Action::ReadLedger);
-    let (shop, _) = with_db(&state, move |conn| shop_in_scope(conn, &guard, shop_id)).await?;
+    let store = state.store.clone();
+    let shop = blocking(move || browse::get_shop(&store, &staff, shop_id)).await?;
     Ok(HttpResponse::Ok().json(Shop::from(shop)))
 }
 
@@ -326,15 +321,8 @@ pub async fn my_shops(
     state: web::Data<AppState>,
     member: MemberAuth,
 ) -> ServiceResult<HttpResponse> {
-    let rows = with_db(&state, move |conn| {
-        let bank_id = db::members::bank_of(conn, member.0)?;
-        db::supermarket::shop::list_shops(conn, bank_id)
-    })
-    .await?;
-    let shops: Vec<Shop> = rows
-        .into_iter()
-        .filter(|s| s.active)
-        .map(Shop::from)
-        .collect();
+    let store = state.store.clone();
+    let rows = blocking(move || browse::my_shops(&store, member.0)).await?;
+    let shops: Vec<Shop> = rows.into_iter().map(Shop::from).collect();
     Ok(HttpResponse::Ok().json(shops))
 }

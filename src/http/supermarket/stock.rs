@@ -4,18 +4,15 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db;
 use crate::db::supermarket::goods::MovementRow;
-use crate::domain::access::Action;
 use crate::domain::ledger::money::Amount;
 use crate::domain::shop::MovementKind;
 use crate::error::{ServiceError, ServiceResult};
 use crate::http::access::Staff;
 use crate::http::closed_sets;
 use crate::http::extract::ApiJson;
-use crate::http::supermarket::shops::shop_in_scope;
 use crate::http::types::{optional_text, timestamp};
-use crate::http::{blocking, with_db, AppState};
+use crate::http::{blocking, AppState};
 use crate::service::supermarket::stock::{self, MovementCommand};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -189,12 +186,9 @@ pub async fn list_movements(
         })
         .transpose()?;
     let goods_id = query.goods_id;
-    let guard = staff.guard(Action::ReadLedger);
-    let rows = with_db(&state, move |conn| {
-        shop_in_scope(conn, &guard, shop_id)?;
-        db::supermarket::goods::list_movements(conn, shop_id, goods_id, kind, 500)
-    })
-    .await?;
+    let store = state.store.clone();
+    let rows =
+        blocking(move || stock::list_movements(&store, &staff, shop_id, goods_id, kind)).await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
             .map(StockMovement::from)

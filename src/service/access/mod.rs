@@ -1,5 +1,6 @@
 //! The acting principal: a signed-in staff member and the scope checks every use-case makes.
 
+pub mod audit;
 pub mod orgs;
 pub mod sessions;
 pub mod staff;

@@ -141,6 +141,31 @@ pub fn my_activities(
     Ok(items)
 }
 
+/// One activity of the member's bank with their sign-up, also after it ended. Drafts and other
+/// banks' activities are answered like missing ones.
+pub fn my_activity(
+    store: &Store,
+    member_id: i64,
+    activity_id: i64,
+) -> ServiceResult<NearbyActivity> {
+    store.read(|conn| {
+        let row = db::activities::get_activity(conn, activity_id)?;
+        let bank_id = db::members::bank_of(conn, member_id)?;
+        if row.bank_id != bank_id || row.stored_status()? == StoredStatus::Draft {
+            return Err(ServiceError::NotFound("activity"));
+        }
+        let my_signup = db::activities::my_signups(conn, member_id, &[activity_id])?
+            .into_iter()
+            .map(|(_, status)| status)
+            .next();
+        Ok(NearbyActivity {
+            activity: row,
+            my_signup,
+            distance_m: None,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -83,6 +83,20 @@ pub fn open_account(
     })
 }
 
+/// The banks of the units in which the staff member may read the ledger.
+pub fn list_banks(store: &Store, staff: &Staff) -> ServiceResult<Vec<BankRow>> {
+    let paths = staff.paths_for(Action::ReadLedger);
+    store.read(|conn| db::ledger::banks::list_banks_under(conn, &paths))
+}
+
+pub fn get_bank(store: &Store, staff: &Staff, bank_id: i64) -> ServiceResult<BankRow> {
+    let guard = staff.guard(Action::ReadLedger);
+    store.read(|conn| {
+        guard.bank(conn, bank_id)?;
+        db::ledger::banks::get_bank(conn, bank_id)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,6 +127,20 @@ pub fn reverse_entry(
     )
 }
 
+/// One entry of the bank with its postings.
+pub fn get_entry(
+    store: &Store,
+    staff: &Staff,
+    bank_id: i64,
+    entry_id: i64,
+) -> ServiceResult<EntryRecord> {
+    let guard = staff.guard(Action::ReadLedger);
+    store.read(|conn| {
+        guard.bank(conn, bank_id)?;
+        db::ledger::get_entry(conn, bank_id, entry_id)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

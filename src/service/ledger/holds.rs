@@ -140,6 +140,19 @@ pub fn release_hold(
     })
 }
 
+pub fn get_hold(
+    store: &Store,
+    staff: &Staff,
+    bank_id: i64,
+    hold_id: i64,
+) -> ServiceResult<HoldRow> {
+    let guard = staff.guard(Action::ReadLedger);
+    store.read(|conn| {
+        guard.bank(conn, bank_id)?;
+        db::ledger::holds::get_hold(conn, bank_id, hold_id)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

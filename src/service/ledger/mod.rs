@@ -1,10 +1,13 @@
-//! The book's use-cases: banks and their accounts (`banks`), journal entries and reversals
-//! (`entries`), holds on wallets (`holds`), and the hash chain over the journal (`sealing`).
+//! The book's use-cases: banks and their accounts (`banks`, `accounts`), journal entries and
+//! reversals (`entries`), holds on wallets (`holds`), and the hash chain over the journal
+//! (`sealing`, checked by `verify`).
 
+pub mod accounts;
 pub mod banks;
 pub mod entries;
 pub mod holds;
 pub mod sealing;
+pub mod verify;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

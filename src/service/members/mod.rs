@@ -3,6 +3,7 @@
 //! records these use-cases return (and write to the audit log) never carry them in full.
 
 pub mod cards;
+pub mod me;
 pub mod merge;
 pub mod roster;
 

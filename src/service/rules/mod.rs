@@ -2,4 +2,5 @@
 
 pub mod awards;
 pub mod catalog;
+pub mod claim_lists;
 pub mod claims;

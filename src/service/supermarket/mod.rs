@@ -1,10 +1,13 @@
-//! The points supermarket's use-cases: shops and their goods (`catalog`), the stock log
-//! (`stock`), counter sales and orders placed by a clerk for a member (`counter`), a member's own
-//! orders (`orders`), and the counter's pickups and cancellations (`pickup`). Shared here: which
-//! shops a staff member serves, and the shape of an order's lines.
+//! The points supermarket's use-cases: shops and their goods (`catalog`, read in `browse`), the
+//! stock log (`stock`), counter sales and orders placed by a clerk for a member (`counter`), a
+//! member's own orders (`orders`), the counter's pickups and cancellations (`pickup`) and its
+//! lists of orders (`order_lists`). Shared here: which shops a staff member serves, and the shape
+//! of an order's lines.
 
+pub mod browse;
 pub mod catalog;
 pub mod counter;
+pub mod order_lists;
 pub mod orders;
 pub mod pickup;
 pub mod stock;

@@ -2,7 +2,7 @@
 //! pickup) and cancelling it before pickup.
 
 use crate::db::idempotency::{self, KeyScope, Outcome};
-use crate::db::supermarket::orders::{NewOrder, OrderRecord};
+use crate::db::supermarket::orders::{NewOrder, OrderFilter, OrderRecord};
 use crate::db::{self, Db};
 use crate::domain::shop::OrderStatus;
 use crate::error::{ServiceError, ServiceResult};
@@ -77,6 +77,23 @@ pub fn my_order(conn: &mut Db, member_id: i64, order_id: i64) -> ServiceResult<O
         return Err(ServiceError::NotFound("order"));
     }
     Ok(record)
+}
+
+/// The member's orders matching `filter`, newest first; the filter is narrowed to the member.
+pub fn my_orders(
+    store: &Store,
+    member_id: i64,
+    filter: OrderFilter,
+) -> ServiceResult<Vec<OrderRecord>> {
+    let filter = OrderFilter {
+        member_id: Some(member_id),
+        ..filter
+    };
+    store.read(|conn| db::supermarket::orders::list(conn, &filter))
+}
+
+pub fn get_my_order(store: &Store, member_id: i64, order_id: i64) -> ServiceResult<OrderRecord> {
+    store.read(|conn| my_order(conn, member_id, order_id))
 }
 
 #[cfg(test)]

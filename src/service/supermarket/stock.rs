@@ -59,6 +59,24 @@ pub fn record_movement(
     })
 }
 
+/// Movements one stock log lists; the API promises this many, newest first.
+const MAX_MOVEMENTS: i64 = 500;
+
+/// The shop's stock log, newest first, optionally of one goods or one kind.
+pub fn list_movements(
+    store: &Store,
+    staff: &Staff,
+    shop_id: i64,
+    goods_id: Option<i64>,
+    kind: Option<MovementKind>,
+) -> ServiceResult<Vec<MovementRow>> {
+    let guard = staff.guard(Action::ReadLedger);
+    store.read(|conn| {
+        shop_in_scope(conn, &guard, shop_id)?;
+        db::supermarket::goods::list_movements(conn, shop_id, goods_id, kind, MAX_MOVEMENTS)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
