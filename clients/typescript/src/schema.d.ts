@@ -9275,7 +9275,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: unknown rule, points outside the range, empty or duplicate member list; `idempotency_conflict`: the key was used with a different request */
+            /** @description `validation_failed`: unknown rule, points outside the range, empty or duplicate member list; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource) */
             422: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -10026,7 +10026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: a field is malformed; `entry_unbalanced`: postings do not sum to zero per asset; `invalid_entry`: the postings do not fit the kind; `idempotency_conflict`: the key was used with a different request */
+            /** @description `validation_failed`: a field is malformed; `entry_unbalanced`: postings do not sum to zero per asset; `invalid_entry`: the postings do not fit the kind; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource) */
             422: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -10370,7 +10370,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: memo missing; `idempotency_conflict`: the key was used with a different request */
+            /** @description `validation_failed`: memo missing; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource) */
             422: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -10576,7 +10576,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: a field is malformed; `idempotency_conflict`: the key was used with a different request */
+            /** @description `validation_failed`: a field is malformed; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource) */
             422: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -10920,7 +10920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `capture_exceeds_hold`: more than the hold reserves; `validation_failed`: a field is malformed; `idempotency_conflict`: the key was used with a different request */
+            /** @description `capture_exceeds_hold`: more than the hold reserves; `validation_failed`: a field is malformed; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource) */
             422: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -13979,7 +13979,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `validation_failed`: empty order, bad quantity, a goods twice; `idempotency_conflict` */
+            /** @description `validation_failed`: empty order, bad quantity, a goods twice; `idempotency_conflict`; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource) */
             422: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */
@@ -18658,7 +18658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `card_invalid`: not one of our cards; `validation_failed`: bad lines, cash top-up not allowed here or larger than the total; `idempotency_conflict` */
+            /** @description `card_invalid`: not one of our cards; `validation_failed`: bad lines, cash top-up not allowed here or larger than the total; `idempotency_conflict`; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource) */
             422: {
                 headers: {
                     /** @description The request id (yours if you sent a valid `X-Request-Id`); quote it when reporting a problem */

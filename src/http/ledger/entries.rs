@@ -72,7 +72,7 @@ pub struct PostEntry {
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 404, description = "`not_found`: no such bank"),
         (status = 409, description = "`insufficient_funds`: a member wallet lacks the available points"),
-        (status = 422, description = "`validation_failed`: a field is malformed; `entry_unbalanced`: postings do not sum to zero per asset; `invalid_entry`: the postings do not fit the kind; `idempotency_conflict`: the key was used with a different request"),
+        (status = 422, description = "`validation_failed`: a field is malformed; `entry_unbalanced`: postings do not sum to zero per asset; `invalid_entry`: the postings do not fit the kind; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource)"),
     )
 )]
 #[post("/banks/{bank_id}/entries")]
@@ -180,7 +180,7 @@ pub struct ReverseEntry {
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 404, description = "`not_found`: no such entry in this bank"),
         (status = 409, description = "`already_reversed`: the entry was reversed before; `not_reversible`: it is itself a reversal; `insufficient_funds`: a member has spent the points"),
-        (status = 422, description = "`validation_failed`: memo missing; `idempotency_conflict`: the key was used with a different request"),
+        (status = 422, description = "`validation_failed`: memo missing; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource)"),
     )
 )]
 #[post("/banks/{bank_id}/entries/{entry_id}/reversal")]

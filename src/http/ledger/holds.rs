@@ -52,7 +52,7 @@ pub struct CreateHold {
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 404, description = "`not_found`: no such bank or account"),
         (status = 409, description = "`insufficient_funds`: the wallet's available balance is too small"),
-        (status = 422, description = "`validation_failed`: a field is malformed; `idempotency_conflict`: the key was used with a different request"),
+        (status = 422, description = "`validation_failed`: a field is malformed; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource)"),
     )
 )]
 #[post("/banks/{bank_id}/holds")]
@@ -157,7 +157,7 @@ pub struct CaptureHold {
         (status = 401, description = "`unauthorized`: missing or invalid bearer token"),
         (status = 404, description = "`not_found`: no such hold in this bank"),
         (status = 409, description = "`hold_not_pending`: already captured, released or expired; `hold_expired`: past its deadline"),
-        (status = 422, description = "`capture_exceeds_hold`: more than the hold reserves; `validation_failed`: a field is malformed; `idempotency_conflict`: the key was used with a different request"),
+        (status = 422, description = "`capture_exceeds_hold`: more than the hold reserves; `validation_failed`: a field is malformed; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource)"),
     )
 )]
 #[post("/banks/{bank_id}/holds/{hold_id}/capture")]

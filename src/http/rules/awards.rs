@@ -80,7 +80,7 @@ pub struct AwardOutcome {
         (status = 403, description = "`forbidden`: only org admins of the bank's unit award points"),
         (status = 404, description = "`not_found`: no such bank, or a member is not in this bank"),
         (status = 409, description = "`cap_exceeded`: a member reached the rule's cap; `rule_inactive`; `member_inactive`; `insufficient_funds`: a deduction exceeds a member's points"),
-        (status = 422, description = "`validation_failed`: unknown rule, points outside the range, empty or duplicate member list; `idempotency_conflict`: the key was used with a different request"),
+        (status = 422, description = "`validation_failed`: unknown rule, points outside the range, empty or duplicate member list; `idempotency_conflict`: the key was used with a different request; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource)"),
     )
 )]
 #[post("/banks/{bank_id}/awards")]

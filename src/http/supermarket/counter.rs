@@ -76,7 +76,7 @@ pub struct CashTopup {
         (status = 404, description = "`not_found`: no such shop, member or goods"),
         (status = 409, description = ORDER_REFUSALS),
         (status = 410, description = "`card_revoked`: an old card that was replaced"),
-        (status = 422, description = "`card_invalid`: not one of our cards; `validation_failed`: bad lines, cash top-up not allowed here or larger than the total; `idempotency_conflict`"),
+        (status = 422, description = "`card_invalid`: not one of our cards; `validation_failed`: bad lines, cash top-up not allowed here or larger than the total; `idempotency_conflict`; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource)"),
     )
 )]
 #[post("/shops/{shop_id}/orders")]

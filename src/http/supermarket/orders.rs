@@ -145,7 +145,7 @@ pub(super) const ORDER_REFUSALS: &str = "`insufficient_points`: not enough avail
         (status = 401, description = "`unauthorized`: missing or invalid member token"),
         (status = 404, description = "`not_found`: no such shop or goods in your bank"),
         (status = 409, description = ORDER_REFUSALS),
-        (status = 422, description = "`validation_failed`: empty order, bad quantity, a goods twice; `idempotency_conflict`"),
+        (status = 422, description = "`validation_failed`: empty order, bad quantity, a goods twice; `idempotency_conflict`; `idempotency_replay_unavailable`: the key's first request took effect under an older version whose answer cannot be replayed (read the resource)"),
     )
 )]
 #[post("/me/orders")]
