@@ -2,3 +2,4 @@
 //! the use-cases queue rendered messages in `db::notifications::outbox`, the senders deliver them.
 
 pub mod email;
+pub mod sender;

@@ -19,6 +19,7 @@ mod holds;
 mod idempotency;
 mod ledger;
 mod logs;
+mod mail;
 mod member_sessions;
 mod members;
 mod model;
@@ -34,6 +35,7 @@ mod self_service;
 mod sessions;
 mod shop_restart;
 mod shops;
+mod smtp;
 mod store;
 mod supermarket;
 mod tamper;
@@ -53,6 +55,18 @@ fn postgres_is_tested_when_ci_requires_it() {
         assert!(
             built_with_postgres,
             "the tests were built without PB_TEST_POSTGRES_URL: their PostgreSQL twins are ignored"
+        );
+    }
+}
+
+/// `.ci/run` sets PB_REQUIRE_SMTP=1: then the mail tests must run against the real SMTP server.
+#[test]
+fn mail_is_tested_when_ci_requires_it() {
+    if std::env::var("PB_REQUIRE_SMTP").as_deref() == Ok("1") {
+        let built_with_smtp = cfg!(pb_smtp);
+        assert!(
+            built_with_smtp,
+            "the tests were built without PB_TEST_SMTP_PYTHON: the mail tests are ignored"
         );
     }
 }
