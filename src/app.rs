@@ -23,6 +23,8 @@ use crate::error::ServiceError;
 use crate::http::problem::problem_response;
 use crate::http::transport::ProblemIo;
 use crate::http::{extract, fallback, AppState};
+use crate::mail::email::SmtpChannel;
+use crate::mail::sender::{sender_name, MailSender, SenderPlan};
 use crate::metrics::Metrics;
 use crate::openapi;
 use crate::service::Store;
@@ -58,6 +60,8 @@ pub struct Running {
     pub port: u16,
     pub server: Server,
     pub upkeep: Upkeep,
+    /// `None` when mail is off (`PB_SMTP_URL` unset).
+    pub mail: Option<MailSender>,
     pub pool: db::Pool,
 }
 
@@ -87,6 +91,7 @@ pub fn start_with_clock(mut settings: Settings, clock: SharedClock) -> anyhow::R
         settings.idempotency_retention_hours,
         settings.auto_settle_minutes,
     );
+    let mail = start_mail(&settings, &store)?;
     let listener = TcpListener::bind(&settings.bind)?;
     let port = listener.local_addr()?.port();
     let workers = settings.workers;
@@ -126,8 +131,27 @@ pub fn start_with_clock(mut settings: Settings, clock: SharedClock) -> anyhow::R
         port,
         server,
         upkeep,
+        mail,
         pool,
     })
+}
+
+/// The mail sender, when `PB_SMTP_URL` is set; otherwise one warning, and the service runs
+/// without mail (messages stay queued in the outbox).
+fn start_mail(settings: &Settings, store: &Store) -> anyhow::Result<Option<MailSender>> {
+    if settings.smtp_url.is_empty() {
+        tracing::warn!("PB_SMTP_URL is not set: mail is off (queued messages wait in the outbox)");
+        return Ok(None);
+    }
+    let email = SmtpChannel::new(&settings.smtp_url, &settings.mail_from)?;
+    let plan = SenderPlan {
+        sender: sender_name(),
+        batch: 20,
+        lease: Duration::from_secs(120),
+        max_attempts: settings.mail_max_attempts,
+    };
+    let poll = Duration::from_millis(settings.mail_poll_ms);
+    Ok(Some(MailSender::start(store.clone(), email, plan, poll)?))
 }
 
 fn build_app(

@@ -46,6 +46,11 @@ pub struct Settings {
     pub scan_grace_minutes: i64,
     pub appeal_window_days: i64,
     pub auto_settle_minutes: i64,
+    /// Empty: mail is off.
+    pub smtp_url: String,
+    pub mail_from: String,
+    pub mail_max_attempts: i64,
+    pub mail_poll_ms: u64,
 }
 
 /// Every setting: (key, environment variable, default, description). The README table is this list.
@@ -192,6 +197,10 @@ pub const SETTINGS: &[(&str, &str, &str, &str)] = &[
     ("qr_step_seconds", "PB_QR_STEP_SECONDS", "20", "Default rotation of an activity's dynamic QR code (per activity it can differ)"),
     ("scan_grace_minutes", "PB_SCAN_GRACE_MINUTES", "30", "Default: scans are accepted this long before an activity starts and after it ends; forgotten check-outs are closed after it"),
     ("appeal_window_days", "PB_APPEAL_WINDOW_DAYS", "7", "How long a volunteer may appeal a refused scan"),
+    ("smtp_url", "PB_SMTP_URL", "(none: mail is off)", "The SMTP relay: `smtps://user:password@host:465`, `smtp://host:587?tls=required` (STARTTLS) or `smtp://host:25` (no TLS, a relay on the same host)"),
+    ("mail_from", "PB_MAIL_FROM", "积分银行 <noreply@localhost>", "The sender of every mail; its domain also names the Message-IDs"),
+    ("mail_max_attempts", "PB_MAIL_MAX_ATTEMPTS", "8", "Delivery attempts of a message before it is dead (failures that may pass are retried with backoff)"),
+    ("mail_poll_ms", "PB_MAIL_POLL_MS", "1000", "How often the sender looks for due messages"),
     ("auto_settle_minutes", "PB_AUTO_SETTLE_MINUTES", "1440", "Activities not settled by their organiser are settled automatically this long after their scans close (time to correct forgotten check-outs first); negative turns it off"),
 ];
 
@@ -323,6 +332,10 @@ impl Settings {
             auto_settle_minutes: number("auto_settle_minutes", get("auto_settle_minutes"), 1440)?,
             busy_timeout_ms: number("busy_timeout_ms", get("busy_timeout_ms"), 5000)?,
             seal_interval_ms: number("seal_interval_ms", get("seal_interval_ms"), 1000)?,
+            smtp_url: get("smtp_url").unwrap_or_default(),
+            mail_from: get("mail_from").unwrap_or_else(|| "积分银行 <noreply@localhost>".into()),
+            mail_max_attempts: number("mail_max_attempts", get("mail_max_attempts"), 8)?,
+            mail_poll_ms: number("mail_poll_ms", get("mail_poll_ms"), 1000)?,
             idempotency_retention_hours: number(
                 "idempotency_retention_hours",
                 get("idempotency_retention_hours"),
@@ -355,6 +368,9 @@ impl Settings {
         }
         if !(5..=300).contains(&settings.qr_step_seconds) {
             bail!("`qr_step_seconds` must be between 5 and 300");
+        }
+        if !(1..=100).contains(&settings.mail_max_attempts) || settings.mail_poll_ms == 0 {
+            bail!("`mail_max_attempts` must be 1–100 and `mail_poll_ms` positive");
         }
         if !(0..=1440).contains(&settings.scan_grace_minutes) || settings.appeal_window_days < 0 {
             bail!("`scan_grace_minutes` must be 0–1440 and `appeal_window_days` not negative");

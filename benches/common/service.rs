@@ -133,6 +133,7 @@ impl Service {
                                 server,
                                 upkeep,
                                 pool,
+                                ..
                             } = running;
                             let handle = server.handle();
                             let _ = tx.send(Ok((port, pool, upkeep, handle)));

@@ -2,7 +2,9 @@
 //! transaction, and records what came of it. Several instances may run it against one database:
 //! the lease makes each message theirs alone until it runs out.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::db::notifications::outbox::{self, OutboxRow};
 use crate::domain::notifications::{Delivery, MessageStatus};
@@ -85,4 +87,71 @@ pub async fn deliver_due(
         }
     }
     Ok(round)
+}
+
+/// The sender running beside the service: a thread with its own tokio runtime that delivers due
+/// messages every `poll`, until dropped.
+pub struct MailSender {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MailSender {
+    pub fn start(
+        store: Store,
+        email: SmtpChannel,
+        plan: SenderPlan,
+        poll: Duration,
+    ) -> anyhow::Result<MailSender> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("pb-mail".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    match runtime.block_on(deliver_due(&store, &email, &plan)) {
+                        // A full batch: more may be due at once.
+                        Ok(round)
+                            if round.sent + round.retrying + round.dead >= plan.batch as usize =>
+                        {
+                            continue
+                        }
+                        Ok(_) => {}
+                        Err(err) => {
+                            tracing::warn!(error = %err, "mail: a round failed; will retry")
+                        }
+                    }
+                    let until = Instant::now() + poll;
+                    while Instant::now() < until && !flag.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(50).min(poll));
+                    }
+                }
+            })?;
+        Ok(MailSender {
+            stop,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for MailSender {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// This process's name in claims: host and pid, so that two instances never share one.
+pub fn sender_name() -> String {
+    let host = hostname_or_unknown();
+    format!("{host}:{}", std::process::id())
+}
+
+fn hostname_or_unknown() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into())
 }

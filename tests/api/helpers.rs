@@ -138,6 +138,7 @@ pub struct TestApp {
 struct RunningServer {
     handle: actix_web::dev::ServerHandle,
     _upkeep: pointsbank::worker::Upkeep,
+    _mail: Option<pointsbank::mail::sender::MailSender>,
 }
 
 impl Drop for RunningServer {
@@ -204,6 +205,7 @@ pub async fn spawn_app_on(
         _running: RunningServer {
             handle,
             _upkeep: running.upkeep,
+            _mail: running.mail,
         },
         database,
     }
@@ -603,6 +605,7 @@ impl TestApp {
             _running: RunningServer {
                 handle,
                 _upkeep: running.upkeep,
+                _mail: running.mail,
             },
         }
     }

@@ -170,3 +170,41 @@ with_smtp_on_both_backends!(
         assert!(server.received().is_empty());
     }
 );
+
+with_smtp_on_both_backends!(
+    the_running_service_delivers_what_is_queued,
+    |backend| async move {
+        let python = smtp_python();
+        let server = SmtpServer::running(&python);
+        let url = server.url();
+        let app = crate::helpers::spawn_app_with(backend, |settings| {
+            settings.smtp_url = url;
+            settings.mail_from = "青山村积分银行 <bank@pointsbank.test>".into();
+            settings.mail_poll_ms = 100;
+        })
+        .await;
+        let message = NewMessage {
+            channel: Channel::Email,
+            kind: "order_ready",
+            recipient: "wang@example.cn",
+            dedup_key: "order_ready:order:45",
+            subject: "您的订单可以领取了",
+            body_text: "请到青山村积分超市领取。",
+            body_html: None,
+        };
+        let mut conn = app.pool.get().expect("connection");
+        outbox::enqueue(&mut conn, &message, "pointsbank.test", app.now()).expect("queued");
+        drop(conn);
+        // The sender polls every 100 ms; give a loaded CI machine ten seconds.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while server.received().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing arrived within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(server.received().len(), 1, "delivered once");
+    }
+);
