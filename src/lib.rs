@@ -14,6 +14,7 @@ pub mod http;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;
+pub mod periodic;
 pub mod qr;
 pub mod service;
 pub mod sheet;

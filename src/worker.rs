@@ -1,18 +1,20 @@
 //! Background upkeep on its own thread: seal new entries, expire overdue holds, forget old
 //! idempotency keys and sign-in failures. Safe to run in every instance at once (all steps are conditional writes).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::db;
 use crate::metrics::Metrics;
+use crate::periodic::{Pace, Periodic};
 use crate::service::activities::settlement;
 use crate::service::{ledger::sealing, Store};
 
+/// Dropping it stops the thread.
 pub struct Upkeep {
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    // Held for its Drop, which stops the thread.
+    _thread: Periodic,
 }
 
 impl Upkeep {
@@ -23,38 +25,16 @@ impl Upkeep {
         retention_hours: i64,
         auto_settle_minutes: i64,
     ) -> Upkeep {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("pb-upkeep".into())
-            .spawn(move || {
-                let mut last_purge = Instant::now() - Duration::from_secs(3600);
-                while !flag.load(Ordering::Relaxed) {
-                    run_once(&store, &metrics, retention_hours, &mut last_purge);
-                    if auto_settle_minutes >= 0 {
-                        settle_due(&store, auto_settle_minutes);
-                    }
-                    // Sleep in small steps so shutdown is prompt.
-                    let until = Instant::now() + interval;
-                    while Instant::now() < until && !flag.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(50).min(interval));
-                    }
-                }
-            })
-            .expect("spawning the upkeep thread");
-        Upkeep {
-            stop,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for Upkeep {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
+        let mut last_purge = Instant::now() - Duration::from_secs(3600);
+        let periodic = Periodic::start("pb-upkeep", interval, move || {
+            run_once(&store, &metrics, retention_hours, &mut last_purge);
+            if auto_settle_minutes >= 0 {
+                settle_due(&store, auto_settle_minutes);
+            }
+            Pace::Wait
+        })
+        .expect("spawning the upkeep thread");
+        Upkeep { _thread: periodic }
     }
 }
 

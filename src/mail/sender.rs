@@ -2,14 +2,13 @@
 //! transaction, and records what came of it. Several instances may run it against one database:
 //! the lease makes each message theirs alone until it runs out.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::db::notifications::outbox::{self, OutboxRow};
 use crate::domain::notifications::{Delivery, MessageStatus};
 use crate::error::{ServiceError, ServiceResult};
 use crate::mail::email::SmtpChannel;
+use crate::periodic::{Pace, Periodic};
 use crate::service::Store;
 
 /// How one sender works through the outbox.
@@ -92,8 +91,8 @@ pub async fn deliver_due(
 /// The sender running beside the service: a thread with its own tokio runtime that delivers due
 /// messages every `poll`, until dropped.
 pub struct MailSender {
-    stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    // Held for its Drop, which stops the thread.
+    _thread: Periodic,
 }
 
 impl MailSender {
@@ -106,43 +105,19 @@ impl MailSender {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = std::thread::Builder::new()
-            .name("pb-mail".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    match runtime.block_on(deliver_due(&store, &email, &plan)) {
-                        // A full batch: more may be due at once.
-                        Ok(round)
-                            if round.sent + round.retrying + round.dead >= plan.batch as usize =>
-                        {
-                            continue
-                        }
-                        Ok(_) => {}
-                        Err(err) => {
-                            tracing::warn!(error = %err, "mail: a round failed; will retry")
-                        }
-                    }
-                    let until = Instant::now() + poll;
-                    while Instant::now() < until && !flag.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(50).min(poll));
-                    }
+        let periodic = Periodic::start("pb-mail", poll, move || {
+            match runtime.block_on(deliver_due(&store, &email, &plan)) {
+                Ok(round) if round.sent + round.retrying + round.dead >= plan.batch as usize => {
+                    Pace::Again
                 }
-            })?;
-        Ok(MailSender {
-            stop,
-            handle: Some(handle),
-        })
-    }
-}
-
-impl Drop for MailSender {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
+                Ok(_) => Pace::Wait,
+                Err(err) => {
+                    tracing::warn!(error = %err, "mail: a round failed; will retry");
+                    Pace::Wait
+                }
+            }
+        })?;
+        Ok(MailSender { _thread: periodic })
     }
 }
 

@@ -89,25 +89,23 @@ pub fn enqueue(
         outbox_messages::created_at.eq(now),
     );
     let insert = diesel::insert_into(outbox_messages::table).values(values);
-    // ON CONFLICT DO NOTHING: a duplicate cause must not abort the caller's transaction.
-    let inserted = match conn {
+    // ON CONFLICT DO NOTHING: a duplicate cause must not abort the caller's transaction; it
+    // returns no row.
+    let id = match conn {
         Db::Pg(pg) => insert
             .on_conflict(outbox_messages::dedup_key)
             .do_nothing()
-            .execute(pg)?,
+            .returning(outbox_messages::id)
+            .get_result(pg)
+            .optional()?,
         Db::Sqlite(sqlite) => insert
             .on_conflict(outbox_messages::dedup_key)
             .do_nothing()
-            .execute(sqlite)?,
+            .returning(outbox_messages::id)
+            .get_result(sqlite)
+            .optional()?,
     };
-    if inserted == 0 {
-        return Ok(None);
-    }
-    let id = outbox_messages::table
-        .filter(outbox_messages::message_id.eq(&message_id))
-        .select(outbox_messages::id)
-        .first(conn)?;
-    Ok(Some(id))
+    Ok(id)
 }
 
 /// Claims up to `limit` due messages for `sender` until `lease_until`: queued ones whose time has
